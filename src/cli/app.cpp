@@ -1,0 +1,279 @@
+#include "cli/app.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <iostream>
+
+#include "cli/exit_code.hpp"
+#include "cli/options.hpp"
+#include "core/identity.hpp"
+#include "core/visible_devices.hpp"
+#include "nvml/nvml_gpu_source.hpp"
+#include "os/launcher.hpp"
+#include "os/lock_dir.hpp"
+#include "os/system_clock.hpp"
+#include "output/decision_report.hpp"
+#include "output/format.hpp"
+#include "output/status_json.hpp"
+#include "output/status_table.hpp"
+
+namespace wg {
+namespace {
+
+// A claim can be lost to a concurrent launcher between reading holders and locking;
+// selection then runs again at once without that GPU.
+constexpr int kClaimRaces = 4;
+
+ExitCode exit_code_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::usage: return ExitCode::usage;
+    case ErrorKind::nvml_unavailable: return ExitCode::nvml_unavailable;
+    case ErrorKind::no_suitable_gpu: return ExitCode::no_suitable_gpu;
+    case ErrorKind::timed_out: return ExitCode::timed_out;
+    case ErrorKind::lock_dir: return ExitCode::lock_dir;
+    case ErrorKind::command_not_found: return ExitCode::not_found;
+    case ErrorKind::command_not_executable: return ExitCode::not_executable;
+    case ErrorKind::internal: return ExitCode::internal;
+  }
+  return ExitCode::internal;
+}
+
+int report(const Error& error, std::ostream& err) {
+  err << "with-gpu: error: " << error.message << "\n" << error.details;
+  err.flush();
+  return static_cast<int>(exit_code_for(error.kind));
+}
+
+// One round of selection: the machine as read, the decision, and the claims if taken.
+struct Round {
+  Machine machine;
+  SelectionOptions selection;
+  Decision decision;
+  bool allocation_named_by_uuid = false;
+  std::unique_ptr<HeldClaims> held;
+};
+
+class Flow {
+ public:
+  Flow(const Options& options, const Environment& env, Services& services, std::ostream& out, std::ostream& err)
+      : options_(options), env_(env), services_(services), out_(out), err_(err) {}
+
+  int run() {
+    auto source = services_.open_gpus(env_.nvml_library.value_or(kDefaultNvmlLibrary));
+    if (!source) return report(source.error(), err_);
+    source_ = std::move(*source);
+    claims_ = services_.open_claims(options_.lock_dir.value_or(env_.lock_dir.value_or(kDefaultLockDir)));
+    return options_.action == Action::status ? show_status() : select_and_launch();
+  }
+
+ private:
+  Result<Machine> read_machine() {
+    auto machine = source_->query();
+    if (machine) claims_->read_holders(*machine);
+    return machine;
+  }
+
+  int show_status() {
+    auto machine = read_machine();
+    if (!machine) return report(machine.error(), err_);
+    if (options_.output == Output::json) {
+      out_ << render_status_json(*machine, {env_.hostname, env_.timestamp});
+    } else {
+      Style style{env_.stdout_tty && !env_.no_color ? Colors::on : Colors::off};
+      out_ << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
+                                             env_.nvml_library.has_value()}, style);
+    }
+    out_.flush();
+    return 0;
+  }
+
+  // The options for this machine: --gpu resolved, the inherited allocation applied.
+  Result<Ok> prepare_selection(Round& round) {
+    round.selection = options_.selection;
+    auto allocation = read_allocation(env_.cuda_visible_devices, round.machine);
+    if (!allocation) return allocation.error();
+    if (*allocation) {
+      if ((*allocation)->indices.empty()) {
+        return Error{ErrorKind::no_suitable_gpu,
+                     "CUDA_VISIBLE_DEVICES='" + *env_.cuda_visible_devices +
+                         "' allows no GPU; unset it to let with-gpu choose among all GPUs", {}};
+      }
+      round.selection.allocation = (*allocation)->indices;
+      round.allocation_named_by_uuid = (*allocation)->named_by_uuid;
+    }
+    if (options_.gpu_list) {
+      auto manual = resolve_gpu_list(*options_.gpu_list, round.machine);
+      if (!manual) return manual.error();
+      for (unsigned index : *manual) {
+        if (round.selection.allocation && std::find(round.selection.allocation->begin(),
+                                                    round.selection.allocation->end(),
+                                                    index) == round.selection.allocation->end()) {
+          return usage_error("--gpu " + std::to_string(index) + " is outside CUDA_VISIBLE_DEVICES='" +
+                             *env_.cuda_visible_devices + "'");
+        }
+      }
+      round.selection.manual = *manual;
+    }
+    return Ok{};
+  }
+
+  // Claims the chosen set all-or-nothing; a lost race marks that GPU taken and decides again.
+  Result<Ok> claim(Round& round) {
+    for (int race = 0; race < kClaimRaces && round.decision.ok; ++race) {
+      std::vector<const Gpu*> gpus;
+      for (unsigned index : round.decision.chosen) gpus.push_back(&round.machine.gpus[index]);
+      auto attempt = claims_->claim(gpus, ClaimMode::exclusive);
+      if (!attempt) return attempt.error();
+      if (attempt->held) {
+        round.held = std::move(attempt->held);
+        return Ok{};
+      }
+      claims_->read_holders(round.machine);
+      Gpu& lost = round.machine.gpus[*attempt->conflict_index];
+      if (lost.claims.empty()) lost.claims.push_back({0, ClaimMode::exclusive});
+      round.decision = select_gpus(round.machine, round.selection);
+    }
+    round.decision.ok = false;
+    return Ok{};
+  }
+
+  Result<Round> try_once() {
+    auto machine = read_machine();
+    if (!machine) return machine.error();
+    Round round;
+    round.machine = std::move(*machine);
+    if (auto prepared = prepare_selection(round); !prepared) return prepared.error();
+    round.decision = select_gpus(round.machine, round.selection);
+    if (options_.action == Action::run) {
+      if (auto claimed = claim(round); !claimed) return claimed.error();
+    }
+    return round;
+  }
+
+  CudaEnvironment cuda_env_for(const Round& round) const {
+    CallerCudaEnv caller{env_.cuda_visible_devices, env_.cuda_device_order};
+    auto format = resolve_id_format(round.machine, options_.id_format, caller, round.allocation_named_by_uuid);
+    return cuda_environment(round.machine, round.decision.chosen, format);
+  }
+
+  int select_and_launch() {
+    auto start = services_.clock->now();
+    for (unsigned attempt = 1;; ++attempt) {
+      auto round = try_once();
+      if (!round) return report(round.error(), err_);
+      if (options_.action == Action::dry_run) return show_dry_run(*round);
+      if (round->held) return launch(*round);
+      if (!options_.wait) return report(no_gpu_error(*round, ErrorKind::no_suitable_gpu, ""), err_);
+      auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(services_.clock->now() - start);
+      if (options_.timeout && waited >= *options_.timeout) {
+        return report(no_gpu_error(*round, ErrorKind::timed_out, "timed out after " + seconds(waited) + " waiting: "), err_);
+      }
+      if (!options_.quiet) {
+        err_ << "with-gpu: " << wait_progress(round->machine, round->decision, attempt, waited.count() / 1000) << "\n";
+      }
+      auto pause = options_.poll_interval;
+      if (options_.timeout) pause = std::min(pause, *options_.timeout - waited);
+      services_.clock->sleep_for(pause);
+    }
+  }
+
+  static std::string seconds(std::chrono::milliseconds duration) {
+    auto tenths = duration.count() / 100;
+    return std::to_string(tenths / 10) + (tenths % 10 ? "." + std::to_string(tenths % 10) : "") + "s";
+  }
+
+  Error no_gpu_error(const Round& round, ErrorKind kind, const std::string& prefix) const {
+    return Error{kind, prefix + no_gpu_headline(round.decision),
+                 rejection_lines(round.machine, round.decision) + "hint: run `with-gpu --status` to see every GPU\n"};
+  }
+
+  int show_dry_run(const Round& round) {
+    CudaEnvironment env = cuda_env_for(round);
+    out_ << render_dry_run(round.machine, round.decision, round.decision.ok ? &env : nullptr, options_.command);
+    out_.flush();
+    return round.decision.ok ? 0 : static_cast<int>(ExitCode::no_suitable_gpu);
+  }
+
+  int launch(Round& round) {
+    CudaEnvironment cuda = cuda_env_for(round);
+    if (!options_.quiet) {
+      for (const auto& warning : round.decision.warnings) {
+        err_ << "with-gpu: warning: "
+             << format_warning(round.machine.gpus[warning.index], warning, round.selection) << "\n";
+      }
+      err_ << "with-gpu: " << selection_summary(round.machine, round.decision, cuda) << "\n";
+    }
+    EnvChanges changes = {{"CUDA_VISIBLE_DEVICES", cuda.visible_devices}};
+    if (cuda.device_order) changes.emplace_back("CUDA_DEVICE_ORDER", *cuda.device_order);
+    source_.reset();  // nvmlShutdown: no driver handle leaks into the command
+    round.held->keep_across_exec();
+    out_.flush();
+    err_.flush();
+    return report(services_.launcher->exec(options_.command, changes), err_);
+  }
+
+  const Options& options_;
+  const Environment& env_;
+  Services& services_;
+  std::ostream& out_;
+  std::ostream& err_;
+  std::unique_ptr<GpuSource> source_;
+  std::unique_ptr<ClaimStore> claims_;
+};
+
+std::optional<std::string> getenv_opt(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? std::optional<std::string>(value) : std::nullopt;
+}
+
+Environment read_environment() {
+  Environment env;
+  env.lock_dir = getenv_opt("WITH_GPU_LOCK_DIR");
+  env.nvml_library = getenv_opt("WITH_GPU_NVML_LIBRARY");
+  env.cuda_visible_devices = getenv_opt("CUDA_VISIBLE_DEVICES");
+  env.cuda_device_order = getenv_opt("CUDA_DEVICE_ORDER");
+  env.no_color = getenv_opt("NO_COLOR").has_value();
+  env.stdout_tty = isatty(STDOUT_FILENO) == 1;
+  env.stderr_tty = isatty(STDERR_FILENO) == 1;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) == 0) env.hostname = host;
+  std::time_t now = std::time(nullptr);
+  char stamp[32] = {};
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  env.timestamp = stamp;
+  return env;
+}
+
+Result<std::unique_ptr<GpuSource>> open_nvml(const std::string& library) {
+  auto nvml = NvmlLibrary::open(library);
+  if (!nvml) return nvml.error();
+  return std::unique_ptr<GpuSource>(std::make_unique<NvmlGpuSource>(std::move(*nvml)));
+}
+
+}  // namespace
+
+int run_app(const std::vector<std::string>& args, const Environment& env, Services& services, std::ostream& out,
+            std::ostream& err) {
+  auto options = parse_options(args);
+  if (!options) return report(options.error(), err);
+  if (options->action == Action::print_text) {
+    out << options->text;
+    return 0;
+  }
+  Flow flow(*options, env, services, out, err);
+  return flow.run();
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  Environment env = read_environment();
+  SystemClock clock;
+  ExecLauncher launcher;
+  Services services{open_nvml, [](const std::string& dir) { return std::unique_ptr<ClaimStore>(new LockDir(dir)); },
+                    &clock, &launcher};
+  return run_app(args, env, services, std::cout, std::cerr);
+}
+
+}  // namespace wg

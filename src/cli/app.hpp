@@ -1,0 +1,47 @@
+#pragma once
+// The top-level flow: options -> query GPUs -> filter and rank -> claim -> exec.
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/claims.hpp"
+#include "core/clock.hpp"
+#include "core/gpu_source.hpp"
+#include "core/launcher.hpp"
+
+namespace wg {
+
+// What the process found around it, read once at start.
+struct Environment {
+  std::optional<std::string> lock_dir;            // WITH_GPU_LOCK_DIR
+  std::optional<std::string> nvml_library;        // WITH_GPU_NVML_LIBRARY
+  std::optional<std::string> cuda_visible_devices;
+  std::optional<std::string> cuda_device_order;
+  bool no_color = false;                          // NO_COLOR set
+  bool stdout_tty = false;
+  bool stderr_tty = false;
+  std::string hostname;
+  std::string timestamp;                          // ISO 8601 UTC, for JSON
+};
+
+// The side effects the flow needs, real in the product and fake in tests.
+struct Services {
+  std::function<Result<std::unique_ptr<GpuSource>>(const std::string& library)> open_gpus;
+  std::function<std::unique_ptr<ClaimStore>(const std::string& lock_dir)> open_claims;
+  Clock* clock = nullptr;
+  Launcher* launcher = nullptr;
+};
+
+// Runs with-gpu and returns its exit status (when the command is launched, this
+// returns only if exec failed).
+int run_app(const std::vector<std::string>& args, const Environment& env, Services& services, std::ostream& out,
+            std::ostream& err);
+
+// The entry point main() calls: real environment, real services.
+int run(int argc, char** argv);
+
+}  // namespace wg

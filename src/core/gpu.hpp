@@ -1,0 +1,82 @@
+#pragma once
+// The machine as read from the driver: plain data, no behavior beyond derived facts.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wg {
+
+// A compute process NVML lists on a GPU. Memory is empty where NVML reports it as
+// not available (containers, some drivers): that is unknown, not zero.
+struct GpuProcess {
+  unsigned pid = 0;
+  std::optional<std::uint64_t> used_memory_bytes;
+};
+
+enum class ClaimMode { exclusive, shared };
+
+// A process holding a with-gpu claim on a GPU.
+struct ClaimHolder {
+  int pid = 0;
+  ClaimMode mode = ClaimMode::exclusive;
+};
+
+// One GPU. `error` set means NVML could not read it (handle or memory query failed):
+// it is unusable and every other reading may be empty. An empty optional is a reading
+// the driver does not provide (NOT_SUPPORTED, an old driver) and is shown as n/a.
+struct Gpu {
+  unsigned index = 0;  // NVML index, as nvidia-smi shows it
+  std::string uuid;    // "GPU-..."
+  std::string name;
+  std::optional<std::string> pci_bus_id;  // "00000000:01:00.0"
+  std::optional<std::string> error;
+
+  std::uint64_t memory_total_bytes = 0;
+  std::uint64_t memory_used_bytes = 0;
+  std::uint64_t memory_free_bytes = 0;
+  std::optional<std::uint64_t> memory_reserved_bytes;  // only from the v2 memory query
+
+  std::optional<unsigned> utilization_percent;
+  std::optional<unsigned> temperature_c;
+  std::optional<double> power_w;
+  std::optional<double> power_limit_w;
+  std::optional<std::vector<GpuProcess>> processes;  // empty optional: list refused
+
+  std::vector<ClaimHolder> claims;  // filled in by the claims layer, not by NVML
+
+  bool usable() const { return !error.has_value(); }
+};
+
+// Everything one query of the driver returns.
+struct Machine {
+  std::optional<std::string> driver_version;
+  std::optional<std::string> nvml_version;
+  std::optional<int> cuda_driver_version;  // e.g. 12040 for 12.4
+  std::vector<Gpu> gpus;
+};
+
+// 0.5's thresholds, kept as they were.
+constexpr std::uint64_t kIdleUsedBelowBytes = 500ull * 1024 * 1024;
+constexpr std::uint64_t kHiddenUsageAboveBytes = 512ull * 1024 * 1024;
+constexpr std::uint64_t kLowFreeWarningBytes = 2048ull * 1024 * 1024;
+
+// Memory used that NVML's process list does not account for. Empty where that is
+// unknown: the list was refused, or some process's memory is reported as not available.
+std::optional<std::uint64_t> hidden_usage_bytes(const Gpu& gpu);
+
+// True when hidden usage is known and above the 512 MiB threshold.
+bool has_suspected_hidden_usage(const Gpu& gpu);
+
+// Idle: the process list is known and empty, and less than 500 MiB is used.
+// A GPU is never idle on unknown evidence.
+bool is_idle(const Gpu& gpu);
+
+// Number of compute processes, or empty when the list was refused.
+std::optional<std::size_t> process_count(const Gpu& gpu);
+
+// True when some process other than `self_pid` holds a claim on the GPU.
+bool claimed_by_other(const Gpu& gpu, int self_pid);
+
+}  // namespace wg

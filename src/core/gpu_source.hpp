@@ -1,0 +1,17 @@
+#pragma once
+// Where the machine's GPUs come from: NVML in the product, in-memory machines in tests.
+
+#include "core/gpu.hpp"
+#include "core/result.hpp"
+
+namespace wg {
+
+class GpuSource {
+ public:
+  virtual ~GpuSource() = default;
+  // Reads every GPU. Per-GPU faults are recorded on the GPU (it becomes unusable or a
+  // reading becomes unknown); only a failure of the whole driver is an Error.
+  virtual Result<Machine> query() = 0;
+};
+
+}  // namespace wg

@@ -1,0 +1,54 @@
+#include "core/identity.hpp"
+
+#include <algorithm>
+
+namespace wg {
+
+std::vector<unsigned> pci_order(const Machine& machine) {
+  std::vector<const Gpu*> gpus;
+  for (const auto& gpu : machine.gpus) gpus.push_back(&gpu);
+  std::stable_sort(gpus.begin(), gpus.end(), [](const Gpu* a, const Gpu* b) {
+    // PCI ids are fixed-width lowercase hex, so text order is bus order. A GPU
+    // without one keeps its NVML place relative to the others without one.
+    if (a->pci_bus_id && b->pci_bus_id && *a->pci_bus_id != *b->pci_bus_id) {
+      return *a->pci_bus_id < *b->pci_bus_id;
+    }
+    return a->index < b->index;
+  });
+  std::vector<unsigned> order;
+  for (const Gpu* gpu : gpus) order.push_back(gpu->index);
+  return order;
+}
+
+IdFormat resolve_id_format(const Machine& machine, IdFormat requested, const CallerCudaEnv& caller,
+                           bool allocation_named_by_uuid) {
+  if (requested != IdFormat::automatic) return requested;
+  if (caller.device_order && *caller.device_order != "PCI_BUS_ID") return IdFormat::uuid;
+  if (allocation_named_by_uuid) return IdFormat::uuid;
+  for (const auto& gpu : machine.gpus) {
+    if (!gpu.usable() || !gpu.pci_bus_id) return IdFormat::uuid;
+  }
+  return IdFormat::index;
+}
+
+CudaEnvironment cuda_environment(const Machine& machine, const std::vector<unsigned>& chosen,
+                                 IdFormat format) {
+  CudaEnvironment env;
+  env.format = format == IdFormat::uuid ? IdFormat::uuid : IdFormat::index;
+  auto order = pci_order(machine);
+  for (unsigned index : chosen) {
+    if (!env.visible_devices.empty()) env.visible_devices += ',';
+    if (env.format == IdFormat::uuid) {
+      env.visible_devices += machine.gpus.at(index).uuid;
+    } else {
+      auto position = std::find(order.begin(), order.end(), index) - order.begin();
+      env.visible_devices += std::to_string(position);
+    }
+  }
+  // Positions only mean PCI order when CUDA is told so; UUIDs mean the same under
+  // any order, so the caller's own choice stays.
+  if (env.format == IdFormat::index) env.device_order = "PCI_BUS_ID";
+  return env;
+}
+
+}  // namespace wg

@@ -1,0 +1,133 @@
+#include "core/selector.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
+namespace wg {
+namespace {
+
+std::string lowercase(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+bool contains(const std::vector<unsigned>& list, unsigned value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+bool matches_type(const Gpu& gpu, const SelectionOptions& options) {
+  return !options.gpu_type || lowercase(gpu.name).find(lowercase(*options.gpu_type)) != std::string::npos;
+}
+
+int first_other_holder(const Gpu& gpu, int self_pid) {
+  for (const auto& holder : gpu.claims) {
+    if (holder.pid != self_pid) return holder.pid;
+  }
+  return 0;
+}
+
+// Every filter the GPU fails. An unusable or unallocated GPU gets that reason alone:
+// its readings are meaningless or irrelevant.
+std::vector<Reason> reasons_against(const Gpu& gpu, const SelectionOptions& options) {
+  if (!gpu.usable()) return {{Filter::unusable, 0, 0, *gpu.error}};
+  if (options.allocation && !contains(*options.allocation, gpu.index)) {
+    return {{Filter::not_allocated, 0, 0, {}}};
+  }
+  std::vector<Reason> reasons;
+  if (claimed_by_other(gpu, options.self_pid)) {
+    reasons.push_back({Filter::claimed, double(first_other_holder(gpu, options.self_pid)), 0, {}});
+  }
+  if (has_suspected_hidden_usage(gpu)) {
+    reasons.push_back({Filter::hidden_usage, double(*hidden_usage_bytes(gpu)), double(kHiddenUsageAboveBytes), {}});
+  }
+  if (options.min_free_bytes > 0 && gpu.memory_free_bytes < options.min_free_bytes) {
+    reasons.push_back({Filter::min_memory, double(gpu.memory_free_bytes), double(options.min_free_bytes), {}});
+  }
+  if (options.max_util_percent) {
+    if (!gpu.utilization_percent) {
+      reasons.push_back({Filter::util_unknown, 0, double(*options.max_util_percent), {}});
+    } else if (*gpu.utilization_percent > *options.max_util_percent) {
+      reasons.push_back({Filter::max_util, double(*gpu.utilization_percent), double(*options.max_util_percent), {}});
+    }
+  }
+  if (options.idle == IdleRequirement::idle_only && !is_idle(gpu)) {
+    auto count = process_count(gpu);
+    reasons.push_back({Filter::not_idle, count ? double(*count) : -1.0, 0, {}});
+  }
+  if (options.type_fallback == TypeFallback::strict && !options.manual && !matches_type(gpu, options)) {
+    reasons.push_back({Filter::gpu_type, 0, 0, *options.gpu_type});
+  }
+  return reasons;
+}
+
+// Ranking: most free memory, then fewest processes (unknown counts last), then index.
+bool ranks_before(const Gpu& a, const Gpu& b) {
+  if (a.memory_free_bytes != b.memory_free_bytes) return a.memory_free_bytes > b.memory_free_bytes;
+  auto unknown = std::numeric_limits<std::size_t>::max();
+  auto pa = process_count(a).value_or(unknown);
+  auto pb = process_count(b).value_or(unknown);
+  if (pa != pb) return pa < pb;
+  return a.index < b.index;
+}
+
+std::vector<unsigned> ranked_eligible(const Machine& machine, const Decision& decision,
+                                      const SelectionOptions& options) {
+  std::vector<unsigned> eligible;
+  for (const auto& verdict : decision.verdicts) {
+    if (verdict.reasons.empty()) eligible.push_back(verdict.index);
+  }
+  std::sort(eligible.begin(), eligible.end(), [&](unsigned a, unsigned b) {
+    return ranks_before(machine.gpus[a], machine.gpus[b]);
+  });
+  // Type matches first, keeping rank order within each group (0.5's fallback).
+  std::stable_partition(eligible.begin(), eligible.end(),
+                        [&](unsigned index) { return matches_type(machine.gpus[index], options); });
+  return eligible;
+}
+
+std::vector<unsigned> pick(const Decision& decision, const std::vector<unsigned>& ranked,
+                           const SelectionOptions& options) {
+  if (options.manual) {
+    for (unsigned index : *options.manual) {
+      if (!decision.verdicts[index].reasons.empty()) return {};
+    }
+    return *options.manual;
+  }
+  if (ranked.size() < options.min_gpus) return {};
+  auto take = std::min<std::size_t>(ranked.size(), std::max(options.min_gpus, options.max_gpus));
+  return {ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(take)};
+}
+
+void add_warnings(const Machine& machine, Decision& decision) {
+  for (unsigned index : decision.chosen) {
+    const Gpu& gpu = machine.gpus[index];
+    if (gpu.memory_free_bytes < kLowFreeWarningBytes) decision.warnings.push_back({Warning::low_free_memory, index});
+    if (!is_idle(gpu)) decision.warnings.push_back({Warning::not_idle, index});
+    if (!decision.verdicts[index].type_match) decision.warnings.push_back({Warning::type_fallback, index});
+  }
+}
+
+}  // namespace
+
+Decision select_gpus(const Machine& machine, const SelectionOptions& options) {
+  Decision decision;
+  for (const auto& gpu : machine.gpus) {
+    decision.verdicts.push_back({gpu.index, Verdict::rejected, reasons_against(gpu, options),
+                                 matches_type(gpu, options)});
+  }
+  auto ranked = ranked_eligible(machine, decision, options);
+  decision.eligible_count = static_cast<unsigned>(ranked.size());
+  decision.needed = options.manual ? static_cast<unsigned>(options.manual->size()) : options.min_gpus;
+  decision.chosen = pick(decision, ranked, options);
+  decision.ok = !decision.chosen.empty();
+  for (auto& verdict : decision.verdicts) {
+    if (verdict.reasons.empty()) {
+      verdict.verdict = contains(decision.chosen, verdict.index) ? Verdict::chosen : Verdict::eligible;
+    }
+  }
+  add_warnings(machine, decision);
+  return decision;
+}
+
+}  // namespace wg

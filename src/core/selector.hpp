@@ -1,0 +1,81 @@
+#pragma once
+// GPU selection: a pure function from the machine and the options to a decision with
+// a verdict and reasons for every GPU. No I/O, no clock, no environment.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/gpu.hpp"
+
+namespace wg {
+
+enum class IdleRequirement { any, idle_only };
+enum class TypeFallback { allowed, strict };
+
+struct SelectionOptions {
+  unsigned min_gpus = 1;
+  unsigned max_gpus = 1;                          // the CLI defaults it to min_gpus
+  std::optional<std::vector<unsigned>> manual;    // --gpu, resolved to NVML indices
+  std::optional<std::vector<unsigned>> allocation;  // inherited CUDA_VISIBLE_DEVICES
+  std::uint64_t min_free_bytes = 2048ull * 1024 * 1024;  // 0 disables
+  std::optional<unsigned> max_util_percent;
+  IdleRequirement idle = IdleRequirement::any;
+  std::optional<std::string> gpu_type;
+  TypeFallback type_fallback = TypeFallback::allowed;
+  int self_pid = 0;  // claims held by this pid do not count as claimed by another
+};
+
+// Why a GPU was not eligible. Values are machine-readable: the GPU's reading and the
+// limit it failed, in the unit of the filter (bytes, percent, pid).
+enum class Filter {
+  unusable,          // NVML could not read it
+  not_allocated,     // outside the inherited CUDA_VISIBLE_DEVICES
+  claimed,           // another with-gpu holds a claim; value = pid
+  hidden_usage,      // value = hidden bytes, limit = threshold
+  min_memory,        // value = free bytes, limit = required
+  max_util,          // value = percent, limit = percent
+  util_unknown,      // --max-util set, the driver reports no utilization
+  not_idle,          // --require-idle; value = process count (or -1 when unknown)
+  gpu_type,          // --strict and the name does not contain --gpu-type
+};
+
+struct Reason {
+  Filter filter = Filter::unusable;
+  double value = 0;
+  double limit = 0;
+  std::string text;  // free text where a number does not fit (NVML's error, the model)
+};
+
+enum class Verdict { chosen, eligible, rejected };
+
+struct GpuVerdict {
+  unsigned index = 0;
+  Verdict verdict = Verdict::rejected;
+  std::vector<Reason> reasons;  // empty unless rejected
+  bool type_match = true;       // false when --gpu-type is set and the name lacks it
+};
+
+enum class Warning { low_free_memory, not_idle, type_fallback };
+
+struct SelectionWarning {
+  Warning kind = Warning::not_idle;
+  unsigned index = 0;
+};
+
+struct Decision {
+  bool ok = false;
+  std::vector<unsigned> chosen;         // NVML indices in selection order
+  std::vector<GpuVerdict> verdicts;     // one per GPU on the machine, by index
+  std::vector<SelectionWarning> warnings;
+  unsigned needed = 0;                  // how many GPUs the request needs
+  unsigned eligible_count = 0;
+};
+
+// Decides which GPUs to use. Auto mode ranks eligible GPUs by free memory (most
+// first), then fewer compute processes, then lower index; --gpu-type matches go
+// first. Manual mode keeps the --gpu order and needs every listed GPU eligible.
+Decision select_gpus(const Machine& machine, const SelectionOptions& options);
+
+}  // namespace wg

@@ -1,0 +1,51 @@
+#include "core/visible_devices.hpp"
+
+#include "core/gpu_list.hpp"
+#include "core/identity.hpp"
+
+namespace wg {
+namespace {
+
+constexpr const char* kVar = "CUDA_VISIBLE_DEVICES";
+
+Result<unsigned> resolve_entry(const GpuRef& ref, const Machine& machine,
+                               const std::vector<unsigned>& by_pci) {
+  std::string quoted = std::string(kVar) + " entry '" + ref.text + "'";
+  if (ref.is_mig) {
+    return usage_error(quoted + " is a MIG device; with-gpu selects whole GPUs "
+                       "(unset CUDA_VISIBLE_DEVICES or list whole GPUs)");
+  }
+  if (ref.number) {
+    if (*ref.number < by_pci.size()) return by_pci[*ref.number];
+    return usage_error(quoted + " names no GPU (this machine has " + std::to_string(by_pci.size()) +
+                       " GPUs, positions 0-" + std::to_string(by_pci.size() - 1) + " in PCI bus order)");
+  }
+  bool ambiguous = false;
+  auto index = find_by_uuid_prefix(machine, ref.text, &ambiguous);
+  if (index) return *index;
+  return usage_error(quoted + (ambiguous ? " matches more than one GPU UUID; give more of it"
+                                         : " names no GPU on this machine (see with-gpu --status)"));
+}
+
+}  // namespace
+
+Result<std::optional<Allocation>> read_allocation(const std::optional<std::string>& value,
+                                                  const Machine& machine) {
+  if (!value) return std::optional<Allocation>();
+  if (value->find_first_not_of(" \t") == std::string::npos || *value == "-1") {
+    return std::optional<Allocation>(Allocation{});
+  }
+  auto refs = parse_gpu_list(*value, kVar);
+  if (!refs) return refs.error();
+  auto by_pci = pci_order(machine);
+  Allocation allocation;
+  for (const auto& ref : *refs) {
+    auto index = resolve_entry(ref, machine, by_pci);
+    if (!index) return index.error();
+    allocation.indices.push_back(*index);
+    allocation.named_by_uuid = allocation.named_by_uuid || !ref.number;
+  }
+  return std::optional<Allocation>(allocation);
+}
+
+}  // namespace wg

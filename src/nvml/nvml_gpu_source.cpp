@@ -1,0 +1,206 @@
+#include "nvml/nvml_gpu_source.hpp"
+
+#include <cstring>
+#include <vector>
+
+#include "core/units.hpp"
+
+namespace wg {
+namespace {
+
+std::optional<std::string> read_string(nvmlReturn_t (*fn)(char*, unsigned int), unsigned size) {
+  if (!fn) return std::nullopt;
+  std::vector<char> buffer(size + 1, '\0');
+  if (fn(buffer.data(), size) != NVML_SUCCESS) return std::nullopt;
+  return std::string(buffer.data());
+}
+
+template <class Fn>
+std::optional<std::string> read_device_string(Fn fn, nvmlDevice_t device, unsigned size) {
+  if (!fn) return std::nullopt;
+  std::vector<char> buffer(size + 1, '\0');
+  if (fn(device, buffer.data(), size) != NVML_SUCCESS) return std::nullopt;
+  return std::string(buffer.data());
+}
+
+// One version of the process query with the element layout it writes.
+struct ProcessQuery {
+  nvmlDeviceGetComputeRunningProcesses_fn fn = nullptr;
+  std::size_t stride = 0;
+};
+
+class GpuReader {
+ public:
+  GpuReader(const NvmlLibrary& library, std::size_t v3_stride) : nvml_(library), api_(library.api()),
+                                                                 v3_stride_(v3_stride) {}
+
+  Gpu read(unsigned index) {
+    Gpu gpu;
+    gpu.index = index;
+    nvmlDevice_t device = nullptr;
+    if (nvmlReturn_t code = api_.get_handle(index, &device); code != NVML_SUCCESS) {
+      gpu.error = nvml_.describe(code);
+      return gpu;
+    }
+    gpu.name = read_device_string(api_.get_name, device, NVML_DEVICE_NAME_V2_BUFFER_SIZE).value_or("");
+    gpu.pci_bus_id = read_pci_bus_id(device);
+    if (!read_identity(device, gpu) || !read_memory(device, gpu)) return gpu;
+    read_sensors(device, gpu);
+    gpu.processes = read_processes(device);
+    return gpu;
+  }
+
+ private:
+  bool read_identity(nvmlDevice_t device, Gpu& gpu) {
+    std::vector<char> uuid(NVML_DEVICE_UUID_V2_BUFFER_SIZE + 1, '\0');
+    nvmlReturn_t code = api_.get_uuid ? api_.get_uuid(device, uuid.data(), NVML_DEVICE_UUID_V2_BUFFER_SIZE)
+                                      : NVML_ERROR_FUNCTION_NOT_FOUND;
+    if (code != NVML_SUCCESS) {
+      gpu.error = "cannot read its UUID: " + nvml_.describe(code);
+      return false;
+    }
+    gpu.uuid = uuid.data();
+    return true;
+  }
+
+  std::optional<std::string> read_pci_bus_id(nvmlDevice_t device) {
+    nvmlPciInfo_t info{};
+    for (auto fn : {api_.get_pci_v3, api_.get_pci_v2}) {
+      if (fn && fn(device, &info) == NVML_SUCCESS) return std::string(info.busId, strnlen(info.busId, sizeof info.busId));
+    }
+    nvmlPciInfo_v1_t legacy{};
+    if (api_.get_pci_v1 && api_.get_pci_v1(device, &legacy) == NVML_SUCCESS) {
+      return std::string(legacy.busId, strnlen(legacy.busId, sizeof legacy.busId));
+    }
+    return std::nullopt;
+  }
+
+  // v2 gives free/used without driver-reserved memory; the unversioned query is the
+  // fallback for drivers before 510 and counts reserved memory as used.
+  bool read_memory(nvmlDevice_t device, Gpu& gpu) {
+    nvmlReturn_t code = NVML_ERROR_FUNCTION_NOT_FOUND;
+    if (api_.get_memory_v2) {
+      nvmlMemory_v2_t memory{};
+      memory.version = nvmlMemory_v2;
+      code = api_.get_memory_v2(device, &memory);
+      if (code == NVML_SUCCESS) {
+        gpu.memory_total_bytes = memory.total;
+        gpu.memory_free_bytes = memory.free;
+        gpu.memory_used_bytes = memory.used;
+        gpu.memory_reserved_bytes = memory.reserved;
+        return true;
+      }
+    }
+    if (api_.get_memory) {
+      nvmlMemory_t memory{};
+      code = api_.get_memory(device, &memory);
+      if (code == NVML_SUCCESS) {
+        gpu.memory_total_bytes = memory.total;
+        gpu.memory_free_bytes = memory.free;
+        gpu.memory_used_bytes = memory.used;
+        return true;
+      }
+    }
+    gpu.error = nvml_.describe(code);
+    return false;
+  }
+
+  void read_sensors(nvmlDevice_t device, Gpu& gpu) {
+    nvmlUtilization_t utilization{};
+    if (api_.get_utilization && api_.get_utilization(device, &utilization) == NVML_SUCCESS) {
+      gpu.utilization_percent = utilization.gpu;
+    }
+    unsigned value = 0;
+    if (api_.get_temperature && api_.get_temperature(device, NVML_TEMPERATURE_GPU, &value) == NVML_SUCCESS) {
+      gpu.temperature_c = value;
+    }
+    if (api_.get_power && api_.get_power(device, &value) == NVML_SUCCESS) gpu.power_w = value / 1000.0;
+    if (api_.get_power_limit && api_.get_power_limit(device, &value) == NVML_SUCCESS) {
+      gpu.power_limit_w = value / 1000.0;
+    }
+  }
+
+  // Newest query first; a version the driver lacks or refuses falls through to the next.
+  std::optional<std::vector<GpuProcess>> read_processes(nvmlDevice_t device) {
+    const ProcessQuery queries[] = {{api_.processes_v3, v3_stride_},
+                                    {api_.processes_v2, sizeof(nvmlProcessInfo_v2_t)},
+                                    {api_.processes_v1, sizeof(nvmlProcessInfo_v1_t)}};
+    for (const auto& query : queries) {
+      if (!query.fn) continue;
+      nvmlReturn_t code = NVML_SUCCESS;
+      auto processes = run_process_query(device, query, code);
+      if (code != NVML_ERROR_FUNCTION_NOT_FOUND && code != NVML_ERROR_NOT_SUPPORTED) return processes;
+    }
+    return std::nullopt;
+  }
+
+  // The size-query protocol: ask with count 0, allocate with headroom, and ask again
+  // while the list keeps growing between the calls.
+  static std::optional<std::vector<GpuProcess>> run_process_query(nvmlDevice_t device, const ProcessQuery& query,
+                                                                  nvmlReturn_t& code) {
+    unsigned count = 0;
+    code = query.fn(device, &count, nullptr);
+    if (code == NVML_SUCCESS) return std::vector<GpuProcess>{};
+    for (int attempt = 0; attempt < 8 && code == NVML_ERROR_INSUFFICIENT_SIZE; ++attempt) {
+      unsigned capacity = count + count / 2 + 8;
+      std::vector<unsigned char> buffer(capacity * query.stride);
+      count = capacity;
+      code = query.fn(device, &count, buffer.data());
+      if (code == NVML_SUCCESS) return decode(buffer, std::min(count, capacity), query.stride);
+    }
+    return std::nullopt;
+  }
+
+  // Every layout starts with `unsigned pid` then `unsigned long long usedGpuMemory`
+  // at offset 8; only the stride differs.
+  static std::vector<GpuProcess> decode(const std::vector<unsigned char>& buffer, unsigned count,
+                                        std::size_t stride) {
+    std::vector<GpuProcess> processes;
+    for (unsigned i = 0; i < count; ++i) {
+      nvmlProcessInfo_v1_t entry;
+      std::memcpy(&entry, buffer.data() + i * stride, sizeof entry);
+      GpuProcess process{entry.pid, std::nullopt};
+      if (entry.usedGpuMemory != NVML_VALUE_NOT_AVAILABLE) process.used_memory_bytes = entry.usedGpuMemory;
+      processes.push_back(process);
+    }
+    return processes;
+  }
+
+  const NvmlLibrary& nvml_;
+  const NvmlApi& api_;
+  std::size_t v3_stride_;
+};
+
+}  // namespace
+
+std::size_t process_v3_stride(const std::string& driver_version) {
+  unsigned major = 0;
+  unsigned minor = 0;
+  if (std::sscanf(driver_version.c_str(), "%u.%u", &major, &minor) == 2 && major == 535 && minor >= 43 &&
+      minor <= 86) {
+    return sizeof(nvmlProcessInfo_535_t);
+  }
+  return sizeof(nvmlProcessInfo_v2_t);
+}
+
+Result<Machine> NvmlGpuSource::query() {
+  const NvmlApi& api = library_->api();
+  Machine machine;
+  machine.driver_version = read_string(api.get_driver_version, NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE);
+  machine.nvml_version = read_string(api.get_nvml_version, NVML_SYSTEM_NVML_VERSION_BUFFER_SIZE);
+  int cuda = 0;
+  if (api.get_cuda_driver_version && api.get_cuda_driver_version(&cuda) == NVML_SUCCESS) {
+    machine.cuda_driver_version = cuda;
+  }
+  unsigned count = 0;
+  if (nvmlReturn_t code = api.get_count(&count); code != NVML_SUCCESS) {
+    return Error{ErrorKind::nvml_unavailable,
+                 "NVML cannot count the GPUs (" + library_->describe(code) + "); check that `nvidia-smi` works",
+                 {}};
+  }
+  GpuReader reader(*library_, process_v3_stride(machine.driver_version.value_or("")));
+  for (unsigned index = 0; index < count; ++index) machine.gpus.push_back(reader.read(index));
+  return machine;
+}
+
+}  // namespace wg

@@ -1,0 +1,26 @@
+#pragma once
+// GpuSource over a loaded NVML library: reads every GPU without creating a CUDA context.
+
+#include <memory>
+#include <string>
+
+#include "core/gpu_source.hpp"
+#include "nvml/nvml_library.hpp"
+
+namespace wg {
+
+class NvmlGpuSource : public GpuSource {
+ public:
+  explicit NvmlGpuSource(std::unique_ptr<NvmlLibrary> library) : library_(std::move(library)) {}
+  Result<Machine> query() override;
+  const NvmlLibrary& library() const { return *library_; }
+
+ private:
+  std::unique_ptr<NvmlLibrary> library_;
+};
+
+// Byte size of one element written by nvmlDeviceGetComputeRunningProcesses_v3 for
+// a driver version string: 32 in 535.43 to 535.86, whose _v3 grew silently; else 24.
+std::size_t process_v3_stride(const std::string& driver_version);
+
+}  // namespace wg

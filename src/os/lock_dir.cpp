@@ -1,0 +1,131 @@
+#include "os/lock_dir.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "os/fd.hpp"
+#include "os/proc_locks.hpp"
+
+namespace wg {
+namespace {
+
+Error lock_dir_error(std::string message) {
+  return Error{ErrorKind::lock_dir, std::move(message), {}};
+}
+
+class FlockClaims : public HeldClaims {
+ public:
+  explicit FlockClaims(std::vector<UniqueFd> fds) : fds_(std::move(fds)) {}
+  // The claim must outlive with-gpu: the command inherits the descriptors.
+  void keep_across_exec() override {
+    for (const auto& fd : fds_) fcntl(fd.get(), F_SETFD, 0);
+  }
+
+ private:
+  std::vector<UniqueFd> fds_;
+};
+
+// Opens an existing lock file first: in a sticky world-writable directory,
+// fs.protected_regular refuses O_CREAT on another user's file even when its mode
+// allows us. O_NOFOLLOW: a planted symlink must not redirect the open.
+UniqueFd open_lock_file(const std::string& path) {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == EACCES) fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 || errno != ENOENT) return UniqueFd(fd);
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      fchmod(fd, 0666);  // despite the umask: every user's with-gpu must open it
+      return UniqueFd(fd);
+    }
+    if (errno != EEXIST) return UniqueFd();
+  }
+  return UniqueFd();
+}
+
+// The pid inside the file is for people reading the directory; /proc/locks is the truth.
+void write_pid(int fd) {
+  std::string text = std::to_string(getpid()) + "\n";
+  if (ftruncate(fd, 0) == 0) {
+    [[maybe_unused]] auto written = pwrite(fd, text.data(), text.size(), 0);
+  }
+}
+
+std::map<FileKey, std::vector<ClaimHolder>> read_proc_locks() {
+  std::ifstream in("/proc/locks");
+  return parse_proc_locks(in);
+}
+
+}  // namespace
+
+std::string LockDir::lock_path(const std::string& uuid) const {
+  std::string id = uuid.rfind("GPU-", 0) == 0 ? uuid.substr(4) : uuid;
+  for (char& c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '_';
+  }
+  return path_ + "/gpu-" + id + ".lock";
+}
+
+Result<Ok> LockDir::ensure_directory() const {
+  struct stat info {};
+  if (lstat(path_.c_str(), &info) != 0) {
+    if (errno != ENOENT) return lock_dir_error("cannot use lock directory " + path_ + ": " + std::strerror(errno));
+    if (mkdir(path_.c_str(), 01777) == 0) {
+      chmod(path_.c_str(), 01777);  // shared by every user, like /tmp
+    } else if (errno != EEXIST) {
+      return lock_dir_error("cannot create lock directory " + path_ + ": " + std::strerror(errno) +
+                            "; choose another with --lock-dir or WITH_GPU_LOCK_DIR");
+    }
+    if (lstat(path_.c_str(), &info) != 0) {
+      return lock_dir_error("cannot use lock directory " + path_ + ": " + std::strerror(errno));
+    }
+  }
+  if (S_ISLNK(info.st_mode)) {
+    return lock_dir_error("lock directory " + path_ + " is a symbolic link, which with-gpu refuses; "
+                          "remove it or choose another with --lock-dir");
+  }
+  if (!S_ISDIR(info.st_mode)) {
+    return lock_dir_error("lock directory " + path_ + " is not a directory; remove it or choose another with --lock-dir");
+  }
+  return Ok{};
+}
+
+void LockDir::read_holders(Machine& machine) {
+  auto holders = read_proc_locks();
+  for (auto& gpu : machine.gpus) {
+    gpu.claims.clear();
+    struct stat info {};
+    if (!gpu.usable() || lstat(lock_path(gpu.uuid).c_str(), &info) != 0) continue;
+    auto found = holders.find({major(info.st_dev), minor(info.st_dev), info.st_ino});
+    if (found != holders.end()) gpu.claims = found->second;
+  }
+}
+
+Result<ClaimAttempt> LockDir::claim(const std::vector<const Gpu*>& gpus, ClaimMode mode) {
+  if (auto ready = ensure_directory(); !ready) return ready.error();
+  std::vector<UniqueFd> fds;
+  for (const Gpu* gpu : gpus) {
+    std::string path = lock_path(gpu->uuid);
+    UniqueFd fd = open_lock_file(path);
+    if (!fd.valid()) {
+      return lock_dir_error("cannot open lock file " + path + ": " + std::strerror(errno));
+    }
+    int operation = (mode == ClaimMode::exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB;
+    if (flock(fd.get(), operation) != 0) {
+      if (errno == EWOULDBLOCK) return ClaimAttempt{nullptr, gpu->index};  // fds close: all or nothing
+      return lock_dir_error("cannot lock " + path + ": " + std::strerror(errno));
+    }
+    write_pid(fd.get());
+    fds.push_back(std::move(fd));
+  }
+  return ClaimAttempt{std::make_unique<FlockClaims>(std::move(fds)), std::nullopt};
+}
+
+}  // namespace wg

@@ -1,0 +1,29 @@
+#pragma once
+// Claims as flock()s on one file per GPU UUID in a shared directory (default
+// /tmp/with-gpu): the kernel drops a claim the moment its last holder exits, however
+// it exits, so nothing is ever stale.
+
+#include <string>
+
+#include "core/claims.hpp"
+
+namespace wg {
+
+inline constexpr const char* kDefaultLockDir = "/tmp/with-gpu";
+
+class LockDir : public ClaimStore {
+ public:
+  explicit LockDir(std::string path) : path_(std::move(path)) {}
+
+  void read_holders(Machine& machine) override;
+  Result<ClaimAttempt> claim(const std::vector<const Gpu*>& gpus, ClaimMode mode) override;
+
+  // The lock file of a GPU: "<dir>/gpu-<uuid without GPU->.lock".
+  std::string lock_path(const std::string& uuid) const;
+
+ private:
+  Result<Ok> ensure_directory() const;
+  std::string path_;
+};
+
+}  // namespace wg

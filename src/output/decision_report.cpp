@@ -1,0 +1,94 @@
+#include "output/decision_report.hpp"
+
+#include <fmt/format.h>
+
+#include "output/format.hpp"
+
+namespace wg {
+
+std::string no_gpu_headline(const Decision& decision) {
+  return fmt::format("no suitable GPU: need {}, {} eligible", decision.needed, decision.eligible_count);
+}
+
+std::string rejection_lines(const Machine& machine, const Decision& decision) {
+  std::string out;
+  for (const auto& verdict : decision.verdicts) {
+    if (verdict.verdict != Verdict::rejected) continue;
+    const Gpu& gpu = machine.gpus[verdict.index];
+    out += fmt::format("  GPU {}: {}\n", verdict.index, format_reasons(gpu, verdict.reasons));
+  }
+  return out;
+}
+
+namespace {
+
+std::string verdict_line(const Gpu& gpu, const GpuVerdict& verdict) {
+  switch (verdict.verdict) {
+    case Verdict::chosen:
+      return fmt::format("  GPU {}: chosen ({} free{})", gpu.index, format_bytes(gpu.memory_free_bytes),
+                         is_idle(gpu) ? ", idle" : "");
+    case Verdict::eligible:
+      return fmt::format("  GPU {}: eligible, not needed ({} free)", gpu.index, format_bytes(gpu.memory_free_bytes));
+    case Verdict::rejected:
+      return fmt::format("  GPU {}: rejected: {}", gpu.index, format_reasons(gpu, verdict.reasons));
+  }
+  return {};
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& word : words) {
+    if (!out.empty()) out += ' ';
+    out += word;
+  }
+  return out;
+}
+
+std::string index_list(const std::vector<unsigned>& indices) {
+  std::string out;
+  for (unsigned index : indices) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(index);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render_dry_run(const Machine& machine, const Decision& decision, const CudaEnvironment* env,
+                           const std::vector<std::string>& command) {
+  std::string out;
+  if (decision.ok && env) {
+    out += fmt::format("would run: {}\n", command.empty() ? "(no command)" : joined(command));
+    out += fmt::format("on GPU {}\n", index_list(decision.chosen));
+    out += fmt::format("  CUDA_VISIBLE_DEVICES={}\n", env->visible_devices);
+    if (env->device_order) out += fmt::format("  CUDA_DEVICE_ORDER={}\n", *env->device_order);
+  } else {
+    out += "would not run: " + no_gpu_headline(decision) + "\n";
+  }
+  out += "GPUs:\n";
+  for (const auto& verdict : decision.verdicts) out += verdict_line(machine.gpus[verdict.index], verdict) + "\n";
+  return out;
+}
+
+std::string selection_summary(const Machine& machine, const Decision& decision, const CudaEnvironment& env) {
+  std::string gpus;
+  for (unsigned index : decision.chosen) {
+    const Gpu& gpu = machine.gpus[index];
+    gpus += fmt::format("{}GPU {} ({}, {} free)", gpus.empty() ? "" : ", ", index, gpu.name,
+                        format_bytes(gpu.memory_free_bytes));
+  }
+  return fmt::format("using {}; CUDA_VISIBLE_DEVICES={}", gpus, env.visible_devices);
+}
+
+std::string wait_progress(const Machine& machine, const Decision& decision, unsigned attempt, long long seconds) {
+  std::vector<unsigned> idle;
+  for (const auto& gpu : machine.gpus) {
+    if (is_idle(gpu) && gpu.claims.empty()) idle.push_back(gpu.index);
+  }
+  return fmt::format("waiting for {} GPU{} (attempt {}, {}s): {} idle GPU{} [{}]", decision.needed,
+                     decision.needed == 1 ? "" : "s", attempt, seconds, idle.size(), idle.size() == 1 ? "" : "s",
+                     index_list(idle));
+}
+
+}  // namespace wg

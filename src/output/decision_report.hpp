@@ -1,0 +1,29 @@
+#pragma once
+// Text for a selection decision: the error when nothing fits, the dry run, the
+// one-line summary before the command starts, and the waiting progress line.
+
+#include <string>
+#include <vector>
+
+#include "core/identity.hpp"
+#include "core/selector.hpp"
+
+namespace wg {
+
+// "no suitable GPU: need 2, 1 eligible" — the first line of the exit-4 error.
+std::string no_gpu_headline(const Decision& decision);
+
+// One indented line per GPU that was not chosen, with why: "  GPU 2: 1.2 GiB free < 8.0 GiB".
+std::string rejection_lines(const Machine& machine, const Decision& decision);
+
+// The dry run: the decision, the environment, every GPU's verdict.
+std::string render_dry_run(const Machine& machine, const Decision& decision, const CudaEnvironment* env,
+                           const std::vector<std::string>& command);
+
+// "using GPU 1 (NVIDIA A100, 75.3 GiB free); CUDA_VISIBLE_DEVICES=1"
+std::string selection_summary(const Machine& machine, const Decision& decision, const CudaEnvironment& env);
+
+// 0.5's waiting line: attempt, seconds waited, idle GPUs and their indices.
+std::string wait_progress(const Machine& machine, const Decision& decision, unsigned attempt, long long seconds);
+
+}  // namespace wg

@@ -1,0 +1,75 @@
+#include "output/status_json.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "output/format.hpp"
+
+namespace wg {
+namespace {
+
+using nlohmann::json;
+
+template <class T>
+json nullable(const std::optional<T>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+json processes_json(const Gpu& gpu) {
+  if (!gpu.processes) return nullptr;
+  json list = json::array();
+  for (const auto& process : *gpu.processes) {
+    json used = process.used_memory_bytes ? json(to_mib(*process.used_memory_bytes)) : json(nullptr);
+    list.push_back({{"pid", process.pid}, {"used_memory_mb", used}});
+  }
+  return list;
+}
+
+json claims_json(const Gpu& gpu) {
+  json list = json::array();
+  for (const auto& holder : gpu.claims) {
+    list.push_back({{"pid", holder.pid}, {"mode", holder.mode == ClaimMode::exclusive ? "exclusive" : "shared"}});
+  }
+  return list;
+}
+
+json gpu_json(const Gpu& gpu) {
+  json out = {{"index", gpu.index}, {"uuid", gpu.uuid.empty() ? json(nullptr) : json(gpu.uuid)},
+              {"name", gpu.name.empty() ? json(nullptr) : json(gpu.name)}, {"pci_bus_id", nullable(gpu.pci_bus_id)},
+              {"usable", gpu.usable()}, {"error", nullable(gpu.error)}};
+  if (!gpu.usable()) return out;
+  auto count = process_count(gpu);
+  auto hidden = hidden_usage_bytes(gpu);
+  out.update({{"memory_total_mb", to_mib(gpu.memory_total_bytes)},
+              {"memory_used_mb", to_mib(gpu.memory_used_bytes)},
+              {"memory_free_mb", to_mib(gpu.memory_free_bytes)},
+              {"memory_reserved_mb", gpu.memory_reserved_bytes ? json(to_mib(*gpu.memory_reserved_bytes)) : json(nullptr)},
+              {"utilization_percent", nullable(gpu.utilization_percent)},
+              {"temperature_c", nullable(gpu.temperature_c)},
+              {"power_w", nullable(gpu.power_w)},
+              {"power_limit_w", nullable(gpu.power_limit_w)},
+              {"process_count", nullable(count)},
+              {"processes", processes_json(gpu)},
+              {"is_idle", is_idle(gpu)},
+              {"hidden_usage_mb", hidden ? json(to_mib(*hidden)) : json(nullptr)},
+              {"claims", claims_json(gpu)}});
+  return out;
+}
+
+}  // namespace
+
+std::string render_status_json(const Machine& machine, const StatusContext& context) {
+  json gpus = json::array();
+  for (const auto& gpu : machine.gpus) gpus.push_back(gpu_json(gpu));
+  json cuda = nullptr;
+  if (machine.cuda_driver_version) {
+    int version = *machine.cuda_driver_version;
+    cuda = std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
+  }
+  json out = {{"schema_version", kStatusSchemaVersion}, {"hostname", context.hostname},
+              {"timestamp", context.timestamp}, {"driver_version", nullable(machine.driver_version)},
+              {"nvml_version", nullable(machine.nvml_version)}, {"cuda_driver_version", cuda},
+              {"gpus", gpus}};
+  return out.dump(2) + "\n";
+}
+
+}  // namespace wg

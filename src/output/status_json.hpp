@@ -1,0 +1,20 @@
+#pragma once
+// `with-gpu --status --json`: the machine as one JSON object (docs/json.md).
+
+#include <string>
+
+#include "core/gpu.hpp"
+
+namespace wg {
+
+struct StatusContext {
+  std::string hostname;
+  std::string timestamp;  // ISO 8601, UTC
+};
+
+inline constexpr int kStatusSchemaVersion = 1;
+
+// The JSON text, pretty-printed, ending with a newline. Unknown readings are null.
+std::string render_status_json(const Machine& machine, const StatusContext& context);
+
+}  // namespace wg

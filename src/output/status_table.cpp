@@ -1,0 +1,102 @@
+#include "output/status_table.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "output/format.hpp"
+
+namespace wg {
+namespace {
+
+std::string cuda_version(int version) { return fmt::format("{}.{}", version / 1000, (version % 1000) / 10); }
+
+std::string header(const Machine& machine, const StatusSource& source) {
+  std::string line = fmt::format("{} GPU{}", machine.gpus.size(), machine.gpus.size() == 1 ? "" : "s");
+  line += " · driver " + machine.driver_version.value_or("n/a");
+  if (machine.cuda_driver_version) line += " · CUDA " + cuda_version(*machine.cuda_driver_version);
+  if (source.overridden) line += " · NVML from " + source.nvml_library + " (WITH_GPU_NVML_LIBRARY)";
+  return line + "\n";
+}
+
+std::string memory_cell(const Gpu& gpu) {
+  unsigned percent = gpu.memory_total_bytes ? unsigned(100.0 * double(gpu.memory_used_bytes) /
+                                                       double(gpu.memory_total_bytes) + 0.5)
+                                            : 0;
+  return fmt::format("{} / {} MiB ({}%)", to_mib(gpu.memory_used_bytes), to_mib(gpu.memory_total_bytes), percent);
+}
+
+std::string power_cell(const Gpu& gpu) {
+  if (!gpu.power_w && !gpu.power_limit_w) return "n/a";
+  auto watts = [](const std::optional<double>& value) {
+    return value ? fmt::format("{:.0f}", *value) : std::string("n/a");
+  };
+  return fmt::format("{} / {} W", watts(gpu.power_w), watts(gpu.power_limit_w));
+}
+
+std::string note(const Gpu& gpu) {
+  if (!gpu.usable()) return {};
+  if (has_suspected_hidden_usage(gpu)) {
+    return fmt::format("suspected hidden usage: {}", format_bytes(*hidden_usage_bytes(gpu)));
+  }
+  if (!gpu.processes) return "process list not available";
+  return {};
+}
+
+Color state_color(const Gpu& gpu) {
+  if (!gpu.usable()) return Color::red;
+  if (!gpu.claims.empty()) return Color::magenta;
+  return is_idle(gpu) ? Color::green : Color::yellow;
+}
+
+using Row = std::vector<std::string>;
+
+Row row_of(const Gpu& gpu) {
+  if (!gpu.usable()) return {std::to_string(gpu.index), gpu.name.empty() ? "n/a" : gpu.name, "", "", "", "", ""};
+  auto count = process_count(gpu);
+  return {std::to_string(gpu.index), gpu.name, memory_cell(gpu), or_na(gpu.utilization_percent, "%"),
+          or_na(gpu.temperature_c, "C"), power_cell(gpu), count ? std::to_string(*count) : "n/a"};
+}
+
+}  // namespace
+
+std::string gpu_state(const Gpu& gpu) {
+  if (!gpu.usable()) return "UNUSABLE: " + *gpu.error;
+  if (!gpu.claims.empty()) {
+    if (gpu.claims.front().mode == ClaimMode::exclusive) return fmt::format("CLAIMED by pid {}", gpu.claims.front().pid);
+    std::string pids;
+    for (const auto& holder : gpu.claims) {
+      if (!pids.empty()) pids += ',';
+      pids += std::to_string(holder.pid);
+    }
+    return "SHARED by pid " + pids;
+  }
+  return is_idle(gpu) ? "IDLE" : "USED";
+}
+
+std::string render_status_table(const Machine& machine, const StatusSource& source, const Style& style) {
+  std::vector<Row> rows = {{"GPU", "NAME", "MEMORY USED / TOTAL", "UTIL", "TEMP", "POWER", "PROCS"}};
+  for (const auto& gpu : machine.gpus) rows.push_back(row_of(gpu));
+  std::vector<std::size_t> widths(rows.front().size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out = header(machine, source);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    std::string line;
+    for (std::size_t i = 0; i < rows[r].size(); ++i) {
+      bool right = i == 0 || i >= 3;  // numbers right-aligned, names left
+      line += right ? fmt::format("{:>{}}  ", rows[r][i], widths[i]) : fmt::format("{:<{}}  ", rows[r][i], widths[i]);
+    }
+    if (r == 0) {
+      out += style.paint(line + "STATE", Color::bold) + "\n";
+      continue;
+    }
+    const Gpu& gpu = machine.gpus[r - 1];
+    std::string extra = note(gpu);
+    out += line + style.paint(gpu_state(gpu), state_color(gpu)) + (extra.empty() ? "" : "  (" + extra + ")") + "\n";
+  }
+  return out;
+}
+
+}  // namespace wg

@@ -1,0 +1,24 @@
+#pragma once
+// `with-gpu --status` as an aligned table, one row per GPU.
+
+#include <optional>
+#include <string>
+
+#include "core/gpu.hpp"
+#include "output/style.hpp"
+
+namespace wg {
+
+// What the header says about where the readings came from.
+struct StatusSource {
+  std::string nvml_library;   // path given to dlopen
+  bool overridden = false;    // from WITH_GPU_NVML_LIBRARY
+};
+
+// The whole table, header included, ending with a newline.
+std::string render_status_table(const Machine& machine, const StatusSource& source, const Style& style);
+
+// A GPU's state word: IDLE, USED, CLAIMED by pid N, SHARED by pids ..., UNUSABLE: reason.
+std::string gpu_state(const Gpu& gpu);
+
+}  // namespace wg

@@ -1,0 +1,385 @@
+// A test double of NVIDIA's libnvidia-ml.so.1: the same C symbols and struct layouts,
+// answering from a JSON machine file named by NVML_DOUBLE_MACHINE. with-gpu loads it
+// through its real dlopen path (WITH_GPU_NVML_LIBRARY), so the loader, the symbol
+// fallbacks and the size-query protocol are what the tests exercise.
+//
+// The file is re-read whenever it changes, so a test can change the machine while
+// with-gpu waits. Built twice: the full library, and with NVML_DOUBLE_LEGACY an old
+// driver that exports only the unversioned symbols. Format: docs/nvml-double.md.
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nvml/nvml_abi.hpp"
+
+#define NVML_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+using nlohmann::json;
+constexpr unsigned long long kMiB = 1024ull * 1024ull;
+
+struct State {
+  json machine;
+  std::string loaded_path;
+  timespec loaded_mtime{};
+  off_t loaded_size = -1;
+  bool initialised = false;
+  std::map<unsigned, unsigned> process_calls;  // per GPU, for understated size queries
+};
+
+State& state() {
+  static State instance;
+  return instance;
+}
+
+const std::map<std::string, nvmlReturn_t>& error_codes() {
+  static const std::map<std::string, nvmlReturn_t> codes = {
+      {"UNINITIALIZED", NVML_ERROR_UNINITIALIZED},
+      {"INVALID_ARGUMENT", NVML_ERROR_INVALID_ARGUMENT},
+      {"NOT_SUPPORTED", NVML_ERROR_NOT_SUPPORTED},
+      {"NO_PERMISSION", NVML_ERROR_NO_PERMISSION},
+      {"NOT_FOUND", NVML_ERROR_NOT_FOUND},
+      {"DRIVER_NOT_LOADED", NVML_ERROR_DRIVER_NOT_LOADED},
+      {"TIMEOUT", NVML_ERROR_TIMEOUT},
+      {"FUNCTION_NOT_FOUND", NVML_ERROR_FUNCTION_NOT_FOUND},
+      {"GPU_IS_LOST", NVML_ERROR_GPU_IS_LOST},
+      {"RESET_REQUIRED", NVML_ERROR_RESET_REQUIRED},
+      {"LIB_RM_VERSION_MISMATCH", NVML_ERROR_LIB_RM_VERSION_MISMATCH},
+      {"ARGUMENT_VERSION_MISMATCH", NVML_ERROR_ARGUMENT_VERSION_MISMATCH},
+      {"UNKNOWN", NVML_ERROR_UNKNOWN},
+  };
+  return codes;
+}
+
+// Re-reads the machine file when its modification time or size changed.
+bool reload() {
+  State& s = state();
+  const char* path = std::getenv("NVML_DOUBLE_MACHINE");
+  if (!path) return false;
+  struct stat info {};
+  if (stat(path, &info) != 0) return false;
+  bool same = s.loaded_path == path && info.st_size == s.loaded_size &&
+              info.st_mtim.tv_sec == s.loaded_mtime.tv_sec && info.st_mtim.tv_nsec == s.loaded_mtime.tv_nsec;
+  if (same) return true;
+  std::ifstream in(path);
+  json parsed = json::parse(in, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    std::fprintf(stderr, "nvml double: %s is not a JSON object\n", path);
+    return false;
+  }
+  s.machine = std::move(parsed);
+  s.loaded_path = path;
+  s.loaded_mtime = info.st_mtim;
+  s.loaded_size = info.st_size;
+  return true;
+}
+
+// The error injected for `symbol` in `errors` ({"nvmlDeviceGetMemoryInfo_v2": "GPU_IS_LOST"}).
+// A key without a version suffix applies to every version of the function.
+nvmlReturn_t injected(const json& owner, const std::string& symbol) {
+  if (!owner.contains("errors")) return NVML_SUCCESS;
+  const json& errors = owner["errors"];
+  std::string base = symbol.substr(0, symbol.rfind("_v") == std::string::npos ? symbol.size() : symbol.rfind("_v"));
+  for (const std::string& key : {symbol, base}) {
+    if (errors.contains(key)) {
+      auto found = error_codes().find(errors[key].get<std::string>());
+      return found == error_codes().end() ? NVML_ERROR_UNKNOWN : found->second;
+    }
+  }
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t check_system(const char* symbol) {
+  if (!state().initialised) return NVML_ERROR_UNINITIALIZED;
+  if (!reload()) return NVML_ERROR_UNKNOWN;
+  return injected(state().machine, symbol);
+}
+
+const json* gpu_of(nvmlDevice_t device) {
+  auto index = reinterpret_cast<std::uintptr_t>(device);
+  const json& gpus = state().machine["gpus"];
+  if (index == 0 || index > gpus.size()) return nullptr;
+  return &gpus[index - 1];
+}
+
+// Common prologue of every device query: initialised, file readable, handle valid,
+// no injected error. Sets `gpu` on success.
+nvmlReturn_t check_device(nvmlDevice_t device, const char* symbol, const json*& gpu) {
+  if (nvmlReturn_t code = check_system(symbol); code != NVML_SUCCESS) return code;
+  gpu = gpu_of(device);
+  if (!gpu) return NVML_ERROR_INVALID_ARGUMENT;
+  return injected(*gpu, symbol);
+}
+
+nvmlReturn_t copy_string(const std::string& value, char* out, unsigned int length) {
+  if (!out) return NVML_ERROR_INVALID_ARGUMENT;
+  if (value.size() + 1 > length) return NVML_ERROR_INSUFFICIENT_SIZE;
+  std::memcpy(out, value.c_str(), value.size() + 1);
+  return NVML_SUCCESS;
+}
+
+// A reading: NOT_SUPPORTED when the machine file leaves it out or sets it to null.
+template <class T>
+nvmlReturn_t reading(const json& gpu, const char* key, T& out) {
+  if (!gpu.contains(key) || gpu[key].is_null()) return NVML_ERROR_NOT_SUPPORTED;
+  out = gpu[key].get<T>();
+  return NVML_SUCCESS;
+}
+
+unsigned long long mib(const json& gpu, const char* key) {
+  return gpu.contains(key) ? gpu[key].get<unsigned long long>() * kMiB : 0;
+}
+
+nvmlReturn_t init(const char* symbol) {
+  if (!reload()) return NVML_ERROR_DRIVER_NOT_LOADED;
+  nvmlReturn_t code = injected(state().machine, symbol);
+  if (code == NVML_SUCCESS) state().initialised = true;
+  return code;
+}
+
+nvmlReturn_t count(const char* symbol, unsigned int* out) {
+  if (nvmlReturn_t code = check_system(symbol); code != NVML_SUCCESS) return code;
+  if (!out) return NVML_ERROR_INVALID_ARGUMENT;
+  *out = static_cast<unsigned>(state().machine.value("gpus", json::array()).size());
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t handle(const char* symbol, unsigned int index, nvmlDevice_t* out) {
+  if (nvmlReturn_t code = check_system(symbol); code != NVML_SUCCESS) return code;
+  const json& gpus = state().machine["gpus"];
+  if (!out || index >= gpus.size()) return NVML_ERROR_INVALID_ARGUMENT;
+  if (nvmlReturn_t code = injected(gpus[index], symbol); code != NVML_SUCCESS) return code;
+  *out = reinterpret_cast<nvmlDevice_t>(static_cast<std::uintptr_t>(index) + 1);
+  return NVML_SUCCESS;
+}
+
+// Fills `infos` with elements of `stride` bytes following NVML's size-query protocol.
+// "process_count_understated_by": N makes the first size query of each with-gpu
+// run report N fewer processes than there are, as when the list grows in between.
+nvmlReturn_t processes(const char* symbol, nvmlDevice_t device, unsigned int* count, void* infos,
+                       std::size_t stride) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, symbol, gpu); code != NVML_SUCCESS) return code;
+  if (!count) return NVML_ERROR_INVALID_ARGUMENT;
+  const json list = gpu->value("processes", json::array());
+  unsigned actual = static_cast<unsigned>(list.size());
+  unsigned call = state().process_calls[static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(device))]++;
+  if (!infos || *count < actual) {
+    unsigned needed = actual;
+    if (call == 0 && gpu->contains("process_count_understated_by")) {
+      unsigned under = (*gpu)["process_count_understated_by"].get<unsigned>();
+      needed = under >= actual ? 1 : actual - under;
+    }
+    *count = needed;
+    return actual == 0 ? NVML_SUCCESS : NVML_ERROR_INSUFFICIENT_SIZE;
+  }
+  auto* out = static_cast<unsigned char*>(infos);
+  std::memset(out, 0, actual * stride);
+  for (unsigned i = 0; i < actual; ++i) {
+    nvmlProcessInfo_535_t element{};
+    element.pid = list[i].at("pid").get<unsigned>();
+    const json& used = list[i].contains("used_memory_mib") ? list[i]["used_memory_mib"] : json();
+    element.usedGpuMemory = used.is_null() ? NVML_VALUE_NOT_AVAILABLE : used.get<unsigned long long>() * kMiB;
+    element.gpuInstanceId = 0xFFFFFFFFu;
+    element.computeInstanceId = 0xFFFFFFFFu;
+    std::memcpy(out + i * stride, &element, stride);
+  }
+  *count = actual;
+  return NVML_SUCCESS;
+}
+
+#ifndef NVML_DOUBLE_LEGACY
+std::size_t v3_stride() {
+  unsigned major = 0;
+  unsigned minor = 0;
+  std::string version = state().machine.value("driver_version", "550.54.14");
+  if (std::sscanf(version.c_str(), "%u.%u", &major, &minor) == 2 && major == 535 && minor >= 43 && minor <= 86) {
+    return sizeof(nvmlProcessInfo_535_t);
+  }
+  return sizeof(nvmlProcessInfo_v2_t);
+}
+#endif
+
+template <class Info>
+nvmlReturn_t pci_info(const char* symbol, nvmlDevice_t device, void* out) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, symbol, gpu); code != NVML_SUCCESS) return code;
+  std::string bus_id;
+  if (nvmlReturn_t code = reading(*gpu, "pci_bus_id", bus_id); code != NVML_SUCCESS) return code;
+  Info info{};
+  std::snprintf(info.busId, sizeof info.busId, "%s", bus_id.c_str());
+  std::memcpy(out, &info, sizeof info);
+  return NVML_SUCCESS;
+}
+
+}  // namespace
+
+NVML_EXPORT const char* nvmlErrorString(nvmlReturn_t code) {
+  switch (code) {
+    case NVML_SUCCESS: return "Success";
+    case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
+    case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
+    case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
+    case NVML_ERROR_NO_PERMISSION: return "Insufficient Permissions";
+    case NVML_ERROR_NOT_FOUND: return "Not Found";
+    case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
+    case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
+    case NVML_ERROR_TIMEOUT: return "Timeout";
+    case NVML_ERROR_FUNCTION_NOT_FOUND: return "Function Not Found";
+    case NVML_ERROR_GPU_IS_LOST: return "GPU is lost";
+    case NVML_ERROR_RESET_REQUIRED: return "GPU requires reset";
+    case NVML_ERROR_LIB_RM_VERSION_MISMATCH: return "RM has detected an NVML/RM version mismatch.";
+    case NVML_ERROR_ARGUMENT_VERSION_MISMATCH: return "Argument version mismatch";
+    default: return "Unknown Error";
+  }
+}
+
+NVML_EXPORT nvmlReturn_t nvmlInit() { return init("nvmlInit"); }
+NVML_EXPORT nvmlReturn_t nvmlShutdown() {
+  state().initialised = false;
+  return NVML_SUCCESS;
+}
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetCount(unsigned int* out) { return count("nvmlDeviceGetCount", out); }
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetHandleByIndex(unsigned int index, nvmlDevice_t* out) {
+  return handle("nvmlDeviceGetHandleByIndex", index, out);
+}
+
+NVML_EXPORT nvmlReturn_t nvmlSystemGetDriverVersion(char* out, unsigned int length) {
+  if (nvmlReturn_t code = check_system("nvmlSystemGetDriverVersion"); code != NVML_SUCCESS) return code;
+  return copy_string(state().machine.value("driver_version", "550.54.14"), out, length);
+}
+
+NVML_EXPORT nvmlReturn_t nvmlSystemGetNVMLVersion(char* out, unsigned int length) {
+  if (nvmlReturn_t code = check_system("nvmlSystemGetNVMLVersion"); code != NVML_SUCCESS) return code;
+  return copy_string(state().machine.value("nvml_version", "12.550.54.14"), out, length);
+}
+
+NVML_EXPORT nvmlReturn_t nvmlSystemGetCudaDriverVersion(int* out) {
+  if (nvmlReturn_t code = check_system("nvmlSystemGetCudaDriverVersion"); code != NVML_SUCCESS) return code;
+  *out = state().machine.value("cuda_driver_version", 12040);
+  return NVML_SUCCESS;
+}
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char* out, unsigned int length) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetUUID", gpu); code != NVML_SUCCESS) return code;
+  return copy_string(gpu->value("uuid", ""), out, length);
+}
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, char* out, unsigned int length) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetName", gpu); code != NVML_SUCCESS) return code;
+  return copy_string(gpu->value("name", "NVIDIA Simulated GPU"), out, length);
+}
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo(nvmlDevice_t device, nvmlPciInfo_v1_t* out) {
+  return pci_info<nvmlPciInfo_v1_t>("nvmlDeviceGetPciInfo", device, out);
+}
+
+// Before R510: total, free and used, with driver-reserved memory counted as used.
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t* out) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetMemoryInfo", gpu); code != NVML_SUCCESS) return code;
+  out->total = mib(*gpu, "memory_total_mib");
+  out->used = mib(*gpu, "memory_used_mib") + mib(*gpu, "memory_reserved_mib");
+  out->free = out->total - out->used;
+  return NVML_SUCCESS;
+}
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses(nvmlDevice_t device, unsigned int* count,
+                                                               void* infos) {
+  return processes("nvmlDeviceGetComputeRunningProcesses", device, count, infos, sizeof(nvmlProcessInfo_v1_t));
+}
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t* out) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetUtilizationRates", gpu); code != NVML_SUCCESS) {
+    return code;
+  }
+  out->memory = 0;
+  return reading(*gpu, "utilization_percent", out->gpu);
+}
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, unsigned int sensor, unsigned int* out) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetTemperature", gpu); code != NVML_SUCCESS) return code;
+  if (sensor != NVML_TEMPERATURE_GPU) return NVML_ERROR_INVALID_ARGUMENT;
+  return reading(*gpu, "temperature_c", *out);
+}
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int* milliwatts) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetPowerUsage", gpu); code != NVML_SUCCESS) return code;
+  double watts = 0;
+  if (nvmlReturn_t code = reading(*gpu, "power_w", watts); code != NVML_SUCCESS) return code;
+  *milliwatts = static_cast<unsigned>(watts * 1000.0);
+  return NVML_SUCCESS;
+}
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t device, unsigned int* milliwatts) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetEnforcedPowerLimit", gpu); code != NVML_SUCCESS) {
+    return code;
+  }
+  double watts = 0;
+  if (nvmlReturn_t code = reading(*gpu, "power_limit_w", watts); code != NVML_SUCCESS) return code;
+  *milliwatts = static_cast<unsigned>(watts * 1000.0);
+  return NVML_SUCCESS;
+}
+
+#ifndef NVML_DOUBLE_LEGACY
+// The versioned entry points of drivers from R450/R510 on.
+
+NVML_EXPORT nvmlReturn_t nvmlInit_v2() { return init("nvmlInit_v2"); }
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int* out) { return count("nvmlDeviceGetCount_v2", out); }
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t* out) {
+  return handle("nvmlDeviceGetHandleByIndex_v2", index, out);
+}
+
+NVML_EXPORT nvmlReturn_t nvmlSystemGetCudaDriverVersion_v2(int* out) {
+  if (nvmlReturn_t code = check_system("nvmlSystemGetCudaDriverVersion_v2"); code != NVML_SUCCESS) return code;
+  *out = state().machine.value("cuda_driver_version", 12040);
+  return NVML_SUCCESS;
+}
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo_v2(nvmlDevice_t device, nvmlPciInfo_t* out) {
+  return pci_info<nvmlPciInfo_t>("nvmlDeviceGetPciInfo_v2", device, out);
+}
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t* out) {
+  return pci_info<nvmlPciInfo_t>("nvmlDeviceGetPciInfo_v3", device, out);
+}
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t* out) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetMemoryInfo_v2", gpu); code != NVML_SUCCESS) {
+    return code;
+  }
+  if (out->version != nvmlMemory_v2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+  out->total = mib(*gpu, "memory_total_mib");
+  out->reserved = mib(*gpu, "memory_reserved_mib");
+  out->used = mib(*gpu, "memory_used_mib");
+  out->free = out->total - out->reserved - out->used;
+  return NVML_SUCCESS;
+}
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t device, unsigned int* count,
+                                                                  void* infos) {
+  return processes("nvmlDeviceGetComputeRunningProcesses_v2", device, count, infos, sizeof(nvmlProcessInfo_v2_t));
+}
+
+NVML_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int* count,
+                                                                  void* infos) {
+  return processes("nvmlDeviceGetComputeRunningProcesses_v3", device, count, infos, v3_stride());
+}
+#endif

@@ -13,12 +13,12 @@ namespace {
 // Every long option, for "did you mean ...?".
 const std::vector<std::string> kLongOptions = {
     "--gpu",      "--min-gpus", "--max-gpus", "--require-idle", "--min-memory", "--max-util",
-    "--gpu-type", "--strict",   "--wait",     "--timeout",      "--status",     "--json",
+    "--gpu-type", "--strict",   "--wait",     "--timeout",      "--poll-interval",      "--status",     "--json",
     "--dry-run",  "--quiet",    "--lock-dir", "--id-format",    "--version",    "--help"};
 
 // Raw flag values as typed; converted with our own parsers for our own messages.
 struct RawOptions {
-  std::string gpu, min_gpus, max_gpus, min_memory, max_util, gpu_type, timeout, lock_dir, id_format;
+  std::string gpu, min_gpus, max_gpus, min_memory, max_util, gpu_type, timeout, poll_interval, lock_dir, id_format;
   bool require_idle = false, strict = false, wait = false, status = false, json = false, dry_run = false;
   bool quiet = false, version = false, help = false;
 };
@@ -65,6 +65,7 @@ void declare(CLI::App& app, RawOptions& raw) {
   app.add_flag("--strict", raw.strict);
   app.add_flag("--wait", raw.wait);
   app.add_option("--timeout", raw.timeout);
+  app.add_option("--poll-interval", raw.poll_interval);
   app.add_flag("--status", raw.status);
   app.add_flag("--json", raw.json);
   app.add_flag("-n,--dry-run", raw.dry_run);
@@ -127,6 +128,13 @@ Result<Ok> apply_thresholds(const RawOptions& raw, Options& options) {
 
 Result<Ok> apply_waiting(const RawOptions& raw, Options& options) {
   options.wait = raw.wait;
+  if (!raw.poll_interval.empty()) {
+    auto interval = parse_duration(raw.poll_interval);
+    if (!interval || interval->count() < 10) {
+      return usage_error("--poll-interval: '" + raw.poll_interval + "' is not a duration of at least 10ms (e.g. 500ms, 2s)");
+    }
+    options.poll_interval = *interval;
+  }
   if (raw.timeout.empty()) return Ok{};
   if (!raw.wait) return usage_error("--timeout needs --wait");
   auto duration = parse_duration(raw.timeout);
@@ -228,8 +236,9 @@ thresholds:
   --require-idle       only idle GPUs (no compute process, < 500 MiB used)
 
 waiting:
-  --wait               wait until enough GPUs are free (re-checks every 5 s)
+  --wait               wait until enough GPUs are free
   --timeout DURATION   with --wait: give up after DURATION (30, 90s, 5m, 1h) [default: never]
+  --poll-interval DUR  with --wait: re-check this often (500ms, 2s) [default: 5s]
 
 output:
   --status             show every GPU and exit

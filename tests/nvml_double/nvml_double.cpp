@@ -145,6 +145,7 @@ nvmlReturn_t init(const char* symbol) {
   if (!reload()) return NVML_ERROR_DRIVER_NOT_LOADED;
   nvmlReturn_t code = injected(state().machine, symbol);
   if (code == NVML_SUCCESS) state().initialised = true;
+  state().process_calls.clear();
   return code;
 }
 
@@ -218,6 +219,8 @@ nvmlReturn_t pci_info(const char* symbol, nvmlDevice_t device, void* out) {
   std::string bus_id;
   if (nvmlReturn_t code = reading(*gpu, "pci_bus_id", bus_id); code != NVML_SUCCESS) return code;
   Info info{};
+  // The v1 layout has room for 16 bytes: old drivers wrote a 4-digit domain there.
+  if (sizeof info.busId <= 16 && bus_id.size() >= 16) bus_id = bus_id.substr(4);
   std::snprintf(info.busId, sizeof info.busId, "%s", bus_id.c_str());
   std::memcpy(out, &info, sizeof info);
   return NVML_SUCCESS;

@@ -1,0 +1,243 @@
+#include "cli/app.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+
+#include "unit/machine_builder.hpp"
+
+namespace wg {
+namespace {
+
+using namespace std::chrono_literals;
+using test::GpuBuilder;
+using test::machine_of;
+
+// Serves a list of machines, one per query; the last one repeats.
+class FakeGpuSource : public GpuSource {
+ public:
+  explicit FakeGpuSource(std::vector<Machine>* machines, int* queries) : machines_(machines), queries_(queries) {}
+  Result<Machine> query() override {
+    auto index = std::min<std::size_t>(static_cast<std::size_t>((*queries_)++), machines_->size() - 1);
+    return (*machines_)[index];
+  }
+
+ private:
+  std::vector<Machine>* machines_;
+  int* queries_;
+};
+
+struct FakeHeld : HeldClaims {
+  explicit FakeHeld(bool* kept) : kept_(kept) {}
+  void keep_across_exec() override { *kept_ = true; }
+  bool* kept_;
+};
+
+// Claims in memory; `refuse_once` makes the first claim of that GPU lose a race.
+class FakeClaimStore : public ClaimStore {
+ public:
+  void read_holders(Machine& machine) override {
+    for (auto& gpu : machine.gpus) {
+      if (held.count(gpu.uuid)) gpu.claims = {{held[gpu.uuid], ClaimMode::exclusive}};
+    }
+  }
+  Result<ClaimAttempt> claim(const std::vector<const Gpu*>& gpus, ClaimMode) override {
+    ++attempts;
+    for (const Gpu* gpu : gpus) {
+      if (refuse_once && *refuse_once == gpu->index) {
+        refuse_once.reset();
+        held[gpu->uuid] = 777;
+        return ClaimAttempt{nullptr, gpu->index};
+      }
+    }
+    for (const Gpu* gpu : gpus) held[gpu->uuid] = 1;
+    return ClaimAttempt{std::make_unique<FakeHeld>(&kept), std::nullopt};
+  }
+  std::map<std::string, int> held;
+  std::optional<unsigned> refuse_once;
+  int attempts = 0;
+  bool kept = false;
+};
+
+class FakeClock : public Clock {
+ public:
+  std::chrono::steady_clock::time_point now() override { return now_; }
+  void sleep_for(std::chrono::milliseconds duration) override {
+    sleeps.push_back(duration);
+    now_ += duration;
+  }
+  std::vector<std::chrono::milliseconds> sleeps;
+
+ private:
+  std::chrono::steady_clock::time_point now_{};
+};
+
+class FakeLauncher : public Launcher {
+ public:
+  Error exec(const std::vector<std::string>& argv, const EnvChanges& env) override {
+    launched = argv;
+    for (const auto& [name, value] : env) this->env[name] = value;
+    return result;
+  }
+  std::vector<std::string> launched;
+  std::map<std::string, std::string> env;
+  Error result{ErrorKind::internal, "fake exec returned", {}};
+};
+
+class AppTest : public ::testing::Test {
+ protected:
+  int run(std::vector<std::string> args) {
+    args.insert(args.begin(), "with-gpu");
+    Services services{[this](const std::string&) -> Result<std::unique_ptr<GpuSource>> {
+                        if (nvml_error) return *nvml_error;
+                        return std::unique_ptr<GpuSource>(new FakeGpuSource(&machines, &queries));
+                      },
+                      [this](const std::string&) { return std::unique_ptr<ClaimStore>(new ForwardingStore(&claims)); },
+                      &clock, &launcher};
+    return run_app(args, env, services, out, err);
+  }
+
+  // Lets the test keep the store that the flow owns.
+  struct ForwardingStore : ClaimStore {
+    explicit ForwardingStore(FakeClaimStore* target) : target_(target) {}
+    void read_holders(Machine& machine) override { target_->read_holders(machine); }
+    Result<ClaimAttempt> claim(const std::vector<const Gpu*>& gpus, ClaimMode mode) override {
+      return target_->claim(gpus, mode);
+    }
+    FakeClaimStore* target_;
+  };
+
+  std::vector<Machine> machines{machine_of({GpuBuilder(0).free_mib(10000), GpuBuilder(1).free_mib(30000),
+                                            GpuBuilder(2).free_mib(20000)})};
+  Machine busy = machine_of({GpuBuilder(0).free_mib(100), GpuBuilder(1).claimed_by(4242)});
+  int queries = 0;
+  std::optional<Error> nvml_error;
+  FakeClaimStore claims;
+  FakeClock clock;
+  FakeLauncher launcher;
+  Environment env;
+  std::ostringstream out;
+  std::ostringstream err;
+};
+
+TEST_F(AppTest, LaunchesTheCommandOnTheBestGpuWithBothVariablesAndKeepsTheClaim) {
+  run({"python", "train.py", "--lr", "3"});
+  EXPECT_EQ(launcher.launched, std::vector<std::string>({"python", "train.py", "--lr", "3"}));
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "1");
+  EXPECT_EQ(launcher.env["CUDA_DEVICE_ORDER"], "PCI_BUS_ID");
+  EXPECT_EQ(claims.held.count(machines[0].gpus[1].uuid), 1u);
+  EXPECT_TRUE(claims.kept);
+  EXPECT_NE(err.str().find("with-gpu: using GPU 1 (NVIDIA A100-SXM4-40GB, 29.3 GiB free); CUDA_VISIBLE_DEVICES=1"),
+            std::string::npos);
+  EXPECT_TRUE(out.str().empty());
+}
+
+TEST_F(AppTest, QuietSilencesTheSummary) {
+  run({"--quiet", "true"});
+  EXPECT_FALSE(launcher.launched.empty());
+  EXPECT_TRUE(err.str().find("using GPU") == std::string::npos);
+}
+
+TEST_F(AppTest, MapsExecFailuresToTheirExitCodes) {
+  launcher.result = Error{ErrorKind::command_not_found, "command not found: nope (check the name and PATH)", {}};
+  EXPECT_EQ(run({"nope"}), 127);
+  EXPECT_NE(err.str().find("with-gpu: error: command not found: nope (check the name and PATH)\n"), std::string::npos);
+  launcher.result = Error{ErrorKind::command_not_executable, "cannot execute x", {}};
+  EXPECT_EQ(run({"x"}), 126);
+}
+
+TEST_F(AppTest, ExitsFourListingEveryRejectedGpuWhenNothingFits) {
+  machines = {busy};
+  EXPECT_EQ(run({"true"}), 4);
+  EXPECT_EQ(err.str(),
+            "with-gpu: error: no suitable GPU: need 1, 0 eligible\n"
+            "  GPU 0: 100 MiB free < 2.0 GiB\n"
+            "  GPU 1: claimed by pid 4242\n"
+            "hint: run `with-gpu --status` to see every GPU\n");
+  EXPECT_TRUE(launcher.launched.empty());
+  EXPECT_EQ(claims.attempts, 0);
+}
+
+TEST_F(AppTest, WaitTimesOutWith124AfterPollingEveryInterval) {
+  machines = {busy};
+  EXPECT_EQ(run({"--wait", "--timeout", "12s", "true"}), 124);
+  EXPECT_EQ(clock.sleeps, std::vector<std::chrono::milliseconds>({5s, 5s, 2s}));
+  EXPECT_NE(err.str().find("with-gpu: error: timed out after 12s waiting: no suitable GPU: need 1, 0 eligible\n"),
+            std::string::npos);
+  EXPECT_NE(err.str().find("with-gpu: waiting for 1 GPU (attempt 2, 5s): 1 idle GPU [0]\n"), std::string::npos);
+  EXPECT_TRUE(launcher.launched.empty());
+}
+
+TEST_F(AppTest, WaitLaunchesAsSoonAsAPollFindsAGpu) {
+  Machine freed = machine_of({GpuBuilder(0).free_mib(100), GpuBuilder(1)});
+  machines = {busy, busy, freed};
+  run({"--wait", "--poll-interval", "250ms", "true"});
+  EXPECT_EQ(clock.sleeps, std::vector<std::chrono::milliseconds>({250ms, 250ms}));
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "1");
+}
+
+TEST_F(AppTest, ALostClaimRaceFallsBackToTheNextBestGpu) {
+  claims.refuse_once = 1;
+  run({"true"});
+  EXPECT_EQ(claims.attempts, 2);
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "2");
+}
+
+TEST_F(AppTest, NvmlUnavailableExitsThreeAndRunsNothing) {
+  nvml_error = Error{ErrorKind::nvml_unavailable, "the NVIDIA kernel driver is not loaded", {}};
+  EXPECT_EQ(run({"true"}), 3);
+  EXPECT_EQ(err.str(), "with-gpu: error: the NVIDIA kernel driver is not loaded\n");
+  EXPECT_TRUE(launcher.launched.empty());
+}
+
+TEST_F(AppTest, AnEmptyInheritedAllocationExitsFour) {
+  env.cuda_visible_devices = "";
+  EXPECT_EQ(run({"true"}), 4);
+  EXPECT_EQ(err.str(),
+            "with-gpu: error: CUDA_VISIBLE_DEVICES='' allows no GPU; unset it to let with-gpu choose among all GPUs\n");
+}
+
+TEST_F(AppTest, TheAllocationLimitsTheChoiceAndManualGpusMustBeInsideIt) {
+  env.cuda_visible_devices = "0,2";
+  run({"true"});
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "2");
+  EXPECT_EQ(run({"--gpu", "1", "true"}), 2);
+  EXPECT_NE(err.str().find("with-gpu: error: --gpu 1 is outside CUDA_VISIBLE_DEVICES='0,2'\n"), std::string::npos);
+}
+
+TEST_F(AppTest, DryRunShowsTheDecisionAndClaimsNothing) {
+  EXPECT_EQ(run({"--dry-run", "python", "x.py"}), 0);
+  EXPECT_EQ(claims.attempts, 0);
+  EXPECT_TRUE(launcher.launched.empty());
+  EXPECT_EQ(out.str(),
+            "would run: python x.py\n"
+            "on GPU 1\n"
+            "  CUDA_VISIBLE_DEVICES=1\n"
+            "  CUDA_DEVICE_ORDER=PCI_BUS_ID\n"
+            "GPUs:\n"
+            "  GPU 0: eligible, not needed (9.8 GiB free)\n"
+            "  GPU 1: chosen (29.3 GiB free, idle)\n"
+            "  GPU 2: eligible, not needed (19.5 GiB free)\n");
+}
+
+TEST_F(AppTest, DryRunThatWouldNotRunExitsFour) {
+  machines = {busy};
+  EXPECT_EQ(run({"--dry-run", "true"}), 4);
+  EXPECT_EQ(out.str().rfind("would not run: no suitable GPU: need 1, 0 eligible\n", 0), 0u);
+}
+
+TEST_F(AppTest, StatusPrintsATableToStdout) {
+  EXPECT_EQ(run({"--status"}), 0);
+  EXPECT_NE(out.str().find("3 GPUs · driver 550.54.14"), std::string::npos);
+  EXPECT_TRUE(err.str().empty());
+}
+
+TEST_F(AppTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(run({"--max-util", "200", "true"}), 2);
+  EXPECT_EQ(err.str(), "with-gpu: error: --max-util: '200' is not a percentage from 0 to 100\n");
+  EXPECT_EQ(queries, 0);
+}
+
+}  // namespace
+}  // namespace wg

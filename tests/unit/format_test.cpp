@@ -1,0 +1,61 @@
+#include "output/format.hpp"
+
+#include <gtest/gtest.h>
+
+#include "output/decision_report.hpp"
+#include "output/status_table.hpp"
+#include "unit/machine_builder.hpp"
+
+namespace wg {
+namespace {
+
+using test::GpuBuilder;
+using test::machine_of;
+
+TEST(Format, BytesInMiBBelowAGiBAndTenthsOfGiBAbove) {
+  EXPECT_EQ(format_bytes(512 * test::MiB), "512 MiB");
+  EXPECT_EQ(format_bytes(1229 * test::MiB), "1.2 GiB");
+  EXPECT_EQ(format_bytes(8192 * test::MiB), "8.0 GiB");
+}
+
+TEST(Format, ReasonsReadAsTheIssueWritesThem) {
+  Gpu gpu = GpuBuilder(2).free_mib(1229);
+  EXPECT_EQ(format_reason(gpu, {Filter::min_memory, 1229.0 * test::MiB, 8192.0 * test::MiB, {}}), "1.2 GiB free < 8.0 GiB");
+  EXPECT_EQ(format_reason(gpu, {Filter::claimed, 4242, 0, {}}), "claimed by pid 4242");
+  EXPECT_EQ(format_reason(gpu, {Filter::max_util, 85, 70, {}}), "utilization 85% > 70%");
+  EXPECT_EQ(format_reason(gpu, {Filter::util_unknown, 0, 70, {}}), "utilization not reported by the driver");
+  EXPECT_EQ(format_reason(gpu, {Filter::unusable, 0, 0, "GPU is lost"}), "unusable: GPU is lost");
+  EXPECT_EQ(format_reason(gpu, {Filter::not_idle, 2, 0, {}}), "not idle (2 processes)");
+  EXPECT_EQ(format_reason(gpu, {Filter::not_idle, -1, 0, {}}), "not idle (process list not available)");
+  EXPECT_EQ(format_reason(gpu, {Filter::not_allocated, 0, 0, {}}), "not in CUDA_VISIBLE_DEVICES");
+}
+
+TEST(Format, RejectionLinesListEveryRejectedGpu) {
+  auto machine = machine_of({GpuBuilder(0).claimed_by(4242), GpuBuilder(1).free_mib(1229), GpuBuilder(2)});
+  SelectionOptions options;
+  options.min_free_bytes = 8192 * test::MiB;
+  auto decision = select_gpus(machine, options);
+  EXPECT_EQ(rejection_lines(machine, decision),
+            "  GPU 0: claimed by pid 4242\n"
+            "  GPU 1: 1.2 GiB free < 8.0 GiB\n");
+}
+
+TEST(Format, StateWords) {
+  EXPECT_EQ(gpu_state(GpuBuilder(0)), "IDLE");
+  EXPECT_EQ(gpu_state(GpuBuilder(0).process(1, 10)), "USED");
+  EXPECT_EQ(gpu_state(GpuBuilder(0).processes_refused()), "USED");
+  EXPECT_EQ(gpu_state(GpuBuilder(0).claimed_by(99)), "CLAIMED by pid 99");
+  EXPECT_EQ(gpu_state(GpuBuilder(0).lost()), "UNUSABLE: GPU is lost");
+}
+
+TEST(Format, StatusTableHasNoEscapeCodesWithoutColors) {
+  auto machine = machine_of({GpuBuilder(0), GpuBuilder(1).lost()});
+  std::string plain = render_status_table(machine, {"libnvidia-ml.so.1", false}, Style{Colors::off});
+  EXPECT_EQ(plain.find('\033'), std::string::npos);
+  EXPECT_NE(plain.find("UNUSABLE: GPU is lost"), std::string::npos);
+  std::string colored = render_status_table(machine, {"libnvidia-ml.so.1", false}, Style{Colors::on});
+  EXPECT_NE(colored.find("\033[32mIDLE\033[0m"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wg

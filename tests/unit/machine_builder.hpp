@@ -1,0 +1,91 @@
+#pragma once
+// In-memory GPUs for tests of the pure modules: sensible healthy defaults, changed
+// one fact at a time.
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "core/gpu.hpp"
+
+namespace wg::test {
+
+constexpr std::uint64_t MiB = 1024ull * 1024ull;
+
+class GpuBuilder {
+ public:
+  explicit GpuBuilder(unsigned index, std::uint64_t total_mib = 40960) {
+    char uuid[64];
+    std::snprintf(uuid, sizeof uuid, "GPU-%08x-1111-2222-3333-444455556666", 0xa0000000u + index);
+    char bus[32];
+    std::snprintf(bus, sizeof bus, "00000000:%02X:00.0", 0x10 + index);
+    gpu_.index = index;
+    gpu_.uuid = uuid;
+    gpu_.name = "NVIDIA A100-SXM4-40GB";
+    gpu_.pci_bus_id = std::string(bus);
+    gpu_.memory_total_bytes = total_mib * MiB;
+    gpu_.memory_free_bytes = total_mib * MiB;
+    gpu_.utilization_percent = 0;
+    gpu_.processes = std::vector<GpuProcess>{};
+  }
+  // Sets free memory alone, so that tests of ranking and thresholds do not also
+  // create used memory that no process accounts for (hidden usage).
+  GpuBuilder& free_mib(std::uint64_t mib) {
+    gpu_.memory_free_bytes = mib * MiB;
+    return *this;
+  }
+  // Sets used memory (with no process to account for it) and free = total - used.
+  GpuBuilder& used_mib(std::uint64_t mib) {
+    gpu_.memory_used_bytes = mib * MiB;
+    gpu_.memory_free_bytes = gpu_.memory_total_bytes - gpu_.memory_used_bytes;
+    return *this;
+  }
+  // Adds a process whose `mib` are attributed to it: used grows, free shrinks.
+  GpuBuilder& process(unsigned pid, std::uint64_t mib) {
+    gpu_.processes->push_back({pid, mib * MiB});
+    gpu_.memory_used_bytes += mib * MiB;
+    gpu_.memory_free_bytes -= mib * MiB;
+    return *this;
+  }
+  GpuBuilder& process_without_memory(unsigned pid) {
+    gpu_.processes->push_back({pid, std::nullopt});
+    return *this;
+  }
+  GpuBuilder& processes_refused() {
+    gpu_.processes.reset();
+    return *this;
+  }
+  GpuBuilder& util(std::optional<unsigned> percent) {
+    gpu_.utilization_percent = percent;
+    return *this;
+  }
+  GpuBuilder& name(std::string text) {
+    gpu_.name = std::move(text);
+    return *this;
+  }
+  GpuBuilder& bus(std::string id) {
+    gpu_.pci_bus_id = std::move(id);
+    return *this;
+  }
+  GpuBuilder& lost(std::string error = "GPU is lost") {
+    gpu_.error = std::move(error);
+    return *this;
+  }
+  GpuBuilder& claimed_by(int pid, ClaimMode mode = ClaimMode::exclusive) {
+    gpu_.claims.push_back({pid, mode});
+    return *this;
+  }
+  operator Gpu() const { return gpu_; }
+
+ private:
+  Gpu gpu_;
+};
+
+inline Machine machine_of(std::vector<Gpu> gpus) {
+  Machine machine;
+  machine.driver_version = "550.54.14";
+  machine.gpus = std::move(gpus);
+  return machine;
+}
+
+}  // namespace wg::test

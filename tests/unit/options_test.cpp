@@ -1,0 +1,132 @@
+#include "cli/options.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/units.hpp"
+
+namespace wg {
+namespace {
+
+using namespace std::chrono_literals;
+
+Result<Options> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "with-gpu");
+  return parse_options(args);
+}
+
+std::string error_of(std::vector<std::string> args) {
+  auto options = parse(std::move(args));
+  EXPECT_FALSE(options);
+  if (options) return {};
+  EXPECT_EQ(options.error().kind, ErrorKind::usage);
+  return options.error().message;
+}
+
+TEST(Options, DefaultsMatch05) {
+  auto options = parse({"python", "train.py"});
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->selection.min_gpus, 1u);
+  EXPECT_EQ(options->selection.max_gpus, 1u);
+  EXPECT_EQ(options->selection.min_free_bytes, 2048 * kMiB);
+  EXPECT_FALSE(options->selection.max_util_percent);
+  EXPECT_EQ(options->poll_interval, 5s);
+  EXPECT_EQ(options->command, std::vector<std::string>({"python", "train.py"}));
+}
+
+TEST(Options, PassesHyphenatedCommandArgumentsThrough) {
+  auto options = parse({"--min-gpus", "2", "python", "train.py", "--lr", "3", "--gpu", "7"});
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->selection.min_gpus, 2u);
+  EXPECT_FALSE(options->gpu_list);
+  EXPECT_EQ(options->command, std::vector<std::string>({"python", "train.py", "--lr", "3", "--gpu", "7"}));
+}
+
+TEST(Options, DoubleDashStartsTheCommand) {
+  auto options = parse({"--", "--weird-program", "-x"});
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->command, std::vector<std::string>({"--weird-program", "-x"}));
+}
+
+TEST(Options, MaxGpusDefaultsToMinGpus) {
+  auto options = parse({"--min-gpus", "3", "cmd"});
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->selection.max_gpus, 3u);
+  auto ranged = parse({"--min-gpus", "1", "--max-gpus", "4", "cmd"});
+  ASSERT_TRUE(ranged);
+  EXPECT_EQ(ranged->selection.max_gpus, 4u);
+}
+
+TEST(Options, ParsesThresholdsWithUnits) {
+  auto options = parse({"--min-memory", "8G", "--max-util", "70", "--require-idle", "cmd"});
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->selection.min_free_bytes, 8 * kGiB);
+  EXPECT_EQ(options->selection.max_util_percent, 70u);
+  EXPECT_EQ(options->selection.idle, IdleRequirement::idle_only);
+  auto equals_form = parse({"--min-memory=8000", "cmd"});
+  ASSERT_TRUE(equals_form);
+  EXPECT_EQ(equals_form->selection.min_free_bytes, 8000 * kMiB);
+}
+
+TEST(Options, ParsesWaitingDurations) {
+  auto options = parse({"--wait", "--timeout", "90s", "--poll-interval", "500ms", "cmd"});
+  ASSERT_TRUE(options);
+  EXPECT_TRUE(options->wait);
+  EXPECT_EQ(options->timeout, 90s);
+  EXPECT_EQ(options->poll_interval, 500ms);
+  auto bare = parse({"--wait", "--timeout", "30", "cmd"});
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->timeout, 30s);
+}
+
+TEST(Options, StatusAndDryRunNeedNoCommand) {
+  auto status = parse({"--status", "--json"});
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->action, Action::status);
+  EXPECT_EQ(status->output, Output::json);
+  auto dry = parse({"--dry-run"});
+  ASSERT_TRUE(dry);
+  EXPECT_EQ(dry->action, Action::dry_run);
+}
+
+TEST(Options, VersionAndHelpPrintText) {
+  auto version = parse({"--version"});
+  ASSERT_TRUE(version);
+  EXPECT_EQ(version->action, Action::print_text);
+  EXPECT_EQ(version->text.rfind("with-gpu ", 0), 0u);
+  auto help = parse({"-h"});
+  ASSERT_TRUE(help);
+  EXPECT_NE(help->text.find("thresholds:"), std::string::npos);
+  EXPECT_NE(help->text.find("124 --wait timed out"), std::string::npos);
+}
+
+TEST(Options, UsageErrorsNameTheFlagWordForWord) {
+  EXPECT_EQ(error_of({"--min-gpus", "0", "cmd"}), "--min-gpus must be at least 1");
+  EXPECT_EQ(error_of({"--min-gpus", "two", "cmd"}), "--min-gpus: 'two' is not a whole number");
+  EXPECT_EQ(error_of({"--min-gpus", "3", "--max-gpus", "2", "cmd"}), "--min-gpus 3 is more than --max-gpus 2");
+  EXPECT_EQ(error_of({"--min-memory", "lots", "cmd"}),
+            "--min-memory: 'lots' is not a size (e.g. 8000 for MiB, 8G, 1.5GiB, 500MB)");
+  EXPECT_EQ(error_of({"--max-util", "101", "cmd"}), "--max-util: '101' is not a percentage from 0 to 100");
+  EXPECT_EQ(error_of({"--timeout", "5", "cmd"}), "--timeout needs --wait");
+  EXPECT_EQ(error_of({"--wait", "--timeout", "soon", "cmd"}),
+            "--timeout: 'soon' is not a duration (e.g. 30, 90s, 5m, 1h)");
+  EXPECT_EQ(error_of({"--strict", "cmd"}), "--strict needs --gpu-type");
+  EXPECT_EQ(error_of({"--json", "cmd"}), "--json goes with --status");
+  EXPECT_EQ(error_of({"--id-format", "pci", "cmd"}), "--id-format: 'pci' is not one of auto, index, uuid");
+  EXPECT_EQ(error_of({"--gpu", "1,1", "cmd"}), "--gpu lists '1' twice");
+  EXPECT_EQ(error_of({}), "no command given; usage: with-gpu [OPTIONS] COMMAND [ARGS...] (see with-gpu --help)");
+}
+
+TEST(Options, UnknownOptionsGetDidYouMean) {
+  EXPECT_EQ(error_of({"--min-mem", "8G", "cmd"}), "unknown option '--min-mem' (did you mean '--min-memory'?)");
+  EXPECT_EQ(error_of({"--requre-idle", "cmd"}), "unknown option '--requre-idle' (did you mean '--require-idle'?)");
+  EXPECT_EQ(error_of({"--frobnicate", "cmd"}), "unknown option '--frobnicate'; see with-gpu --help");
+}
+
+TEST(Options, AMissingValueIsAUsageError) {
+  auto options = parse({"--min-memory"});
+  ASSERT_FALSE(options);
+  EXPECT_EQ(options.error().kind, ErrorKind::usage);
+}
+
+}  // namespace
+}  // namespace wg

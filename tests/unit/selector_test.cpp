@@ -1,0 +1,233 @@
+#include "core/selector.hpp"
+
+#include <gtest/gtest.h>
+
+#include "unit/machine_builder.hpp"
+
+namespace wg {
+namespace {
+
+using test::GpuBuilder;
+using test::machine_of;
+
+std::vector<Filter> filters_of(const Decision& decision, unsigned index) {
+  std::vector<Filter> filters;
+  for (const auto& reason : decision.verdicts.at(index).reasons) filters.push_back(reason.filter);
+  return filters;
+}
+
+TEST(Selector, PrefersMoreFreeMemory) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(10000), GpuBuilder(1).free_mib(30000), GpuBuilder(2).free_mib(20000)});
+  auto decision = select_gpus(machine, {});
+  ASSERT_TRUE(decision.ok);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
+  EXPECT_EQ(decision.verdicts[0].verdict, Verdict::eligible);
+  EXPECT_EQ(decision.verdicts[1].verdict, Verdict::chosen);
+}
+
+TEST(Selector, BreaksMemoryTiesByFewerProcessesThenLowerIndex) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(30000).process(1, 0).process(2, 0),
+                             GpuBuilder(1).free_mib(30000).process(3, 0), GpuBuilder(2).free_mib(30000).process(4, 0)});
+  SelectionOptions options;
+  options.min_gpus = 3;
+  options.max_gpus = 3;
+  EXPECT_EQ(select_gpus(machine, options).chosen, std::vector<unsigned>({1, 2, 0}));
+}
+
+TEST(Selector, RanksAnUnknownProcessListAfterAKnownOne) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(30000).processes_refused(), GpuBuilder(1).free_mib(30000).process(7, 0)});
+  EXPECT_EQ(select_gpus(machine, {}).chosen, std::vector<unsigned>({1}));
+}
+
+TEST(Selector, RejectsLessFreeMemoryThanTheDefault2048MiB) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(2047), GpuBuilder(1).free_mib(2048)});
+  auto decision = select_gpus(machine, {});
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
+  ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::min_memory}));
+  EXPECT_EQ(decision.verdicts[0].reasons[0].value, 2047.0 * test::MiB);
+  EXPECT_EQ(decision.verdicts[0].reasons[0].limit, 2048.0 * test::MiB);
+}
+
+TEST(Selector, MinMemoryZeroDisablesTheFloor) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(0)});
+  SelectionOptions options;
+  options.min_free_bytes = 0;
+  EXPECT_TRUE(select_gpus(machine, options).ok);
+}
+
+TEST(Selector, RejectsUtilizationAboveMaxUtilButNotEqual) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(30000).util(71), GpuBuilder(1).free_mib(20000).util(70)});
+  SelectionOptions options;
+  options.max_util_percent = 70;
+  auto decision = select_gpus(machine, options);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
+  EXPECT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::max_util}));
+}
+
+TEST(Selector, RejectsUnreportedUtilizationOnlyWhenMaxUtilIsSet) {
+  auto machine = machine_of({GpuBuilder(0).util(std::nullopt)});
+  EXPECT_TRUE(select_gpus(machine, {}).ok);
+  SelectionOptions options;
+  options.max_util_percent = 90;
+  auto decision = select_gpus(machine, options);
+  EXPECT_FALSE(decision.ok);
+  EXPECT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::util_unknown}));
+}
+
+TEST(Selector, RejectsGpusClaimedByAnotherProcess) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(30000).claimed_by(4242), GpuBuilder(1).free_mib(10000)});
+  auto decision = select_gpus(machine, {});
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
+  ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::claimed}));
+  EXPECT_EQ(decision.verdicts[0].reasons[0].value, 4242);
+}
+
+TEST(Selector, RejectsHiddenUsageAbove512MiB) {
+  // Used memory with no process to attribute it to: 512 MiB is allowed, more is not.
+  auto machine = machine_of({GpuBuilder(0).used_mib(600), GpuBuilder(1).used_mib(512), GpuBuilder(2).used_mib(513)});
+  SelectionOptions options;
+  options.min_gpus = 1;
+  options.max_gpus = 3;
+  auto decision = select_gpus(machine, options);
+  EXPECT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::hidden_usage}));
+  EXPECT_TRUE(filters_of(decision, 1).empty());
+  EXPECT_EQ(filters_of(decision, 2), std::vector<Filter>({Filter::hidden_usage}));
+}
+
+TEST(Selector, DoesNotCallUnattributedProcessMemoryHiddenUsage) {
+  auto machine = machine_of({GpuBuilder(0).used_mib(9000).process_without_memory(77)});
+  auto decision = select_gpus(machine, {});
+  EXPECT_TRUE(decision.ok);
+  EXPECT_FALSE(hidden_usage_bytes(machine.gpus[0]).has_value());
+}
+
+TEST(Selector, CountsAttributedProcessMemoryAsVisible) {
+  auto machine = machine_of({GpuBuilder(0).process(10, 8000)});
+  EXPECT_EQ(*hidden_usage_bytes(machine.gpus[0]), 0u);
+  EXPECT_TRUE(select_gpus(machine, {}).ok);
+}
+
+TEST(Selector, RequireIdleRejectsProcessesMemoryAndUnknownEvidence) {
+  auto machine = machine_of({GpuBuilder(0).process(5, 100), GpuBuilder(1).used_mib(499), GpuBuilder(2).used_mib(500),
+                             GpuBuilder(3).processes_refused()});
+  SelectionOptions options;
+  options.idle = IdleRequirement::idle_only;
+  options.max_gpus = 4;
+  auto decision = select_gpus(machine, options);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
+  EXPECT_EQ(decision.verdicts[0].reasons.at(0).value, 1);
+  EXPECT_EQ(decision.verdicts[2].reasons.at(0).value, 0);
+  EXPECT_EQ(decision.verdicts[3].reasons.at(0).value, -1);
+}
+
+TEST(Selector, MinGpusWithoutMaxTakesExactlyMin) {
+  auto machine = machine_of({GpuBuilder(0), GpuBuilder(1), GpuBuilder(2), GpuBuilder(3)});
+  SelectionOptions options;
+  options.min_gpus = 2;
+  options.max_gpus = 2;
+  EXPECT_EQ(select_gpus(machine, options).chosen.size(), 2u);
+}
+
+TEST(Selector, MaxGpusTakesAsManyAsAreEligibleUpToMax) {
+  auto machine = machine_of({GpuBuilder(0), GpuBuilder(1).claimed_by(9), GpuBuilder(2), GpuBuilder(3)});
+  SelectionOptions options;
+  options.min_gpus = 1;
+  options.max_gpus = 8;
+  EXPECT_EQ(select_gpus(machine, options).chosen, std::vector<unsigned>({0, 2, 3}));
+}
+
+TEST(Selector, FailsWhenFewerThanMinAreEligibleAndSaysHowMany) {
+  auto machine = machine_of({GpuBuilder(0), GpuBuilder(1).free_mib(100)});
+  SelectionOptions options;
+  options.min_gpus = 2;
+  options.max_gpus = 2;
+  auto decision = select_gpus(machine, options);
+  EXPECT_FALSE(decision.ok);
+  EXPECT_TRUE(decision.chosen.empty());
+  EXPECT_EQ(decision.needed, 2u);
+  EXPECT_EQ(decision.eligible_count, 1u);
+}
+
+TEST(Selector, PrefersGpuTypeMatchesAndFallsBackToOthers) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(40000).name("NVIDIA L40S"),
+                             GpuBuilder(1).free_mib(20000).name("NVIDIA H100 80GB HBM3")});
+  SelectionOptions options;
+  options.gpu_type = "h100";
+  EXPECT_EQ(select_gpus(machine, options).chosen, std::vector<unsigned>({1}));
+  options.gpu_type = "a100";
+  auto fallback = select_gpus(machine, options);
+  EXPECT_EQ(fallback.chosen, std::vector<unsigned>({0}));
+  ASSERT_FALSE(fallback.warnings.empty());
+  EXPECT_EQ(fallback.warnings.back().kind, Warning::type_fallback);
+}
+
+TEST(Selector, StrictGpuTypeNeverFallsBack) {
+  auto machine = machine_of({GpuBuilder(0).name("NVIDIA L40S")});
+  SelectionOptions options;
+  options.gpu_type = "a100";
+  options.type_fallback = TypeFallback::strict;
+  auto decision = select_gpus(machine, options);
+  EXPECT_FALSE(decision.ok);
+  EXPECT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::gpu_type}));
+}
+
+TEST(Selector, ManualListKeepsItsOrderAndIgnoresCounts) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(30000), GpuBuilder(1).free_mib(10000), GpuBuilder(2)});
+  SelectionOptions options;
+  options.manual = std::vector<unsigned>{2, 0};
+  options.min_gpus = 1;
+  options.max_gpus = 1;
+  EXPECT_EQ(select_gpus(machine, options).chosen, std::vector<unsigned>({2, 0}));
+}
+
+TEST(Selector, ManualListStillAppliesFilters) {
+  auto machine = machine_of({GpuBuilder(0), GpuBuilder(1).claimed_by(31)});
+  SelectionOptions options;
+  options.manual = std::vector<unsigned>{0, 1};
+  auto decision = select_gpus(machine, options);
+  EXPECT_FALSE(decision.ok);
+  EXPECT_EQ(filters_of(decision, 1), std::vector<Filter>({Filter::claimed}));
+}
+
+TEST(Selector, NeverChoosesOutsideTheAllocation) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(40000), GpuBuilder(1).free_mib(1000), GpuBuilder(2).free_mib(30000)});
+  SelectionOptions options;
+  options.allocation = std::vector<unsigned>{1, 2};
+  auto decision = select_gpus(machine, options);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({2}));
+  EXPECT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::not_allocated}));
+}
+
+TEST(Selector, SkipsUnusableGpusWithNvmlsError) {
+  auto machine = machine_of({GpuBuilder(0).lost(), GpuBuilder(1)});
+  auto decision = select_gpus(machine, {});
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
+  ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::unusable}));
+  EXPECT_EQ(decision.verdicts[0].reasons[0].text, "GPU is lost");
+}
+
+TEST(Selector, ListsEveryFailedFilterOfAGpu) {
+  auto machine = machine_of({GpuBuilder(0).used_mib(40860).util(99).claimed_by(5)});
+  SelectionOptions options;
+  options.max_util_percent = 50;
+  EXPECT_EQ(filters_of(select_gpus(machine, options), 0),
+            std::vector<Filter>({Filter::claimed, Filter::hidden_usage, Filter::min_memory, Filter::max_util}));
+}
+
+TEST(Selector, WarnsAboutLowFreeMemoryAndNonIdleChoices) {
+  auto machine = machine_of({GpuBuilder(0).process(3, 39460)});
+  SelectionOptions options;
+  options.min_free_bytes = 0;
+  auto decision = select_gpus(machine, options);
+  ASSERT_EQ(decision.warnings.size(), 2u);
+  EXPECT_EQ(decision.warnings[0].kind, Warning::low_free_memory);
+  EXPECT_EQ(decision.warnings[1].kind, Warning::not_idle);
+}
+
+TEST(Selector, DoesNotWarnForAnIdleRoomyGpu) {
+  auto machine = machine_of({GpuBuilder(0)});
+  EXPECT_TRUE(select_gpus(machine, {}).warnings.empty());
+}
+
+}  // namespace
+}  // namespace wg

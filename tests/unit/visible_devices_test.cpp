@@ -1,0 +1,69 @@
+#include "core/visible_devices.hpp"
+
+#include <gtest/gtest.h>
+
+#include "unit/machine_builder.hpp"
+
+namespace wg {
+namespace {
+
+using test::GpuBuilder;
+using test::machine_of;
+
+// NVML index order differs from PCI order here: index 0 sits on the highest bus.
+Machine shuffled() {
+  return machine_of({GpuBuilder(0).bus("00000000:81:00.0"), GpuBuilder(1).bus("00000000:01:00.0"),
+                     GpuBuilder(2).bus("00000000:41:00.0")});
+}
+
+TEST(Allocation, UnsetMeansNoAllocation) {
+  auto allocation = read_allocation(std::nullopt, shuffled());
+  ASSERT_TRUE(allocation);
+  EXPECT_FALSE(allocation->has_value());
+}
+
+TEST(Allocation, EmptyAndMinusOneAllowNoGpu) {
+  for (const char* value : {"", " ", "-1"}) {
+    auto allocation = read_allocation(std::string(value), shuffled());
+    ASSERT_TRUE(allocation) << value;
+    ASSERT_TRUE(allocation->has_value());
+    EXPECT_TRUE((*allocation)->indices.empty());
+  }
+}
+
+TEST(Allocation, IntegersArePositionsInPciBusOrder) {
+  auto allocation = read_allocation(std::string("0,2"), shuffled());
+  ASSERT_TRUE(allocation);
+  EXPECT_EQ((*allocation)->indices, std::vector<unsigned>({1, 0}));
+  EXPECT_FALSE((*allocation)->named_by_uuid);
+}
+
+TEST(Allocation, AcceptsFullAndUniquePrefixUuids) {
+  auto allocation = read_allocation(std::string("GPU-a0000002-1111-2222-3333-444455556666,GPU-a0000000"), shuffled());
+  ASSERT_TRUE(allocation);
+  EXPECT_EQ((*allocation)->indices, std::vector<unsigned>({2, 0}));
+  EXPECT_TRUE((*allocation)->named_by_uuid);
+}
+
+TEST(Allocation, RejectsMigEntriesWordForWord) {
+  auto allocation = read_allocation(std::string("MIG-4f2c9a1e-0000"), shuffled());
+  ASSERT_FALSE(allocation);
+  EXPECT_EQ(allocation.error().message,
+            "CUDA_VISIBLE_DEVICES entry 'MIG-4f2c9a1e-0000' is a MIG device; with-gpu selects whole GPUs "
+            "(unset CUDA_VISIBLE_DEVICES or list whole GPUs)");
+}
+
+TEST(Allocation, RejectsEntriesThatNameNoGpu) {
+  auto out_of_range = read_allocation(std::string("3"), shuffled());
+  ASSERT_FALSE(out_of_range);
+  EXPECT_EQ(out_of_range.error().message,
+            "CUDA_VISIBLE_DEVICES entry '3' names no GPU (this machine has 3 GPUs, positions 0-2 in PCI bus order)");
+  auto unknown_uuid = read_allocation(std::string("GPU-ffff"), shuffled());
+  ASSERT_FALSE(unknown_uuid);
+  EXPECT_EQ(unknown_uuid.error().message,
+            "CUDA_VISIBLE_DEVICES entry 'GPU-ffff' names no GPU on this machine (see with-gpu --status)");
+  EXPECT_FALSE(read_allocation(std::string("0,banana"), shuffled()));
+}
+
+}  // namespace
+}  // namespace wg

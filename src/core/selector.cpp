@@ -118,6 +118,10 @@ Decision select_gpus(const Machine& machine, const SelectionOptions& options) {
   }
   auto ranked = ranked_eligible(machine, decision, options);
   decision.eligible_count = static_cast<unsigned>(ranked.size());
+  if (options.manual) {
+    decision.eligible_count = static_cast<unsigned>(std::count_if(
+        options.manual->begin(), options.manual->end(), [&](unsigned index) { return decision.verdicts[index].reasons.empty(); }));
+  }
   decision.needed = options.manual ? static_cast<unsigned>(options.manual->size()) : options.min_gpus;
   decision.chosen = pick(decision, ranked, options);
   decision.ok = !decision.chosen.empty();

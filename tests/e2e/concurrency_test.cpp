@@ -1,0 +1,151 @@
+// Claims under concurrency and process death: the guarantees that make with-gpu safe
+// to launch many times at once.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "e2e/fixture.hpp"
+
+namespace wg::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Claims : public E2E {
+ protected:
+  Claims() { write_machine(machine_of({gpu(0), gpu(1), gpu(2), gpu(3)})); }
+
+  std::unique_ptr<BackgroundProcess> start(std::vector<std::string> args, const std::string& name) {
+    args.insert(args.begin(), WITH_GPU_BINARY);
+    return std::make_unique<BackgroundProcess>(args, env, temp / (name + ".out"), temp / (name + ".err"));
+  }
+
+  // The holders of a GPU's claim as --status --json reports them, polled until present.
+  json wait_for_claims(int index) {
+    for (int i = 0; i < 200; ++i) {
+      auto status = json::parse(with_gpu({"--status", "--json"}).out);
+      if (!status["gpus"][index]["claims"].empty()) return status["gpus"][index]["claims"];
+      std::this_thread::sleep_for(25ms);
+    }
+    return json::array();
+  }
+};
+
+TEST_F(Claims, FiftyConcurrentWaitersNeverShareAGpuAndAllFinish) {
+  std::string log = temp / "log";
+  std::string job = "echo \"$CUDA_VISIBLE_DEVICES start $(date +%s%N)\" >> " + log +
+                    "; sleep 0.05; echo \"$CUDA_VISIBLE_DEVICES end $(date +%s%N)\" >> " + log;
+  std::vector<std::unique_ptr<BackgroundProcess>> jobs;
+  for (int i = 0; i < 50; ++i) {
+    jobs.push_back(start({"--wait", "--poll-interval", "20ms", "--quiet", "--", "sh", "-c", job}, "job" + std::to_string(i)));
+  }
+  for (auto& process : jobs) EXPECT_EQ(process->wait(), 0);
+
+  std::map<std::string, std::vector<std::pair<long long, std::string>>> events;
+  std::istringstream lines(read_file(log));
+  std::string gpu_id, kind;
+  long long stamp = 0;
+  while (lines >> gpu_id >> kind >> stamp) events[gpu_id].push_back({stamp, kind});
+  std::size_t total = 0;
+  for (auto& [id, list] : events) {
+    std::sort(list.begin(), list.end());
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      EXPECT_EQ(list[i].second, i % 2 == 0 ? "start" : "end") << "GPU " << id << " had two holders at once";
+    }
+    total += list.size();
+  }
+  EXPECT_EQ(total, 100u);  // 50 starts and 50 ends
+  EXPECT_LE(events.size(), 4u);
+}
+
+TEST_F(Claims, TheCommandHoldsTheClaimUnderItsOwnPidAndSigkillFreesItAtOnce) {
+  auto holder = start({"--gpu", "1", "--", "sleep", "30"}, "holder");
+  json claims = wait_for_claims(1);
+  ASSERT_EQ(claims.size(), 1u);
+  EXPECT_EQ(claims[0]["pid"], holder->pid());  // exec keeps the pid: the command is the holder
+  EXPECT_EQ(claims[0]["mode"], "exclusive");
+
+  auto refused = with_gpu({"--gpu", "1", "true"});
+  EXPECT_EQ(refused.exit_code, 4);
+  EXPECT_TRUE(refused.err.find("  GPU 1: claimed by pid " + std::to_string(holder->pid()) + "\n") != std::string::npos)
+      << refused.err;
+  auto status = with_gpu({"--status"});
+  EXPECT_TRUE(status.out.find("CLAIMED by pid " + std::to_string(holder->pid())) != std::string::npos);
+
+  holder->signal(SIGKILL);
+  EXPECT_EQ(holder->wait(), 128 + SIGKILL);
+  EXPECT_EQ(probe({"--gpu", "1"}), "1|PCI_BUS_ID");
+}
+
+TEST_F(Claims, ChildrenThatKeepTheDescriptorKeepTheClaim) {
+  std::string flag = temp / "released";
+  auto result = with_gpu({"--gpu", "0", "--", "sh", "-c", "(sleep 1; touch " + flag + ") >/dev/null 2>&1 & exit 0"});
+  EXPECT_EQ(result.exit_code, 0);
+  auto while_child_runs = with_gpu({"--gpu", "0", "true"});
+  EXPECT_EQ(while_child_runs.exit_code, 4) << "the background child still holds the claim";
+  for (int i = 0; i < 200 && access(flag.c_str(), F_OK) != 0; ++i) std::this_thread::sleep_for(25ms);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(probe({"--gpu", "0"}), "0|PCI_BUS_ID");
+}
+
+TEST_F(Claims, ASetIsClaimedAllOrNothing) {
+  auto holder = start({"--gpu", "2", "--", "sleep", "30"}, "holder");
+  ASSERT_FALSE(wait_for_claims(2).empty());
+  auto result = with_gpu({"--gpu", "1,2", "true"});
+  EXPECT_EQ(result.exit_code, 4);
+  auto status = json::parse(with_gpu({"--status", "--json"}).out);
+  EXPECT_TRUE(status["gpus"][1]["claims"].empty()) << "GPU 1 must not stay claimed by the failed launch";
+}
+
+TEST_F(Claims, ClaimsAreKeyedByUuidWhateverIndexAContainerSees) {
+  auto holder = start({"--gpu", "3", "--", "sleep", "30"}, "holder");
+  ASSERT_FALSE(wait_for_claims(3).empty());
+  // A container that sees only that GPU, as its index 0.
+  std::string subset = temp / "subset.json";
+  std::ofstream(subset) << machine_of({gpu(3)}).dump();
+  auto result = with_gpu({"true"}, {{"NVML_DOUBLE_MACHINE", subset}});
+  EXPECT_EQ(result.exit_code, 4);
+  EXPECT_TRUE(result.err.find("  GPU 0: claimed by pid " + std::to_string(holder->pid())) != std::string::npos)
+      << result.err;
+}
+
+TEST_F(Claims, WaitingNoticesMemoryFreedOutsideWithGpu) {
+  json busy = machine_of({gpu(0)});
+  busy["gpus"][0]["memory_used_mib"] = 39000;
+  busy["gpus"][0]["processes"] = json::array({{{"pid", 999}, {"used_memory_mib", 39000}}});
+  write_machine(busy);
+  std::string out = temp / "seen";
+  auto waiter = start({"--wait", "--poll-interval", "50ms", "--min-memory", "8G", "--", "sh", "-c",
+                       "echo $CUDA_VISIBLE_DEVICES > " + out}, "waiter");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_NE(access(out.c_str(), F_OK), 0) << "must still be waiting";
+  EXPECT_NE(read_file(temp / "waiter.err").find("with-gpu: waiting for 1 GPU (attempt"), std::string::npos);
+  write_machine(machine_of({gpu(0)}));
+  EXPECT_EQ(waiter->wait(), 0);
+  EXPECT_EQ(read_file(out), "0\n");
+}
+
+TEST_F(Claims, WaitTimesOutWith124SayingWhatIsMissing) {
+  auto holder = start({"--gpu", "0,1,2,3", "--", "sleep", "30"}, "holder");
+  ASSERT_FALSE(wait_for_claims(3).empty());
+  auto result = with_gpu({"--wait", "--timeout", "300ms", "--poll-interval", "100ms", "true"});
+  EXPECT_EQ(result.exit_code, 124);
+  EXPECT_NE(result.err.find("with-gpu: error: timed out after 0.3s waiting: no suitable GPU: need 1, 0 eligible\n"),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("  GPU 3: claimed by pid " + std::to_string(holder->pid())), std::string::npos);
+}
+
+TEST_F(Claims, TimeoutWithoutWaitIsAUsageError) {
+  auto result = with_gpu({"--timeout", "5", "true"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.err, "with-gpu: error: --timeout needs --wait\n");
+}
+
+}  // namespace
+}  // namespace wg::test

@@ -231,3 +231,19 @@ TEST(Selector, DoesNotWarnForAnIdleRoomyGpu) {
 
 }  // namespace
 }  // namespace wg
+
+namespace wg {
+namespace {
+
+TEST(Selector, CountsOnlyListedGpusAsEligibleInManualMode) {
+  auto machine = test::machine_of({test::GpuBuilder(0), test::GpuBuilder(1), test::GpuBuilder(2).claimed_by(8)});
+  SelectionOptions options;
+  options.manual = std::vector<unsigned>{2};
+  auto decision = select_gpus(machine, options);
+  EXPECT_FALSE(decision.ok);
+  EXPECT_EQ(decision.needed, 1u);
+  EXPECT_EQ(decision.eligible_count, 0u);
+}
+
+}  // namespace
+}  // namespace wg

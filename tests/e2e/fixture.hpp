@@ -1,0 +1,79 @@
+#pragma once
+// A fresh simulated machine and lock directory per test, and helpers to run the
+// built with-gpu against them.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "e2e/process.hpp"
+#include "unit/temp_dir.hpp"
+
+namespace wg::test {
+
+using nlohmann::json;
+
+// A command that prints what it was given: "CUDA_VISIBLE_DEVICES|CUDA_DEVICE_ORDER".
+inline const std::vector<std::string> kProbe = {"sh", "-c",
+                                                "echo \"${CUDA_VISIBLE_DEVICES-unset}|${CUDA_DEVICE_ORDER-unset}\""};
+
+class E2E : public ::testing::Test {
+ protected:
+  E2E() {
+    env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
+           {"WITH_GPU_NVML_LIBRARY", NVML_DOUBLE_FULL},
+           {"NVML_DOUBLE_MACHINE", machine_path},
+           {"WITH_GPU_LOCK_DIR", lock_dir}};
+  }
+
+  void write_machine(const json& machine) const {
+    std::string staging = machine_path + ".new";
+    std::ofstream(staging) << machine.dump(2);
+    std::rename(staging.c_str(), machine_path.c_str());  // atomic: a poll never reads half a file
+  }
+
+  static json example(const std::string& name) {
+    std::ifstream in(std::string(MACHINES_DIR) + "/" + name);
+    return json::parse(in);
+  }
+
+  // A healthy idle GPU; tests change the fields they care about.
+  static json gpu(int index, int free_mib = 40000) {
+    char uuid[64];
+    std::snprintf(uuid, sizeof uuid, "GPU-%08x-aaaa-bbbb-cccc-dddddddddddd", 0xc0de0000 + index);
+    char bus[32];
+    std::snprintf(bus, sizeof bus, "00000000:%02X:00.0", 0x10 + index);
+    return {{"name", "NVIDIA A100-SXM4-40GB"}, {"uuid", uuid}, {"pci_bus_id", bus},
+            {"memory_total_mib", free_mib + 500}, {"memory_reserved_mib", 500}, {"memory_used_mib", 0},
+            {"utilization_percent", 0}, {"temperature_c", 30}, {"power_w", 50.0}, {"power_limit_w", 400.0},
+            {"processes", json::array()}};
+  }
+
+  static json machine_of(json gpus) { return {{"driver_version", "550.54.14"}, {"gpus", gpus}}; }
+
+  ProcessResult with_gpu(std::vector<std::string> args, const Env& extra = {}) const {
+    args.insert(args.begin(), WITH_GPU_BINARY);
+    Env merged = env;
+    for (const auto& [name, value] : extra) merged[name] = value;
+    return run_process(args, merged);
+  }
+
+  // with-gpu ARGS -- probe; returns what the probe printed, trimmed.
+  std::string probe(std::vector<std::string> args, const Env& extra = {}) const {
+    args.push_back("--");
+    args.insert(args.end(), kProbe.begin(), kProbe.end());
+    auto result = with_gpu(args, extra);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    std::string out = result.out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  TempDir temp;
+  std::string machine_path = temp / "machine.json";
+  std::string lock_dir = temp / "locks";
+  Env env;
+};
+
+}  // namespace wg::test

@@ -11,7 +11,7 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libnvidia-ml\.so\.1' && [[ -z ${WITH_GPU
   echo
   echo "No NVIDIA driver here: this demo runs against a SIMULATED 4x RTX 3090 workstation"
   echo "(examples/machines/workstation-4x3090.json, served by the NVML test double)."
-  export WITH_GPU_NVML_LIBRARY=$PWD/build/nvml-double/libnvidia-ml-double-full.so
+  export WITH_GPU_NVML_LIBRARY=$PWD/build/nvml-double/libnvidia-ml-double.so
   export NVML_DOUBLE_MACHINE=$PWD/examples/machines/workstation-4x3090.json
   export WITH_GPU_LOCK_DIR=${WITH_GPU_LOCK_DIR:-/tmp/with-gpu-demo}
 fi

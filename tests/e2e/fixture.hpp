@@ -22,7 +22,7 @@ class E2E : public ::testing::Test {
  protected:
   E2E() {
     env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
-           {"WITH_GPU_NVML_LIBRARY", NVML_DOUBLE_FULL},
+           {"WITH_GPU_NVML_LIBRARY", NVML_DOUBLE},
            {"NVML_DOUBLE_MACHINE", machine_path},
            {"WITH_GPU_LOCK_DIR", lock_dir}};
   }

@@ -4,8 +4,8 @@
 // fallbacks and the size-query protocol are what the tests exercise.
 //
 // The file is re-read whenever it changes, so a test can change the machine while
-// with-gpu waits. Built twice: the full library, and with NVML_DOUBLE_LEGACY an old
-// driver that exports only the unversioned symbols. Format: docs/nvml-double.md.
+// with-gpu waits. An old driver is simulated by listing the symbols it lacks in
+// "missing_symbols" (see the end of this file). Format: docs/nvml-double.md.
 
 #include <sys/stat.h>
 
@@ -23,6 +23,13 @@
 #include "nvml/nvml_abi.hpp"
 
 #define NVML_EXPORT extern "C" __attribute__((visibility("default")))
+
+// Exports `name` as an indirect function resolved by resolve_<name>.
+#define NVML_DOUBLE_SYMBOL(name, ret, params)                                                  \
+  extern "C" auto resolve_##name()->decltype(&impl_##name) {                                  \
+    return symbol_missing(#name) ? nullptr : &impl_##name;                                    \
+  }                                                                                            \
+  extern "C" __attribute__((visibility("default"))) ret name params __attribute__((ifunc("resolve_" #name)));
 
 namespace {
 
@@ -98,6 +105,16 @@ nvmlReturn_t injected(const json& owner, const std::string& symbol) {
     }
   }
   return NVML_SUCCESS;
+}
+
+// True when the machine file lists `symbol` in "missing_symbols" (an old driver).
+// Runs inside dlsym, so it only reads the file and allocates.
+bool symbol_missing(const char* symbol) {
+  if (!reload() || !state().machine.contains("missing_symbols")) return false;
+  for (const auto& name : state().machine["missing_symbols"]) {
+    if (name.is_string() && name.get<std::string>() == symbol) return true;
+  }
+  return false;
 }
 
 nvmlReturn_t check_system(const char* symbol) {
@@ -200,7 +217,6 @@ nvmlReturn_t processes(const char* symbol, nvmlDevice_t device, unsigned int* co
   return NVML_SUCCESS;
 }
 
-#ifndef NVML_DOUBLE_LEGACY
 std::size_t v3_stride() {
   unsigned major = 0;
   unsigned minor = 0;
@@ -210,7 +226,6 @@ std::size_t v3_stride() {
   }
   return sizeof(nvmlProcessInfo_v2_t);
 }
-#endif
 
 template <class Info>
 nvmlReturn_t pci_info(const char* symbol, nvmlDevice_t device, void* out) {
@@ -248,50 +263,50 @@ NVML_EXPORT const char* nvmlErrorString(nvmlReturn_t code) {
   }
 }
 
-NVML_EXPORT nvmlReturn_t nvmlInit() { return init("nvmlInit"); }
-NVML_EXPORT nvmlReturn_t nvmlShutdown() {
+static nvmlReturn_t impl_nvmlInit() { return init("nvmlInit"); }
+static nvmlReturn_t impl_nvmlShutdown() {
   state().initialised = false;
   return NVML_SUCCESS;
 }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetCount(unsigned int* out) { return count("nvmlDeviceGetCount", out); }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetHandleByIndex(unsigned int index, nvmlDevice_t* out) {
+static nvmlReturn_t impl_nvmlDeviceGetCount(unsigned int* out) { return count("nvmlDeviceGetCount", out); }
+static nvmlReturn_t impl_nvmlDeviceGetHandleByIndex(unsigned int index, nvmlDevice_t* out) {
   return handle("nvmlDeviceGetHandleByIndex", index, out);
 }
 
-NVML_EXPORT nvmlReturn_t nvmlSystemGetDriverVersion(char* out, unsigned int length) {
+static nvmlReturn_t impl_nvmlSystemGetDriverVersion(char* out, unsigned int length) {
   if (nvmlReturn_t code = check_system("nvmlSystemGetDriverVersion"); code != NVML_SUCCESS) return code;
   return copy_string(state().machine.value("driver_version", "550.54.14"), out, length);
 }
 
-NVML_EXPORT nvmlReturn_t nvmlSystemGetNVMLVersion(char* out, unsigned int length) {
+static nvmlReturn_t impl_nvmlSystemGetNVMLVersion(char* out, unsigned int length) {
   if (nvmlReturn_t code = check_system("nvmlSystemGetNVMLVersion"); code != NVML_SUCCESS) return code;
   return copy_string(state().machine.value("nvml_version", "12.550.54.14"), out, length);
 }
 
-NVML_EXPORT nvmlReturn_t nvmlSystemGetCudaDriverVersion(int* out) {
+static nvmlReturn_t impl_nvmlSystemGetCudaDriverVersion(int* out) {
   if (nvmlReturn_t code = check_system("nvmlSystemGetCudaDriverVersion"); code != NVML_SUCCESS) return code;
   *out = state().machine.value("cuda_driver_version", 12040);
   return NVML_SUCCESS;
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char* out, unsigned int length) {
+static nvmlReturn_t impl_nvmlDeviceGetUUID(nvmlDevice_t device, char* out, unsigned int length) {
   const json* gpu = nullptr;
   if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetUUID", gpu); code != NVML_SUCCESS) return code;
   return copy_string(gpu->value("uuid", ""), out, length);
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t device, char* out, unsigned int length) {
+static nvmlReturn_t impl_nvmlDeviceGetName(nvmlDevice_t device, char* out, unsigned int length) {
   const json* gpu = nullptr;
   if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetName", gpu); code != NVML_SUCCESS) return code;
   return copy_string(gpu->value("name", "NVIDIA Simulated GPU"), out, length);
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo(nvmlDevice_t device, nvmlPciInfo_v1_t* out) {
+static nvmlReturn_t impl_nvmlDeviceGetPciInfo(nvmlDevice_t device, nvmlPciInfo_v1_t* out) {
   return pci_info<nvmlPciInfo_v1_t>("nvmlDeviceGetPciInfo", device, out);
 }
 
 // Before R510: total, free and used, with driver-reserved memory counted as used.
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t* out) {
+static nvmlReturn_t impl_nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t* out) {
   const json* gpu = nullptr;
   if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetMemoryInfo", gpu); code != NVML_SUCCESS) return code;
   out->total = mib(*gpu, "memory_total_mib");
@@ -300,12 +315,12 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory
   return NVML_SUCCESS;
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses(nvmlDevice_t device, unsigned int* count,
+static nvmlReturn_t impl_nvmlDeviceGetComputeRunningProcesses(nvmlDevice_t device, unsigned int* count,
                                                                void* infos) {
   return processes("nvmlDeviceGetComputeRunningProcesses", device, count, infos, sizeof(nvmlProcessInfo_v1_t));
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t* out) {
+static nvmlReturn_t impl_nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t* out) {
   const json* gpu = nullptr;
   if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetUtilizationRates", gpu); code != NVML_SUCCESS) {
     return code;
@@ -314,14 +329,14 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvml
   return reading(*gpu, "utilization_percent", out->gpu);
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, unsigned int sensor, unsigned int* out) {
+static nvmlReturn_t impl_nvmlDeviceGetTemperature(nvmlDevice_t device, unsigned int sensor, unsigned int* out) {
   const json* gpu = nullptr;
   if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetTemperature", gpu); code != NVML_SUCCESS) return code;
   if (sensor != NVML_TEMPERATURE_GPU) return NVML_ERROR_INVALID_ARGUMENT;
   return reading(*gpu, "temperature_c", *out);
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int* milliwatts) {
+static nvmlReturn_t impl_nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int* milliwatts) {
   const json* gpu = nullptr;
   if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetPowerUsage", gpu); code != NVML_SUCCESS) return code;
   double watts = 0;
@@ -330,7 +345,7 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned i
   return NVML_SUCCESS;
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t device, unsigned int* milliwatts) {
+static nvmlReturn_t impl_nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t device, unsigned int* milliwatts) {
   const json* gpu = nullptr;
   if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetEnforcedPowerLimit", gpu); code != NVML_SUCCESS) {
     return code;
@@ -341,29 +356,28 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t device, un
   return NVML_SUCCESS;
 }
 
-#ifndef NVML_DOUBLE_LEGACY
 // The versioned entry points of drivers from R450/R510 on.
 
-NVML_EXPORT nvmlReturn_t nvmlInit_v2() { return init("nvmlInit_v2"); }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int* out) { return count("nvmlDeviceGetCount_v2", out); }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t* out) {
+static nvmlReturn_t impl_nvmlInit_v2() { return init("nvmlInit_v2"); }
+static nvmlReturn_t impl_nvmlDeviceGetCount_v2(unsigned int* out) { return count("nvmlDeviceGetCount_v2", out); }
+static nvmlReturn_t impl_nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t* out) {
   return handle("nvmlDeviceGetHandleByIndex_v2", index, out);
 }
 
-NVML_EXPORT nvmlReturn_t nvmlSystemGetCudaDriverVersion_v2(int* out) {
+static nvmlReturn_t impl_nvmlSystemGetCudaDriverVersion_v2(int* out) {
   if (nvmlReturn_t code = check_system("nvmlSystemGetCudaDriverVersion_v2"); code != NVML_SUCCESS) return code;
   *out = state().machine.value("cuda_driver_version", 12040);
   return NVML_SUCCESS;
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo_v2(nvmlDevice_t device, nvmlPciInfo_t* out) {
+static nvmlReturn_t impl_nvmlDeviceGetPciInfo_v2(nvmlDevice_t device, nvmlPciInfo_t* out) {
   return pci_info<nvmlPciInfo_t>("nvmlDeviceGetPciInfo_v2", device, out);
 }
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t* out) {
+static nvmlReturn_t impl_nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t* out) {
   return pci_info<nvmlPciInfo_t>("nvmlDeviceGetPciInfo_v3", device, out);
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t* out) {
+static nvmlReturn_t impl_nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t* out) {
   const json* gpu = nullptr;
   if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetMemoryInfo_v2", gpu); code != NVML_SUCCESS) {
     return code;
@@ -376,13 +390,45 @@ NVML_EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMem
   return NVML_SUCCESS;
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t device, unsigned int* count,
+static nvmlReturn_t impl_nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t device, unsigned int* count,
                                                                   void* infos) {
   return processes("nvmlDeviceGetComputeRunningProcesses_v2", device, count, infos, sizeof(nvmlProcessInfo_v2_t));
 }
 
-NVML_EXPORT nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int* count,
+static nvmlReturn_t impl_nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int* count,
                                                                   void* infos) {
   return processes("nvmlDeviceGetComputeRunningProcesses_v3", device, count, infos, v3_stride());
 }
-#endif
+
+// Every entry point is exported as a GNU indirect function: the loader asks the
+// resolver for its address at dlsym time, and the resolver answers null for the
+// symbols the machine file lists in "missing_symbols", exactly as dlsym answers for a
+// symbol an old driver does not export.
+NVML_DOUBLE_SYMBOL(nvmlInit, nvmlReturn_t, ())
+NVML_DOUBLE_SYMBOL(nvmlShutdown, nvmlReturn_t, ())
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetCount, nvmlReturn_t, (unsigned int* out))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetHandleByIndex, nvmlReturn_t, (unsigned int index, nvmlDevice_t* out))
+NVML_DOUBLE_SYMBOL(nvmlSystemGetDriverVersion, nvmlReturn_t, (char* out, unsigned int length))
+NVML_DOUBLE_SYMBOL(nvmlSystemGetNVMLVersion, nvmlReturn_t, (char* out, unsigned int length))
+NVML_DOUBLE_SYMBOL(nvmlSystemGetCudaDriverVersion, nvmlReturn_t, (int* out))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetUUID, nvmlReturn_t, (nvmlDevice_t device, char* out, unsigned int length))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetName, nvmlReturn_t, (nvmlDevice_t device, char* out, unsigned int length))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetPciInfo, nvmlReturn_t, (nvmlDevice_t device, nvmlPciInfo_v1_t* out))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetMemoryInfo, nvmlReturn_t, (nvmlDevice_t device, nvmlMemory_t* out))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetComputeRunningProcesses, nvmlReturn_t, (nvmlDevice_t device, unsigned int* count,
+                                                               void* infos))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetUtilizationRates, nvmlReturn_t, (nvmlDevice_t device, nvmlUtilization_t* out))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetTemperature, nvmlReturn_t, (nvmlDevice_t device, unsigned int sensor, unsigned int* out))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetPowerUsage, nvmlReturn_t, (nvmlDevice_t device, unsigned int* milliwatts))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetEnforcedPowerLimit, nvmlReturn_t, (nvmlDevice_t device, unsigned int* milliwatts))
+NVML_DOUBLE_SYMBOL(nvmlInit_v2, nvmlReturn_t, ())
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetCount_v2, nvmlReturn_t, (unsigned int* out))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetHandleByIndex_v2, nvmlReturn_t, (unsigned int index, nvmlDevice_t* out))
+NVML_DOUBLE_SYMBOL(nvmlSystemGetCudaDriverVersion_v2, nvmlReturn_t, (int* out))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetPciInfo_v2, nvmlReturn_t, (nvmlDevice_t device, nvmlPciInfo_t* out))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetPciInfo_v3, nvmlReturn_t, (nvmlDevice_t device, nvmlPciInfo_t* out))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetMemoryInfo_v2, nvmlReturn_t, (nvmlDevice_t device, nvmlMemory_v2_t* out))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetComputeRunningProcesses_v2, nvmlReturn_t, (nvmlDevice_t device, unsigned int* count,
+                                                                  void* infos))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetComputeRunningProcesses_v3, nvmlReturn_t, (nvmlDevice_t device, unsigned int* count,
+                                                                  void* infos))

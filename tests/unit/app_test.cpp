@@ -75,9 +75,9 @@ class FakeClock : public Clock {
 
 class FakeLauncher : public Launcher {
  public:
-  Error exec(const std::vector<std::string>& argv, const EnvChanges& env) override {
+  Error exec(const std::vector<std::string>& argv, const EnvChanges& changes) override {
     launched = argv;
-    for (const auto& [name, value] : env) this->env[name] = value;
+    for (const auto& [name, value] : changes) env[name] = value;
     return result;
   }
   std::vector<std::string> launched;

@@ -14,7 +14,7 @@ namespace {
 // Loads the NVML double through the product's loader, answering from `machine_json`.
 class NvmlSourceTest : public ::testing::Test {
  protected:
-  Result<Machine> query(const std::string& machine_json, const char* library = NVML_DOUBLE_FULL) {
+  Result<Machine> query(const std::string& machine_json, const char* library = NVML_DOUBLE) {
     auto source = open(machine_json, library);
     if (!source) return source.error();
     return (*source)->query();
@@ -64,8 +64,14 @@ TEST_F(NvmlSourceTest, ReadsEveryFieldThroughTheVersionedSymbols) {
   EXPECT_EQ((*gpu.processes)[1].used_memory_bytes, 4000 * kMiB);
 }
 
+// The versioned entry points a pre-R450 driver does not export.
+const char* kOldDriverMissing = R"("missing_symbols": ["nvmlInit_v2", "nvmlDeviceGetCount_v2", "nvmlDeviceGetHandleByIndex_v2", "nvmlSystemGetCudaDriverVersion_v2", "nvmlDeviceGetPciInfo_v2", "nvmlDeviceGetPciInfo_v3", "nvmlDeviceGetMemoryInfo_v2", "nvmlDeviceGetComputeRunningProcesses_v2",
+    "nvmlDeviceGetComputeRunningProcesses_v3"], )";
+
 TEST_F(NvmlSourceTest, FallsBackToTheUnversionedSymbolsOfAnOldDriver) {
-  auto machine = query(kOneGpu, NVML_DOUBLE_LEGACY);
+  std::string json = kOneGpu;
+  json.insert(1, kOldDriverMissing);
+  auto machine = query(json);
   ASSERT_TRUE(machine) << machine.error().message;
   const Gpu& gpu = machine->gpus[0];
   EXPECT_TRUE(gpu.usable());
@@ -109,7 +115,8 @@ TEST(ProcessV3Stride, Is32BytesOnlyFor535Point43To86) {
 TEST_F(NvmlSourceTest, RetriesTheProcessQueryWhenTheListGrewBetweenCalls) {
   std::string processes;
   for (int pid = 1; pid <= 40; ++pid) {
-    processes += (pid > 1 ? "," : "") + std::string(R"({"pid": )") + std::to_string(1000 + pid) + R"(, "used_memory_mib": 10})";
+    if (pid > 1) processes += ',';
+    processes += R"({"pid": )" + std::to_string(1000 + pid) + R"(, "used_memory_mib": 10})";
   }
   auto machine = query(R"({"gpus": [{"uuid": "GPU-1", "memory_total_mib": 1000, "process_count_understated_by": 35,
     "processes": [)" + processes + "]}]}");
@@ -158,6 +165,23 @@ TEST_F(NvmlSourceTest, UnattributedProcessMemoryIsUnknown) {
   EXPECT_FALSE((*machine->gpus[0].processes)[0].used_memory_bytes);
 }
 
+TEST_F(NvmlSourceTest, AMissingOptionalSymbolMakesItsReadingUnknown) {
+  std::string json = kOneGpu;
+  json.insert(1, R"("missing_symbols": ["nvmlDeviceGetTemperature", "nvmlDeviceGetPowerUsage"], )");
+  auto machine = query(json);
+  ASSERT_TRUE(machine);
+  EXPECT_FALSE(machine->gpus[0].temperature_c);
+  EXPECT_FALSE(machine->gpus[0].power_w);
+  EXPECT_TRUE(machine->gpus[0].power_limit_w);
+}
+
+TEST_F(NvmlSourceTest, ALibraryWithoutAnInitSymbolIsNotNvml) {
+  auto source = open(R"({"missing_symbols": ["nvmlInit", "nvmlInit_v2"], "gpus": []})", NVML_DOUBLE);
+  ASSERT_FALSE(source);
+  EXPECT_EQ(source.error().kind, ErrorKind::nvml_unavailable);
+  EXPECT_NE(source.error().message.find("is not a usable NVML library (required symbols are missing)"), std::string::npos);
+}
+
 TEST_F(NvmlSourceTest, AMissingLibraryIsOneSentenceOfKindNvmlUnavailable) {
   auto source = NvmlLibrary::open("/nonexistent/libnvidia-ml.so.1");
   ASSERT_FALSE(source);
@@ -170,7 +194,7 @@ TEST_F(NvmlSourceTest, AMissingLibraryIsOneSentenceOfKindNvmlUnavailable) {
 }
 
 TEST_F(NvmlSourceTest, ADriverThatIsNotLoadedSaysWhatToCheck) {
-  auto source = open(R"({"errors": {"nvmlInit": "DRIVER_NOT_LOADED"}, "gpus": []})", NVML_DOUBLE_FULL);
+  auto source = open(R"({"errors": {"nvmlInit": "DRIVER_NOT_LOADED"}, "gpus": []})", NVML_DOUBLE);
   ASSERT_FALSE(source);
   EXPECT_EQ(source.error().message,
             "the NVIDIA kernel driver is not loaded (NVML: Driver Not Loaded); check that `nvidia-smi` works and the "
@@ -178,7 +202,7 @@ TEST_F(NvmlSourceTest, ADriverThatIsNotLoadedSaysWhatToCheck) {
 }
 
 TEST_F(NvmlSourceTest, ALibraryKernelMismatchSaysToReboot) {
-  auto source = open(R"({"errors": {"nvmlInit": "LIB_RM_VERSION_MISMATCH"}, "gpus": []})", NVML_DOUBLE_FULL);
+  auto source = open(R"({"errors": {"nvmlInit": "LIB_RM_VERSION_MISMATCH"}, "gpus": []})", NVML_DOUBLE);
   ASSERT_FALSE(source);
   EXPECT_EQ(source.error().message,
             "the NVIDIA driver library and kernel module versions differ (NVML: RM has detected an NVML/RM version "

@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -310,7 +311,7 @@ static nvmlReturn_t impl_nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory
   const json* gpu = nullptr;
   if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetMemoryInfo", gpu); code != NVML_SUCCESS) return code;
   out->total = mib(*gpu, "memory_total_mib");
-  out->used = mib(*gpu, "memory_used_mib") + mib(*gpu, "memory_reserved_mib");
+  out->used = std::min(out->total, mib(*gpu, "memory_used_mib") + mib(*gpu, "memory_reserved_mib"));
   out->free = out->total - out->used;
   return NVML_SUCCESS;
 }
@@ -386,7 +387,7 @@ static nvmlReturn_t impl_nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMem
   out->total = mib(*gpu, "memory_total_mib");
   out->reserved = mib(*gpu, "memory_reserved_mib");
   out->used = mib(*gpu, "memory_used_mib");
-  out->free = out->total - out->reserved - out->used;
+  out->free = out->total - std::min(out->total, out->reserved + out->used);
   return NVML_SUCCESS;
 }
 

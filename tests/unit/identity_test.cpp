@@ -9,11 +9,7 @@ namespace {
 
 using test::GpuBuilder;
 using test::machine_of;
-
-Machine shuffled() {
-  return machine_of({GpuBuilder(0).bus("00000000:81:00.0"), GpuBuilder(1).bus("00000000:01:00.0"),
-                     GpuBuilder(2).bus("00000000:41:00.0")});
-}
+using test::shuffled;
 
 TEST(Identity, PciOrderSortsByBusId) { EXPECT_EQ(pci_order(shuffled()), std::vector<unsigned>({1, 2, 0})); }
 

@@ -88,4 +88,11 @@ inline Machine machine_of(std::vector<Gpu> gpus) {
   return machine;
 }
 
+// Three GPUs whose NVML index order differs from PCI bus order: index 0 sits on the
+// highest bus, index 1 on the lowest.
+inline Machine shuffled() {
+  return machine_of({GpuBuilder(0).bus("00000000:81:00.0"), GpuBuilder(1).bus("00000000:01:00.0"),
+                     GpuBuilder(2).bus("00000000:41:00.0")});
+}
+
 }  // namespace wg::test

@@ -9,12 +9,7 @@ namespace {
 
 using test::GpuBuilder;
 using test::machine_of;
-
-// NVML index order differs from PCI order here: index 0 sits on the highest bus.
-Machine shuffled() {
-  return machine_of({GpuBuilder(0).bus("00000000:81:00.0"), GpuBuilder(1).bus("00000000:01:00.0"),
-                     GpuBuilder(2).bus("00000000:41:00.0")});
-}
+using test::shuffled;
 
 TEST(Allocation, UnsetMeansNoAllocation) {
   auto allocation = read_allocation(std::nullopt, shuffled());

@@ -132,7 +132,7 @@ class Flow {
       }
       claims_->read_holders(round.machine);
       Gpu& lost = round.machine.gpus[*attempt->conflict_index];
-      if (lost.claims.empty()) lost.claims.push_back({0, ClaimMode::exclusive});
+      if (lost.claims.empty()) lost.claims.push_back({0, ClaimMode::exclusive, {}, {}});
       round.decision = select_gpus(round.machine, round.selection);
     }
     round.decision.ok = false;

@@ -27,11 +27,17 @@ std::optional<std::size_t> process_count(const Gpu& gpu) {
   return gpu.processes->size();
 }
 
-bool claimed_by_other(const Gpu& gpu, int self_pid) {
+const ClaimHolder* blocking_holder(const Gpu& gpu, ClaimMode wanted) {
   for (const auto& holder : gpu.claims) {
-    if (holder.pid != self_pid) return true;
+    if (wanted == ClaimMode::exclusive || holder.mode == ClaimMode::exclusive) return &holder;
   }
-  return false;
+  return nullptr;
+}
+
+std::string describe_holder(const ClaimHolder& holder) {
+  std::string text = holder.user.value_or("");
+  if (holder.command) text += (text.empty() ? "" : ", ") + *holder.command;
+  return text;
 }
 
 }  // namespace wg

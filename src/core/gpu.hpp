@@ -17,10 +17,13 @@ struct GpuProcess {
 
 enum class ClaimMode { exclusive, shared };
 
-// A process holding a with-gpu claim on a GPU.
+// A process holding a with-gpu claim on a GPU. User and command come from /proc and
+// are empty when the process is gone or in another pid namespace.
 struct ClaimHolder {
   int pid = 0;
   ClaimMode mode = ClaimMode::exclusive;
+  std::optional<std::string> user;
+  std::optional<std::string> command;
 };
 
 // One GPU. `error` set means NVML could not read it (handle or memory query failed):
@@ -76,7 +79,11 @@ bool is_idle(const Gpu& gpu);
 // Number of compute processes, or empty when the list was refused.
 std::optional<std::size_t> process_count(const Gpu& gpu);
 
-// True when some process other than `self_pid` holds a claim on the GPU.
-bool claimed_by_other(const Gpu& gpu, int self_pid);
+// The first holder whose claim keeps a claim of mode `wanted` out: any holder for an
+// exclusive claim, an exclusive holder for a shared one. Null when the GPU is free.
+const ClaimHolder* blocking_holder(const Gpu& gpu, ClaimMode wanted);
+
+// "alice, python train.py": who holds a claim, as far as it is known ("" if nothing is).
+std::string describe_holder(const ClaimHolder& holder);
 
 }  // namespace wg

@@ -20,11 +20,9 @@ bool matches_type(const Gpu& gpu, const SelectionOptions& options) {
   return !options.gpu_type || lowercase(gpu.name).find(lowercase(*options.gpu_type)) != std::string::npos;
 }
 
-int first_other_holder(const Gpu& gpu, int self_pid) {
-  for (const auto& holder : gpu.claims) {
-    if (holder.pid != self_pid) return holder.pid;
-  }
-  return 0;
+Reason claim_reason(const Gpu& gpu, const ClaimHolder& holder) {
+  if (holder.mode == ClaimMode::exclusive) return {Filter::claimed, double(holder.pid), 0, describe_holder(holder)};
+  return {Filter::shared, double(holder.pid), double(gpu.claims.size()), describe_holder(holder)};
 }
 
 // Every filter the GPU fails. An unusable or unallocated GPU gets that reason alone:
@@ -35,9 +33,7 @@ std::vector<Reason> reasons_against(const Gpu& gpu, const SelectionOptions& opti
     return {{Filter::not_allocated, 0, 0, {}}};
   }
   std::vector<Reason> reasons;
-  if (claimed_by_other(gpu, options.self_pid)) {
-    reasons.push_back({Filter::claimed, double(first_other_holder(gpu, options.self_pid)), 0, {}});
-  }
+  if (const ClaimHolder* holder = blocking_holder(gpu, options.claim_mode)) reasons.push_back(claim_reason(gpu, *holder));
   if (has_suspected_hidden_usage(gpu)) {
     reasons.push_back({Filter::hidden_usage, double(*hidden_usage_bytes(gpu)), double(kHiddenUsageAboveBytes), {}});
   }

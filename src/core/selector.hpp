@@ -24,7 +24,7 @@ struct SelectionOptions {
   IdleRequirement idle = IdleRequirement::any;
   std::optional<std::string> gpu_type;
   TypeFallback type_fallback = TypeFallback::allowed;
-  int self_pid = 0;  // claims held by this pid do not count as claimed by another
+  ClaimMode claim_mode = ClaimMode::exclusive;  // --share asks for a shared claim
 };
 
 // Why a GPU was not eligible. Values are machine-readable: the GPU's reading and the
@@ -32,7 +32,8 @@ struct SelectionOptions {
 enum class Filter {
   unusable,          // NVML could not read it
   not_allocated,     // outside the inherited CUDA_VISIBLE_DEVICES
-  claimed,           // another with-gpu holds a claim; value = pid
+  claimed,           // another with-gpu holds an exclusive claim; value = pid, text = holder
+  shared,            // sharers hold it and we want it alone; value = first pid, limit = sharers
   hidden_usage,      // value = hidden bytes, limit = threshold
   min_memory,        // value = free bytes, limit = required
   max_util,          // value = percent, limit = percent
@@ -45,7 +46,7 @@ struct Reason {
   Filter filter = Filter::unusable;
   double value = 0;
   double limit = 0;
-  std::string text;  // free text where a number does not fit (NVML's error, the model)
+  std::string text;  // free text where a number does not fit (NVML's error, the model, the holder)
 };
 
 enum class Verdict { chosen, eligible, rejected };

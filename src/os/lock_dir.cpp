@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "os/fd.hpp"
+#include "os/proc_info.hpp"
 #include "os/proc_locks.hpp"
 
 namespace wg {
@@ -104,7 +105,12 @@ void LockDir::read_holders(Machine& machine) {
     struct stat info {};
     if (!gpu.usable() || lstat(lock_path(gpu.uuid).c_str(), &info) != 0) continue;
     auto found = holders.find({major(info.st_dev), minor(info.st_dev), info.st_ino});
-    if (found != holders.end()) gpu.claims = found->second;
+    if (found == holders.end()) continue;
+    gpu.claims = found->second;
+    for (auto& holder : gpu.claims) {
+      holder.user = process_user(holder.pid);
+      holder.command = process_command(holder.pid);
+    }
   }
 }
 

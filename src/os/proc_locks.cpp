@@ -21,7 +21,7 @@ std::map<FileKey, std::vector<ClaimHolder>> parse_proc_locks(std::istream& in) {
     unsigned long inode = 0;
     if (std::sscanf(file.c_str(), "%x:%x:%lu", &major, &minor, &inode) != 3) continue;
     ClaimMode mode = access == "WRITE" ? ClaimMode::exclusive : ClaimMode::shared;
-    holders[{major, minor, inode}].push_back({pid, mode});
+    holders[{major, minor, inode}].push_back({pid, mode, {}, {}});
   }
   return holders;
 }

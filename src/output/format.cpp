@@ -30,7 +30,12 @@ std::string format_reason(const Gpu& gpu, const Reason& reason) {
   switch (reason.filter) {
     case Filter::unusable: return "unusable: " + reason.text;
     case Filter::not_allocated: return "not in CUDA_VISIBLE_DEVICES";
-    case Filter::claimed: return fmt::format("claimed by pid {}", reason.value);
+    case Filter::claimed:
+      return fmt::format("claimed by pid {}{}", reason.value, reason.text.empty() ? "" : " (" + reason.text + ")");
+    case Filter::shared:
+      return fmt::format("shared by pid {}{}{}", reason.value, reason.text.empty() ? "" : " (" + reason.text + ")",
+                         reason.limit > 1 ? fmt::format(" and {} other{}", reason.limit - 1, reason.limit > 2 ? "s" : "")
+                                          : "");
     case Filter::hidden_usage:
       return fmt::format("suspected hidden usage: {} used by processes NVML does not list",
                          format_bytes(std::uint64_t(reason.value)));

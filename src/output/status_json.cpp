@@ -27,7 +27,10 @@ json processes_json(const Gpu& gpu) {
 json claims_json(const Gpu& gpu) {
   json list = json::array();
   for (const auto& holder : gpu.claims) {
-    list.push_back({{"pid", holder.pid}, {"mode", holder.mode == ClaimMode::exclusive ? "exclusive" : "shared"}});
+    list.push_back({{"pid", holder.pid},
+                    {"mode", holder.mode == ClaimMode::exclusive ? "exclusive" : "shared"},
+                    {"user", nullable(holder.user)},
+                    {"command", nullable(holder.command)}});
   }
   return list;
 }

@@ -9,6 +9,11 @@
 namespace wg {
 namespace {
 
+// Long command lines would push the table off the screen.
+std::string shorten(const std::string& text, std::size_t limit) {
+  return text.size() <= limit ? text : text.substr(0, limit - 3) + "...";
+}
+
 std::string cuda_version(int version) { return fmt::format("{}.{}", version / 1000, (version % 1000) / 10); }
 
 std::string header(const Machine& machine, const StatusSource& source) {
@@ -62,16 +67,16 @@ Row row_of(const Gpu& gpu) {
 
 std::string gpu_state(const Gpu& gpu) {
   if (!gpu.usable()) return "UNUSABLE: " + *gpu.error;
-  if (!gpu.claims.empty()) {
-    if (gpu.claims.front().mode == ClaimMode::exclusive) return fmt::format("CLAIMED by pid {}", gpu.claims.front().pid);
-    std::string pids;
-    for (const auto& holder : gpu.claims) {
-      if (!pids.empty()) pids += ',';
-      pids += std::to_string(holder.pid);
-    }
-    return "SHARED by pid " + pids;
+  if (gpu.claims.empty()) return is_idle(gpu) ? "IDLE" : "USED";
+  bool exclusive = gpu.claims.front().mode == ClaimMode::exclusive;
+  std::string holders;
+  for (const auto& holder : gpu.claims) {
+    if (!holders.empty()) holders += ", ";
+    holders += fmt::format("pid {}", holder.pid);
+    std::string who = describe_holder(holder);
+    if (!who.empty()) holders += " (" + shorten(who, 40) + ")";
   }
-  return is_idle(gpu) ? "IDLE" : "USED";
+  return (exclusive ? "CLAIMED by " : "SHARED by ") + holders;
 }
 
 std::string render_status_table(const Machine& machine, const StatusSource& source, const Style& style) {

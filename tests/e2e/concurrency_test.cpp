@@ -1,6 +1,7 @@
 // Claims under concurrency and process death: the guarantees that make with-gpu safe
 // to launch many times at once.
 
+#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,6 +16,11 @@ namespace wg::test {
 namespace {
 
 using namespace std::chrono_literals;
+
+std::string current_user() {
+  passwd* entry = getpwuid(getuid());
+  return entry ? entry->pw_name : std::to_string(getuid());
+}
 
 class Claims : public E2E {
  protected:
@@ -69,13 +75,16 @@ TEST_F(Claims, TheCommandHoldsTheClaimUnderItsOwnPidAndSigkillFreesItAtOnce) {
   ASSERT_EQ(claims.size(), 1u);
   EXPECT_EQ(claims[0]["pid"], holder->pid());  // exec keeps the pid: the command is the holder
   EXPECT_EQ(claims[0]["mode"], "exclusive");
+  EXPECT_EQ(claims[0]["user"], current_user());
+  EXPECT_EQ(claims[0]["command"], "sleep 30");
 
   auto refused = with_gpu({"--gpu", "1", "true"});
   EXPECT_EQ(refused.exit_code, 4);
-  EXPECT_TRUE(refused.err.find("  GPU 1: claimed by pid " + std::to_string(holder->pid()) + "\n") != std::string::npos)
+  std::string holder_text = "pid " + std::to_string(holder->pid()) + " (" + current_user() + ", sleep 30)";
+  EXPECT_TRUE(refused.err.find("  GPU 1: claimed by " + holder_text + "\n") != std::string::npos)
       << refused.err;
   auto status = with_gpu({"--status"});
-  EXPECT_TRUE(status.out.find("CLAIMED by pid " + std::to_string(holder->pid())) != std::string::npos);
+  EXPECT_TRUE(status.out.find("CLAIMED by " + holder_text) != std::string::npos) << status.out;
 
   holder->signal(SIGKILL);
   EXPECT_EQ(holder->wait(), 128 + SIGKILL);

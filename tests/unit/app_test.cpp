@@ -39,7 +39,7 @@ class FakeClaimStore : public ClaimStore {
  public:
   void read_holders(Machine& machine) override {
     for (auto& gpu : machine.gpus) {
-      if (held.count(gpu.uuid)) gpu.claims = {{held[gpu.uuid], ClaimMode::exclusive}};
+      if (held.count(gpu.uuid)) gpu.claims = {{held[gpu.uuid], ClaimMode::exclusive, {}, {}}};
     }
   }
   Result<ClaimAttempt> claim(const std::vector<const Gpu*>& gpus, ClaimMode) override {

@@ -72,7 +72,7 @@ class GpuBuilder {
     return *this;
   }
   GpuBuilder& claimed_by(int pid, ClaimMode mode = ClaimMode::exclusive) {
-    gpu_.claims.push_back({pid, mode});
+    gpu_.claims.push_back({pid, mode, {}, {}});
     return *this;
   }
   operator Gpu() const { return gpu_; }

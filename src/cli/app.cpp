@@ -1,5 +1,6 @@
 #include "cli/app.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "core/identity.hpp"
 #include "core/visible_devices.hpp"
 #include "nvml/nvml_gpu_source.hpp"
+#include "os/inotify_watch.hpp"
 #include "os/launcher.hpp"
 #include "os/lock_dir.hpp"
 #include "os/system_clock.hpp"
@@ -18,6 +20,7 @@
 #include "output/format.hpp"
 #include "output/status_json.hpp"
 #include "output/status_table.hpp"
+#include "output/wait_report.hpp"
 
 namespace wg {
 namespace {
@@ -32,6 +35,8 @@ ExitCode exit_code_for(ErrorKind kind) {
     case ErrorKind::nvml_unavailable: return ExitCode::nvml_unavailable;
     case ErrorKind::no_suitable_gpu: return ExitCode::no_suitable_gpu;
     case ErrorKind::timed_out: return ExitCode::timed_out;
+    case ErrorKind::interrupted: return ExitCode::interrupted;
+    case ErrorKind::terminated: return ExitCode::terminated;
     case ErrorKind::lock_dir: return ExitCode::lock_dir;
     case ErrorKind::command_not_found: return ExitCode::not_found;
     case ErrorKind::command_not_executable: return ExitCode::not_executable;
@@ -64,11 +69,13 @@ class Flow {
     auto source = services_.open_gpus(env_.nvml_library.value_or(kDefaultNvmlLibrary));
     if (!source) return report(source.error(), err_);
     source_ = std::move(*source);
-    claims_ = services_.open_claims(options_.lock_dir.value_or(env_.lock_dir.value_or(kDefaultLockDir)));
+    claims_ = services_.open_claims(lock_dir());
     return options_.action == Action::status ? show_status() : select_and_launch();
   }
 
  private:
+  std::string lock_dir() const { return options_.lock_dir.value_or(env_.lock_dir.value_or(kDefaultLockDir)); }
+
   Result<Machine> read_machine() {
     auto machine = source_->query();
     if (machine) claims_->read_holders(*machine);
@@ -124,7 +131,7 @@ class Flow {
     for (int race = 0; race < kClaimRaces && round.decision.ok; ++race) {
       std::vector<const Gpu*> gpus;
       for (unsigned index : round.decision.chosen) gpus.push_back(&round.machine.gpus[index]);
-      auto attempt = claims_->claim(gpus, ClaimMode::exclusive);
+      auto attempt = claims_->claim(gpus, round.selection.claim_mode);
       if (!attempt) return attempt.error();
       if (attempt->held) {
         round.held = std::move(attempt->held);
@@ -158,24 +165,77 @@ class Flow {
     return cuda_environment(round.machine, round.decision.chosen, format);
   }
 
+  // Waits after a failed attempt: until the next driver poll, the timeout, a released
+  // claim or a signal. On a TTY the progress line is refreshed every second meanwhile.
+  Result<Ok> wait_for_next_attempt(const Round& round, unsigned attempt, WaitReporter& reporter, ChangeWatch& watch) {
+    auto now = services_.clock->now();
+    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - start_);
+    if (options_.timeout && elapsed >= *options_.timeout) {
+      reporter.finish();
+      return no_gpu_error(round, ErrorKind::timed_out, "timed out after " + seconds(elapsed) + " waiting: ");
+    }
+    if (!options_.quiet) reporter.update(elapsed, round.decision.needed, wait_blockers(round.machine, round.decision,
+                                                                                       round.selection));
+    auto next_attempt = now + next_delay(attempt);
+    if (options_.timeout) next_attempt = std::min(next_attempt, start_ + *options_.timeout);
+    for (;;) {
+      auto tick = env_.stderr_tty ? std::min(next_attempt, now + std::chrono::seconds(1)) : next_attempt;
+      WakeEvent event = watch.wait_until(tick);
+      if (event.kind == Wake::signal) {
+        reporter.finish();
+        return interrupted(event.signal);
+      }
+      if (event.kind == Wake::claims_changed) {
+        settle_step_ = 0;
+        return Ok{};
+      }
+      now = services_.clock->now();
+      if (now >= next_attempt) return Ok{};
+      if (!options_.quiet) reporter.tick(std::chrono::duration_cast<std::chrono::milliseconds>(now - start_));
+    }
+  }
+
+  // After a release the freed memory can lag the closed lock file by a few
+  // milliseconds (the holder's driver handles close after it), so a few quick
+  // re-checks follow before the regular --poll-interval.
+  std::chrono::milliseconds next_delay(unsigned attempt) {
+    static constexpr std::chrono::milliseconds kSettle[] = {std::chrono::milliseconds(20), std::chrono::milliseconds(50),
+                                                             std::chrono::milliseconds(100), std::chrono::milliseconds(250),
+                                                             std::chrono::milliseconds(500)};
+    if (attempt > 1 && settle_step_ >= 0 && settle_step_ < int(std::size(kSettle))) {
+      return std::min(kSettle[settle_step_++], options_.poll_interval);
+    }
+    settle_step_ = -1;
+    return options_.poll_interval;
+  }
+
+  static Error interrupted(int signal) {
+    bool terminated = signal == SIGTERM;
+    return Error{terminated ? ErrorKind::terminated : ErrorKind::interrupted,
+                 std::string(terminated ? "terminated" : "interrupted") + " while waiting; nothing was claimed", {}};
+  }
+
   int select_and_launch() {
-    auto start = services_.clock->now();
+    start_ = services_.clock->now();
+    std::unique_ptr<ChangeWatch> watch;
+    if (options_.wait && options_.action == Action::run) {
+      if (auto ready = claims_->prepare(); !ready) return report(ready.error(), err_);
+      watch = services_.open_watch(lock_dir());
+    }
+    WaitReporter reporter(err_, env_.stderr_tty ? Terminal::tty : Terminal::not_tty);
     for (unsigned attempt = 1;; ++attempt) {
       auto round = try_once();
       if (!round) return report(round.error(), err_);
       if (options_.action == Action::dry_run) return show_dry_run(*round);
-      if (round->held) return launch(*round);
+      if (round->held) {
+        reporter.finish();
+        watch.reset();  // restores the signal mask before exec
+        return launch(*round);
+      }
       if (!options_.wait) return report(no_gpu_error(*round, ErrorKind::no_suitable_gpu, ""), err_);
-      auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(services_.clock->now() - start);
-      if (options_.timeout && waited >= *options_.timeout) {
-        return report(no_gpu_error(*round, ErrorKind::timed_out, "timed out after " + seconds(waited) + " waiting: "), err_);
+      if (auto waited = wait_for_next_attempt(*round, attempt, reporter, *watch); !waited) {
+        return report(waited.error(), err_);
       }
-      if (!options_.quiet) {
-        err_ << "with-gpu: " << wait_progress(round->machine, round->decision, attempt, waited.count() / 1000) << "\n";
-      }
-      auto pause = options_.poll_interval;
-      if (options_.timeout) pause = std::min(pause, *options_.timeout - waited);
-      services_.clock->sleep_for(pause);
     }
   }
 
@@ -221,6 +281,8 @@ class Flow {
   std::ostream& err_;
   std::unique_ptr<GpuSource> source_;
   std::unique_ptr<ClaimStore> claims_;
+  std::chrono::steady_clock::time_point start_;
+  int settle_step_ = -1;  // position in the quick re-checks after a release; -1 when off
 };
 
 std::optional<std::string> getenv_opt(const char* name) {
@@ -272,7 +334,8 @@ int run(int argc, char** argv) {
   SystemClock clock;
   ExecLauncher launcher;
   Services services{open_nvml, [](const std::string& dir) { return std::unique_ptr<ClaimStore>(new LockDir(dir)); },
-                    &clock, &launcher};
+                    [](const std::string& dir) { return std::unique_ptr<ChangeWatch>(new InotifyWatch(dir)); }, &clock,
+                    &launcher};
   return run_app(args, env, services, std::cout, std::cerr);
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/change_watch.hpp"
 #include "core/claims.hpp"
 #include "core/clock.hpp"
 #include "core/gpu_source.hpp"
@@ -32,6 +33,7 @@ struct Environment {
 struct Services {
   std::function<Result<std::unique_ptr<GpuSource>>(const std::string& library)> open_gpus;
   std::function<std::unique_ptr<ClaimStore>(const std::string& lock_dir)> open_claims;
+  std::function<std::unique_ptr<ChangeWatch>(const std::string& lock_dir)> open_watch;
   Clock* clock = nullptr;
   Launcher* launcher = nullptr;
 };

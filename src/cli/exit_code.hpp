@@ -12,6 +12,8 @@ enum class ExitCode : int {
   no_suitable_gpu = 4,
   lock_dir = 5,
   timed_out = 124,
+  interrupted = 130,  // 128 + SIGINT
+  terminated = 143,   // 128 + SIGTERM
   not_executable = 126,
   not_found = 127,
 };

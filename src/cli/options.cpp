@@ -14,13 +14,13 @@ namespace {
 const std::vector<std::string> kLongOptions = {
     "--gpu",      "--min-gpus", "--max-gpus", "--require-idle", "--min-memory", "--max-util",
     "--gpu-type", "--strict",   "--wait",     "--timeout",      "--poll-interval",      "--status",     "--json",
-    "--dry-run",  "--quiet",    "--lock-dir", "--id-format",    "--version",    "--help"};
+    "--dry-run",  "--quiet",    "--lock-dir", "--id-format",    "--share",      "--version",    "--help"};
 
 // Raw flag values as typed; converted with our own parsers for our own messages.
 struct RawOptions {
   std::string gpu, min_gpus, max_gpus, min_memory, max_util, gpu_type, timeout, poll_interval, lock_dir, id_format;
   bool require_idle = false, strict = false, wait = false, status = false, json = false, dry_run = false;
-  bool quiet = false, version = false, help = false;
+  bool quiet = false, share = false, version = false, help = false;
 };
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -71,6 +71,7 @@ void declare(CLI::App& app, RawOptions& raw) {
   app.add_flag("-n,--dry-run", raw.dry_run);
   app.add_flag("-q,--quiet", raw.quiet);
   app.add_option("--lock-dir", raw.lock_dir);
+  app.add_flag("--share", raw.share);
   app.add_option("--id-format", raw.id_format);
   app.add_flag("-V,--version", raw.version);
   app.add_flag("-h,--help", raw.help);
@@ -150,6 +151,7 @@ Result<Ok> apply_output(const RawOptions& raw, Options& options) {
   options.output = raw.json ? Output::json : Output::text;
   options.quiet = raw.quiet;
   if (!raw.lock_dir.empty()) options.lock_dir = raw.lock_dir;
+  if (raw.share) options.selection.claim_mode = ClaimMode::shared;
   if (raw.id_format.empty() || raw.id_format == "auto") return Ok{};
   if (raw.id_format == "index") {
     options.id_format = IdFormat::index;
@@ -236,7 +238,8 @@ thresholds:
   --require-idle       only idle GPUs (no compute process, < 500 MiB used)
 
 waiting:
-  --wait               wait until enough GPUs are free
+  --wait               wait until enough GPUs are free; starts within milliseconds of
+                       a claim being released, re-reads the driver every --poll-interval
   --timeout DURATION   with --wait: give up after DURATION (30, 90s, 5m, 1h) [default: never]
   --poll-interval DUR  with --wait: re-check this often (500ms, 2s) [default: 5s]
 
@@ -248,6 +251,8 @@ output:
   --id-format FORMAT   CUDA_VISIBLE_DEVICES as auto, index (PCI bus order) or uuid [default: auto]
 
 claims:
+  --share              a shared claim: other --share jobs may use the GPU too, exclusive
+                       jobs may not (small inference jobs, notebooks)
   --lock-dir PATH      claims directory [default: $WITH_GPU_LOCK_DIR or /tmp/with-gpu]
 
   -V, --version        print the version
@@ -263,7 +268,7 @@ exit status:
   the command's own status once it runs; otherwise
   2 usage error, 3 NVIDIA driver/NVML unavailable, 4 no suitable GPU,
   5 lock directory unusable, 124 --wait timed out, 126 command not executable,
-  127 command not found
+  127 command not found, 130/143 interrupted (SIGINT/SIGTERM) while waiting
 )";
 }
 

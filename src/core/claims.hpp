@@ -29,6 +29,8 @@ struct ClaimAttempt {
 class ClaimStore {
  public:
   virtual ~ClaimStore() = default;
+  // Makes the store ready for claims and for watching (creates the lock directory).
+  virtual Result<Ok> prepare() = 0;
   // Fills `claims` on every usable GPU with the processes holding it now.
   virtual void read_holders(Machine& machine) = 0;
   // Claims every GPU of `gpus` or none (all-or-nothing, never blocking).

@@ -1,5 +1,6 @@
 #pragma once
-// Time, behind an interface so that waiting can be tested without sleeping.
+// Time, behind an interface so that waiting can be tested without sleeping (the
+// ChangeWatch does the sleeping).
 
 #include <chrono>
 
@@ -9,7 +10,6 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual std::chrono::steady_clock::time_point now() = 0;
-  virtual void sleep_for(std::chrono::milliseconds duration) = 0;
 };
 
 }  // namespace wg

@@ -14,6 +14,8 @@ enum class ErrorKind {
   nvml_unavailable, // no driver library, driver not loaded, version mismatch
   no_suitable_gpu,  // nothing passes the filters
   timed_out,        // --wait gave up
+  interrupted,      // SIGINT while waiting
+  terminated,       // SIGTERM while waiting
   lock_dir,         // the claims directory cannot be used
   command_not_found,
   command_not_executable,

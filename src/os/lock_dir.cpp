@@ -74,7 +74,7 @@ std::string LockDir::lock_path(const std::string& uuid) const {
   return path_ + "/gpu-" + id + ".lock";
 }
 
-Result<Ok> LockDir::ensure_directory() const {
+Result<Ok> LockDir::prepare() {
   struct stat info {};
   if (lstat(path_.c_str(), &info) != 0) {
     if (errno != ENOENT) return lock_dir_error("cannot use lock directory " + path_ + ": " + std::strerror(errno));
@@ -115,7 +115,7 @@ void LockDir::read_holders(Machine& machine) {
 }
 
 Result<ClaimAttempt> LockDir::claim(const std::vector<const Gpu*>& gpus, ClaimMode mode) {
-  if (auto ready = ensure_directory(); !ready) return ready.error();
+  if (auto ready = prepare(); !ready) return ready.error();
   std::vector<UniqueFd> fds;
   for (const Gpu* gpu : gpus) {
     std::string path = lock_path(gpu->uuid);

@@ -15,6 +15,7 @@ class LockDir : public ClaimStore {
  public:
   explicit LockDir(std::string path) : path_(std::move(path)) {}
 
+  Result<Ok> prepare() override;
   void read_holders(Machine& machine) override;
   Result<ClaimAttempt> claim(const std::vector<const Gpu*>& gpus, ClaimMode mode) override;
 
@@ -22,7 +23,6 @@ class LockDir : public ClaimStore {
   std::string lock_path(const std::string& uuid) const;
 
  private:
-  Result<Ok> ensure_directory() const;
   std::string path_;
 };
 

@@ -1,5 +1,5 @@
 #pragma once
-// The real Clock: steady_clock and nanosleep.
+// The real Clock: steady_clock.
 
 #include "core/clock.hpp"
 
@@ -8,7 +8,6 @@ namespace wg {
 class SystemClock : public Clock {
  public:
   std::chrono::steady_clock::time_point now() override;
-  void sleep_for(std::chrono::milliseconds duration) override;
 };
 
 }  // namespace wg

@@ -80,15 +80,4 @@ std::string selection_summary(const Machine& machine, const Decision& decision, 
   }
   return fmt::format("using {}; CUDA_VISIBLE_DEVICES={}", gpus, env.visible_devices);
 }
-
-std::string wait_progress(const Machine& machine, const Decision& decision, unsigned attempt, long long seconds) {
-  std::vector<unsigned> idle;
-  for (const auto& gpu : machine.gpus) {
-    if (is_idle(gpu) && gpu.claims.empty()) idle.push_back(gpu.index);
-  }
-  return fmt::format("waiting for {} GPU{} (attempt {}, {}s): {} idle GPU{} [{}]", decision.needed,
-                     decision.needed == 1 ? "" : "s", attempt, seconds, idle.size(), idle.size() == 1 ? "" : "s",
-                     index_list(idle));
-}
-
 }  // namespace wg

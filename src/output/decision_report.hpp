@@ -1,6 +1,6 @@
 #pragma once
 // Text for a selection decision: the error when nothing fits, the dry run, the
-// one-line summary before the command starts, and the waiting progress line.
+// and the one-line summary before the command starts.
 
 #include <string>
 #include <vector>
@@ -22,8 +22,5 @@ std::string render_dry_run(const Machine& machine, const Decision& decision, con
 
 // "using GPU 1 (NVIDIA A100, 75.3 GiB free); CUDA_VISIBLE_DEVICES=1"
 std::string selection_summary(const Machine& machine, const Decision& decision, const CudaEnvironment& env);
-
-// 0.5's waiting line: attempt, seconds waited, idle GPUs and their indices.
-std::string wait_progress(const Machine& machine, const Decision& decision, unsigned attempt, long long seconds);
 
 }  // namespace wg

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <map>
 #include <sstream>
 
@@ -37,6 +39,7 @@ struct FakeHeld : HeldClaims {
 // Claims in memory; `refuse_once` makes the first claim of that GPU lose a race.
 class FakeClaimStore : public ClaimStore {
  public:
+  Result<Ok> prepare() override { return Ok{}; }
   void read_holders(Machine& machine) override {
     for (auto& gpu : machine.gpus) {
       if (held.count(gpu.uuid)) gpu.claims = {{held[gpu.uuid], ClaimMode::exclusive, {}, {}}};
@@ -62,15 +65,37 @@ class FakeClaimStore : public ClaimStore {
 
 class FakeClock : public Clock {
  public:
-  std::chrono::steady_clock::time_point now() override { return now_; }
-  void sleep_for(std::chrono::milliseconds duration) override {
-    sleeps.push_back(duration);
-    now_ += duration;
+  std::chrono::steady_clock::time_point now() override { return time; }
+  std::chrono::steady_clock::time_point time{};
+};
+
+// Sleeps on the fake clock. Scripted events (claims changed, a signal) end a wait early
+// at the time they are scheduled for; the length of every wait is recorded.
+class FakeWatch : public ChangeWatch {
+ public:
+  struct Scripted {
+    std::chrono::milliseconds at;  // since the start of the run
+    WakeEvent event;
+  };
+  FakeWatch(FakeClock* clock, std::vector<Scripted>* script, std::vector<std::chrono::milliseconds>* waits)
+      : clock_(clock), script_(script), waits_(waits) {}
+  WakeEvent wait_until(std::chrono::steady_clock::time_point deadline) override {
+    auto start = clock_->time;
+    WakeEvent result{Wake::deadline, 0};
+    if (!script_->empty() && std::chrono::steady_clock::time_point{} + script_->front().at < deadline) {
+      deadline = std::max(start, std::chrono::steady_clock::time_point{} + script_->front().at);
+      result = script_->front().event;
+      script_->erase(script_->begin());
+    }
+    clock_->time = deadline;
+    waits_->push_back(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - start));
+    return result;
   }
-  std::vector<std::chrono::milliseconds> sleeps;
 
  private:
-  std::chrono::steady_clock::time_point now_{};
+  FakeClock* clock_;
+  std::vector<Scripted>* script_;
+  std::vector<std::chrono::milliseconds>* waits_;
 };
 
 class FakeLauncher : public Launcher {
@@ -94,6 +119,9 @@ class AppTest : public ::testing::Test {
                         return std::unique_ptr<GpuSource>(new FakeGpuSource(&machines, &queries));
                       },
                       [this](const std::string&) { return std::unique_ptr<ClaimStore>(new ForwardingStore(&claims)); },
+                      [this](const std::string&) {
+                        return std::unique_ptr<ChangeWatch>(new FakeWatch(&clock, &script, &waits));
+                      },
                       &clock, &launcher};
     return run_app(args, env, services, out, err);
   }
@@ -101,6 +129,7 @@ class AppTest : public ::testing::Test {
   // Lets the test keep the store that the flow owns.
   struct ForwardingStore : ClaimStore {
     explicit ForwardingStore(FakeClaimStore* target) : target_(target) {}
+    Result<Ok> prepare() override { return Ok{}; }
     void read_holders(Machine& machine) override { target_->read_holders(machine); }
     Result<ClaimAttempt> claim(const std::vector<const Gpu*>& gpus, ClaimMode mode) override {
       return target_->claim(gpus, mode);
@@ -115,6 +144,8 @@ class AppTest : public ::testing::Test {
   std::optional<Error> nvml_error;
   FakeClaimStore claims;
   FakeClock clock;
+  std::vector<FakeWatch::Scripted> script;
+  std::vector<std::chrono::milliseconds> waits;
   FakeLauncher launcher;
   Environment env;
   std::ostringstream out;
@@ -162,19 +193,90 @@ TEST_F(AppTest, ExitsFourListingEveryRejectedGpuWhenNothingFits) {
 TEST_F(AppTest, WaitTimesOutWith124AfterPollingEveryInterval) {
   machines = {busy};
   EXPECT_EQ(run({"--wait", "--timeout", "12s", "true"}), 124);
-  EXPECT_EQ(clock.sleeps, std::vector<std::chrono::milliseconds>({5s, 5s, 2s}));
+  EXPECT_EQ(waits, std::vector<std::chrono::milliseconds>({5s, 5s, 2s}));
+  EXPECT_EQ(queries, 4);
   EXPECT_NE(err.str().find("with-gpu: error: timed out after 12s waiting: no suitable GPU: need 1, 0 eligible\n"),
             std::string::npos);
-  EXPECT_NE(err.str().find("with-gpu: waiting for 1 GPU (attempt 2, 5s): 1 idle GPU [0]\n"), std::string::npos);
   EXPECT_TRUE(launcher.launched.empty());
+}
+
+TEST_F(AppTest, WaitProgressIsPrintedOnlyWhenTheBlockersChangeOffATerminal) {
+  Machine other_holder = machine_of({GpuBuilder(0).free_mib(100), GpuBuilder(1).claimed_by(5151)});
+  machines = {busy, busy, busy, other_holder};
+  run({"--wait", "--timeout", "20s", "true"});
+  EXPECT_EQ(err.str().rfind(
+                "with-gpu: waiting 0s for 1 GPU: GPU0 100 MiB free < 2.0 GiB · GPU1 claimed by pid 4242\n"
+                "with-gpu: waiting 15s for 1 GPU: GPU0 100 MiB free < 2.0 GiB · GPU1 claimed by pid 5151\n"
+                "with-gpu: error: timed out after 20s",
+                0),
+            0u)
+      << err.str();
+}
+
+TEST_F(AppTest, WaitRewritesOneLineOnATerminal) {
+  env.stderr_tty = true;
+  machines = {busy};
+  run({"--wait", "--timeout", "2s", "true"});
+  EXPECT_EQ(err.str().rfind(
+                "\r\033[Kwith-gpu: waiting 0s for 1 GPU: GPU0 100 MiB free < 2.0 GiB · GPU1 claimed by pid 4242"
+                "\r\033[Kwith-gpu: waiting 1s for 1 GPU: GPU0 100 MiB free < 2.0 GiB · GPU1 claimed by pid 4242"
+                "\n"
+                "with-gpu: error: timed out after 2s",
+                0),
+            0u)
+      << err.str();
+  EXPECT_EQ(queries, 2);  // the refresh does not re-read the driver
+}
+
+TEST_F(AppTest, QuietWaitingPrintsNoProgress) {
+  machines = {busy};
+  run({"--wait", "--quiet", "--timeout", "6s", "true"});
+  EXPECT_EQ(err.str().find("with-gpu: waiting"), std::string::npos);
 }
 
 TEST_F(AppTest, WaitLaunchesAsSoonAsAPollFindsAGpu) {
   Machine freed = machine_of({GpuBuilder(0).free_mib(100), GpuBuilder(1)});
   machines = {busy, busy, freed};
   run({"--wait", "--poll-interval", "250ms", "true"});
-  EXPECT_EQ(clock.sleeps, std::vector<std::chrono::milliseconds>({250ms, 250ms}));
+  EXPECT_EQ(waits, std::vector<std::chrono::milliseconds>({250ms, 250ms}));
   EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "1");
+}
+
+TEST_F(AppTest, AReleasedClaimWakesTheWaiterBeforeThePoll) {
+  Machine freed = machine_of({GpuBuilder(0).free_mib(100), GpuBuilder(1)});
+  machines = {busy, freed};
+  script = {{1200ms, {Wake::claims_changed, 0}}};
+  run({"--wait", "true"});
+  EXPECT_EQ(waits, std::vector<std::chrono::milliseconds>({1200ms}));
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "1");
+}
+
+TEST_F(AppTest, AfterAReleaseQuickRechecksFollowBeforeTheRegularPoll) {
+  machines = {busy};
+  script = {{1000ms, {Wake::claims_changed, 0}}};
+  run({"--wait", "--timeout", "7s", "true"});
+  EXPECT_EQ(waits, std::vector<std::chrono::milliseconds>({1000ms, 20ms, 50ms, 100ms, 250ms, 500ms, 5000ms, 80ms}));
+}
+
+TEST_F(AppTest, SignalsWhileWaitingExit130Or143AndClaimNothing) {
+  machines = {busy};
+  script = {{3s, {Wake::signal, SIGINT}}};
+  EXPECT_EQ(run({"--wait", "--quiet", "true"}), 130);
+  EXPECT_EQ(err.str(), "with-gpu: error: interrupted while waiting; nothing was claimed\n");
+  EXPECT_EQ(claims.attempts, 0);
+  err.str("");
+  script = {{3s, {Wake::signal, SIGTERM}}};
+  EXPECT_EQ(run({"--wait", "--quiet", "true"}), 143);
+  EXPECT_EQ(err.str(), "with-gpu: error: terminated while waiting; nothing was claimed\n");
+}
+
+TEST_F(AppTest, ShareAsksForASharedClaimAndAcceptsSharedGpus) {
+  machines = {machine_of({GpuBuilder(0).free_mib(30000).claimed_by(77, ClaimMode::shared), GpuBuilder(1).free_mib(100)})};
+  run({"--share", "true"});
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "0");
+  claims.held.clear();  // the fake keeps what the first run took
+  EXPECT_EQ(run({"true"}), 4);
+  EXPECT_NE(err.str().find("  GPU 0: shared by pid 77\n"), std::string::npos) << err.str();
 }
 
 TEST_F(AppTest, ALostClaimRaceFallsBackToTheNextBestGpu) {

@@ -1,0 +1,61 @@
+#include "output/wait_report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ostream>
+
+#include "output/format.hpp"
+
+namespace wg {
+
+std::string format_elapsed(std::chrono::milliseconds elapsed) {
+  long long seconds = elapsed.count() / 1000;
+  if (seconds < 60) return fmt::format("{}s", seconds);
+  if (seconds < 3600) return fmt::format("{}m{:02}s", seconds / 60, seconds % 60);
+  return fmt::format("{}h{:02}m", seconds / 3600, (seconds % 3600) / 60);
+}
+
+std::string wait_blockers(const Machine& machine, const Decision& decision, const SelectionOptions& options) {
+  std::string out;
+  for (const auto& verdict : decision.verdicts) {
+    if (verdict.verdict != Verdict::rejected || verdict.reasons.front().filter == Filter::not_allocated) continue;
+    if (options.manual && std::find(options.manual->begin(), options.manual->end(), verdict.index) ==
+                              options.manual->end()) {
+      continue;
+    }
+    if (!out.empty()) out += " · ";
+    out += fmt::format("GPU{} {}", verdict.index, format_reason(machine.gpus[verdict.index], verdict.reasons.front()));
+  }
+  return out.empty() ? fmt::format("{} eligible", decision.eligible_count) : out;
+}
+
+std::string WaitReporter::line(std::chrono::milliseconds elapsed) const {
+  return fmt::format("with-gpu: waiting {} for {} GPU{}: {}", format_elapsed(elapsed), needed_, needed_ == 1 ? "" : "s",
+                     blockers_);
+}
+
+void WaitReporter::update(std::chrono::milliseconds elapsed, unsigned needed, const std::string& blockers) {
+  bool changed = !reported_ || blockers != blockers_ || needed != needed_;
+  reported_ = true;
+  needed_ = needed;
+  blockers_ = blockers;
+  if (terminal_ == Terminal::tty) {
+    tick(elapsed);
+  } else if (changed) {
+    err_ << line(elapsed) << "\n" << std::flush;
+  }
+}
+
+void WaitReporter::tick(std::chrono::milliseconds elapsed) {
+  if (terminal_ != Terminal::tty || !reported_) return;
+  err_ << "\r\033[K" << line(elapsed) << std::flush;
+  line_open_ = true;
+}
+
+void WaitReporter::finish() {
+  if (line_open_) err_ << "\n" << std::flush;
+  line_open_ = false;
+}
+
+}  // namespace wg

@@ -1,0 +1,42 @@
+#pragma once
+// The progress of a waiter: on a TTY one line rewritten in place; elsewhere a line
+// only when what blocks the waiter changes, never the same line every poll.
+
+#include <chrono>
+#include <iosfwd>
+#include <string>
+
+#include "core/selector.hpp"
+
+namespace wg {
+
+// "1m12s", "45s", "2h03m".
+std::string format_elapsed(std::chrono::milliseconds elapsed);
+
+// What blocks the waiter, per GPU: "GPU0 claimed by pid 311 (alice, python train.py) ·
+// GPU1 3.1 GiB free < 8.0 GiB". GPUs outside the allocation or the --gpu list are left out.
+std::string wait_blockers(const Machine& machine, const Decision& decision, const SelectionOptions& options);
+
+enum class Terminal { tty, not_tty };
+
+class WaitReporter {
+ public:
+  WaitReporter(std::ostream& err, Terminal terminal) : err_(err), terminal_(terminal) {}
+  // Reports the state after an attempt: "waiting 1m12s for 2 GPUs: <blockers>".
+  void update(std::chrono::milliseconds elapsed, unsigned needed, const std::string& blockers);
+  // Rewrites the elapsed time on a TTY; nothing elsewhere.
+  void tick(std::chrono::milliseconds elapsed);
+  // Ends a rewritten line so that what follows starts on its own line.
+  void finish();
+
+ private:
+  std::string line(std::chrono::milliseconds elapsed) const;
+  std::ostream& err_;
+  Terminal terminal_;
+  unsigned needed_ = 0;
+  std::string blockers_;
+  bool reported_ = false;
+  bool line_open_ = false;
+};
+
+}  // namespace wg

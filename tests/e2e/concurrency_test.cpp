@@ -133,7 +133,8 @@ TEST_F(Claims, WaitingNoticesMemoryFreedOutsideWithGpu) {
                        "echo $CUDA_VISIBLE_DEVICES > " + out}, "waiter");
   std::this_thread::sleep_for(300ms);
   EXPECT_NE(access(out.c_str(), F_OK), 0) << "must still be waiting";
-  EXPECT_NE(read_file(temp / "waiter.err").find("with-gpu: waiting 0s for 1 GPU: GPU0 1.5 GiB free < 8.0 GiB\n"), std::string::npos);
+  EXPECT_NE(read_file(temp / "waiter.err").find("with-gpu: waiting 0s for 1 GPU: GPU0 1000 MiB free < 8.0 GiB\n"), std::string::npos)
+      << read_file(temp / "waiter.err");
   write_machine(machine_of({gpu(0)}));
   EXPECT_EQ(waiter->wait(), 0);
   EXPECT_EQ(read_file(out), "0\n");

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <memory>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "e2e/process.hpp"
@@ -68,6 +70,32 @@ class E2E : public ::testing::Test {
     std::string out = result.out;
     while (!out.empty() && out.back() == '\n') out.pop_back();
     return out;
+  }
+
+  // Starts with-gpu ARGS in the background; its output goes to NAME.out and NAME.err.
+  std::unique_ptr<BackgroundProcess> start(std::vector<std::string> args, const std::string& name) const {
+    args.insert(args.begin(), WITH_GPU_BINARY);
+    return std::make_unique<BackgroundProcess>(args, env, temp / (name + ".out"), temp / (name + ".err"));
+  }
+
+  // The holders of a GPU's claims as --status --json reports them, polled (up to ~10 s)
+  // until there are some.
+  json wait_for_claims(int index) const {
+    for (int i = 0; i < 400; ++i) {
+      auto status = json::parse(with_gpu({"--status", "--json"}).out);
+      if (!status["gpus"][index]["claims"].empty()) return status["gpus"][index]["claims"];
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return json::array();
+  }
+
+  // Until a background with-gpu NAME has said it is waiting (up to ~10 s).
+  bool waiting(const std::string& name) const {
+    for (int i = 0; i < 400; ++i) {
+      if (read_file(temp / (name + ".err")).find("with-gpu: waiting") != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return false;
   }
 
   TempDir temp;

@@ -1,0 +1,194 @@
+// Waiting that hands a GPU over as soon as its claim is released, and shared claims.
+// Waiters here poll the driver only once a minute, so a waiter that starts at all
+// within the test was woken by the release itself.
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "e2e/fixture.hpp"
+
+namespace wg::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Waiting : public E2E {
+ protected:
+  Waiting() { write_machine(machine_of({gpu(0), gpu(1), gpu(2), gpu(3)})); }
+
+  // Polls (up to ~10 s) until `path` exists.
+  static bool eventually_exists(const std::string& path) {
+    for (int i = 0; i < 400; ++i) {
+      if (access(path.c_str(), F_OK) == 0) return true;
+      std::this_thread::sleep_for(25ms);
+    }
+    return false;
+  }
+
+  static bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+  std::vector<std::string> lock_dir_entries() const {
+    std::vector<std::string> names;
+    if (DIR* dir = opendir(lock_dir.c_str())) {
+      while (dirent* entry = readdir(dir)) {
+        if (entry->d_name[0] != '.') names.push_back(entry->d_name);
+      }
+      closedir(dir);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  std::vector<std::string> slow_waiter(const std::string& marker) const {
+    return {"--wait", "--gpu", "0", "--poll-interval", "60s", "--", "touch", marker};
+  }
+};
+
+TEST_F(Waiting, AWaiterStartsWhenTheHolderExits) {
+  std::string go = temp / "go";
+  auto holder = start({"--gpu", "0", "--", "sh", "-c", "while [ ! -f " + go + " ]; do sleep 0.02; done"}, "holder");
+  ASSERT_FALSE(wait_for_claims(0).empty());
+  auto waiter = start(slow_waiter(temp / "ran"), "waiter");
+  ASSERT_TRUE(waiting("waiter"));
+  EXPECT_FALSE(exists(temp / "ran"));
+  std::ofstream(go).put('x');
+  EXPECT_EQ(holder->wait(), 0);
+  EXPECT_EQ(waiter->wait(), 0);
+  EXPECT_TRUE(exists(temp / "ran"));
+}
+
+TEST_F(Waiting, AWaiterStartsWhenTheHolderIsKilled) {
+  auto holder = start({"--gpu", "0", "--", "sleep", "60"}, "holder");
+  ASSERT_FALSE(wait_for_claims(0).empty());
+  auto waiter = start(slow_waiter(temp / "ran"), "waiter");
+  ASSERT_TRUE(waiting("waiter"));
+  holder->signal(SIGKILL);
+  holder->wait();
+  EXPECT_EQ(waiter->wait(), 0);
+  EXPECT_TRUE(exists(temp / "ran"));
+}
+
+TEST_F(Waiting, TheTimeoutDoesNotWaitForThePoll) {
+  auto holder = start({"--gpu", "0", "--", "sleep", "60"}, "holder");
+  ASSERT_FALSE(wait_for_claims(0).empty());
+  auto begin = std::chrono::steady_clock::now();
+  auto result = with_gpu({"--wait", "--gpu", "0", "--poll-interval", "60s", "--timeout", "500ms", "true"});
+  auto took = std::chrono::steady_clock::now() - begin;
+  EXPECT_EQ(result.exit_code, 124);
+  EXPECT_GE(took, 500ms);
+  EXPECT_LT(took, 30s);  // far below the 60 s poll: the deadline itself ended the wait
+  EXPECT_NE(result.err.find("with-gpu: error: timed out after 0.5s waiting: no suitable GPU: need 1, 0 eligible\n"),
+            std::string::npos)
+      << result.err;
+}
+
+TEST_F(Waiting, SigintAndSigtermWhileWaitingExitAtOnceLeavingNothing) {
+  auto holder = start({"--gpu", "0,1,2,3", "--", "sleep", "60"}, "holder");
+  ASSERT_FALSE(wait_for_claims(3).empty());
+  auto before = lock_dir_entries();
+  for (int signal : {SIGINT, SIGTERM}) {
+    std::string name = "waiter" + std::to_string(signal);
+    auto waiter = start({"--wait", "--min-gpus", "2", "--", "touch", temp / "ran"}, name);
+    ASSERT_TRUE(waiting(name));
+    waiter->signal(signal);
+    EXPECT_EQ(waiter->wait(), 128 + signal);
+    std::string expected = signal == SIGINT ? "interrupted" : "terminated";
+    EXPECT_NE(read_file(temp / (name + ".err")).find("with-gpu: error: " + expected + " while waiting; nothing was claimed"),
+              std::string::npos)
+        << read_file(temp / (name + ".err"));
+  }
+  EXPECT_FALSE(exists(temp / "ran"));
+  EXPECT_EQ(lock_dir_entries(), before);
+  holder->signal(SIGKILL);
+  holder->wait();
+  auto status = json::parse(with_gpu({"--status", "--json"}).out);
+  for (const auto& one : status["gpus"]) EXPECT_TRUE(one["claims"].empty());
+}
+
+TEST_F(Waiting, TwoSharersRunTogetherAndStatusShowsBoth) {
+  std::string a = temp / "a", b = temp / "b";
+  // Each sharer waits until the other has started: both finishing proves they overlapped.
+  auto first = start({"--share", "--gpu", "0", "--", "sh", "-c",
+                      "touch " + a + "; while [ ! -f " + b + " ]; do sleep 0.02; done; sleep 0.3"}, "first");
+  auto second = start({"--share", "--gpu", "0", "--", "sh", "-c",
+                       "touch " + b + "; while [ ! -f " + a + " ]; do sleep 0.02; done; sleep 0.3"}, "second");
+  ASSERT_TRUE(eventually_exists(a));
+  ASSERT_TRUE(eventually_exists(b));
+  auto status = with_gpu({"--status"});
+  EXPECT_NE(status.out.find("SHARED by pid "), std::string::npos) << status.out;
+  auto parsed = json::parse(with_gpu({"--status", "--json"}).out);
+  ASSERT_EQ(parsed["gpus"][0]["claims"].size(), 2u);
+  EXPECT_EQ(parsed["gpus"][0]["claims"][0]["mode"], "shared");
+  EXPECT_EQ(parsed["gpus"][0]["claims"][1]["mode"], "shared");
+  EXPECT_EQ(first->wait(), 0);
+  EXPECT_EQ(second->wait(), 0);
+}
+
+TEST_F(Waiting, AnExclusiveJobWaitsForEverySharer) {
+  std::string go = temp / "go";
+  std::string loop = "while [ ! -f " + go + " ]; do sleep 0.02; done";
+  auto first = start({"--share", "--gpu", "0", "--", "sh", "-c", loop}, "first");
+  auto second = start({"--share", "--gpu", "0", "--", "sh", "-c", loop + "; sleep 0.5"}, "second");
+  for (int i = 0; i < 400 && wait_for_claims(0).size() < 2; ++i) std::this_thread::sleep_for(25ms);
+  ASSERT_EQ(wait_for_claims(0).size(), 2u);
+  auto exclusive = start(slow_waiter(temp / "ran"), "exclusive");
+  ASSERT_TRUE(waiting("exclusive"));
+  EXPECT_NE(read_file(temp / "exclusive.err").find("GPU0 shared by pid "), std::string::npos);
+  std::ofstream(go).put('x');
+  EXPECT_EQ(first->wait(), 0);
+  EXPECT_FALSE(exists(temp / "ran")) << "one sharer is still running";
+  EXPECT_EQ(second->wait(), 0);
+  EXPECT_EQ(exclusive->wait(), 0);
+  EXPECT_TRUE(exists(temp / "ran"));
+}
+
+TEST_F(Waiting, ASharerWaitsForAnExclusiveJob) {
+  std::string go = temp / "go";
+  auto holder = start({"--gpu", "0", "--", "sh", "-c", "while [ ! -f " + go + " ]; do sleep 0.02; done"}, "holder");
+  ASSERT_FALSE(wait_for_claims(0).empty());
+  auto sharer = start({"--share", "--wait", "--gpu", "0", "--poll-interval", "60s", "--", "touch", temp / "ran"},
+                      "sharer");
+  ASSERT_TRUE(waiting("sharer"));
+  EXPECT_FALSE(exists(temp / "ran"));
+  std::ofstream(go).put('x');
+  EXPECT_EQ(holder->wait(), 0);
+  EXPECT_EQ(sharer->wait(), 0);
+  EXPECT_TRUE(exists(temp / "ran"));
+}
+
+TEST_F(Waiting, AHundredConcurrentWaitersOnFourGpusNeverOverlapAndAllFinish) {
+  std::string log = temp / "log";
+  std::string job = "echo \"$CUDA_VISIBLE_DEVICES start $(date +%s%N)\" >> " + log +
+                    "; sleep 0.05; echo \"$CUDA_VISIBLE_DEVICES end $(date +%s%N)\" >> " + log;
+  std::vector<std::unique_ptr<BackgroundProcess>> jobs;
+  for (int i = 0; i < 100; ++i) {
+    // The default 5 s poll: hand-offs come from released claims, not from polling.
+    jobs.push_back(start({"--wait", "--quiet", "--", "sh", "-c", job}, "job" + std::to_string(i)));
+  }
+  for (auto& process : jobs) EXPECT_EQ(process->wait(), 0);
+
+  std::map<std::string, std::vector<std::pair<long long, std::string>>> events;
+  std::istringstream lines(read_file(log));
+  std::string gpu_id, kind;
+  long long stamp = 0;
+  while (lines >> gpu_id >> kind >> stamp) events[gpu_id].push_back({stamp, kind});
+  std::size_t total = 0;
+  for (auto& [id, list] : events) {
+    std::sort(list.begin(), list.end());
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      EXPECT_EQ(list[i].second, i % 2 == 0 ? "start" : "end") << "GPU " << id << " had two exclusive holders";
+    }
+    total += list.size();
+  }
+  EXPECT_EQ(total, 200u);
+  EXPECT_EQ(events.size(), 4u);
+}
+
+}  // namespace
+}  // namespace wg::test

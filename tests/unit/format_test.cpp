@@ -4,6 +4,7 @@
 
 #include "output/decision_report.hpp"
 #include "output/status_table.hpp"
+#include "output/wait_report.hpp"
 #include "unit/machine_builder.hpp"
 
 namespace wg {
@@ -22,6 +23,10 @@ TEST(Format, ReasonsReadAsTheIssueWritesThem) {
   Gpu gpu = GpuBuilder(2).free_mib(1229);
   EXPECT_EQ(format_reason(gpu, {Filter::min_memory, 1229.0 * test::MiB, 8192.0 * test::MiB, {}}), "1.2 GiB free < 8.0 GiB");
   EXPECT_EQ(format_reason(gpu, {Filter::claimed, 4242, 0, {}}), "claimed by pid 4242");
+  EXPECT_EQ(format_reason(gpu, {Filter::claimed, 311, 0, "alice, python train.py"}),
+            "claimed by pid 311 (alice, python train.py)");
+  EXPECT_EQ(format_reason(gpu, {Filter::shared, 12, 3, "bob, jupyter"}), "shared by pid 12 (bob, jupyter) and 2 others");
+  EXPECT_EQ(format_reason(gpu, {Filter::shared, 12, 1, {}}), "shared by pid 12");
   EXPECT_EQ(format_reason(gpu, {Filter::max_util, 85, 70, {}}), "utilization 85% > 70%");
   EXPECT_EQ(format_reason(gpu, {Filter::util_unknown, 0, 70, {}}), "utilization not reported by the driver");
   EXPECT_EQ(format_reason(gpu, {Filter::unusable, 0, 0, "GPU is lost"}), "unusable: GPU is lost");
@@ -40,11 +45,19 @@ TEST(Format, RejectionLinesListEveryRejectedGpu) {
             "  GPU 1: 1.2 GiB free < 8.0 GiB\n");
 }
 
+TEST(Format, ElapsedTimes) {
+  EXPECT_EQ(format_elapsed(std::chrono::milliseconds(45'900)), "45s");
+  EXPECT_EQ(format_elapsed(std::chrono::milliseconds(72'000)), "1m12s");
+  EXPECT_EQ(format_elapsed(std::chrono::milliseconds(7'380'000)), "2h03m");
+}
+
 TEST(Format, StateWords) {
   EXPECT_EQ(gpu_state(GpuBuilder(0)), "IDLE");
   EXPECT_EQ(gpu_state(GpuBuilder(0).process(1, 10)), "USED");
   EXPECT_EQ(gpu_state(GpuBuilder(0).processes_refused()), "USED");
   EXPECT_EQ(gpu_state(GpuBuilder(0).claimed_by(99)), "CLAIMED by pid 99");
+  EXPECT_EQ(gpu_state(GpuBuilder(0).claimed_by(5, ClaimMode::shared).claimed_by(6, ClaimMode::shared)),
+            "SHARED by pid 5, pid 6");
   EXPECT_EQ(gpu_state(GpuBuilder(0).lost()), "UNUSABLE: GPU is lost");
 }
 

@@ -247,3 +247,38 @@ TEST(Selector, CountsOnlyListedGpusAsEligibleInManualMode) {
 
 }  // namespace
 }  // namespace wg
+
+namespace wg {
+namespace {
+
+using test::GpuBuilder;
+using test::machine_of;
+
+TEST(SelectorSharing, SharedHoldersDoNotKeepOutASharedClaim) {
+  auto machine = machine_of({GpuBuilder(0).claimed_by(1, ClaimMode::shared).claimed_by(2, ClaimMode::shared)});
+  SelectionOptions options;
+  options.claim_mode = ClaimMode::shared;
+  EXPECT_TRUE(select_gpus(machine, options).ok);
+}
+
+TEST(SelectorSharing, AnExclusiveHolderKeepsOutASharedClaim) {
+  auto machine = machine_of({GpuBuilder(0).claimed_by(9)});
+  SelectionOptions options;
+  options.claim_mode = ClaimMode::shared;
+  auto decision = select_gpus(machine, options);
+  EXPECT_FALSE(decision.ok);
+  EXPECT_EQ(decision.verdicts[0].reasons.at(0).filter, Filter::claimed);
+}
+
+TEST(SelectorSharing, SharersKeepOutAnExclusiveClaimAndAreCounted) {
+  auto machine = machine_of({GpuBuilder(0).claimed_by(1, ClaimMode::shared).claimed_by(2, ClaimMode::shared)});
+  auto decision = select_gpus(machine, {});
+  EXPECT_FALSE(decision.ok);
+  const Reason& reason = decision.verdicts[0].reasons.at(0);
+  EXPECT_EQ(reason.filter, Filter::shared);
+  EXPECT_EQ(reason.value, 1);
+  EXPECT_EQ(reason.limit, 2);
+}
+
+}  // namespace
+}  // namespace wg

@@ -25,10 +25,6 @@
 namespace wg {
 namespace {
 
-// A claim can be lost to a concurrent launcher between reading holders and locking;
-// selection then runs again at once without that GPU.
-constexpr int kClaimRaces = 4;
-
 ExitCode exit_code_for(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::usage: return ExitCode::usage;
@@ -76,14 +72,16 @@ class Flow {
  private:
   std::string lock_dir() const { return options_.lock_dir.value_or(env_.lock_dir.value_or(kDefaultLockDir)); }
 
-  Result<Machine> read_machine() {
+  // The driver's view plus every claim holder (one /proc/locks read: ~10 ms on some
+  // kernels, so the launch path skips it and lets flock answer instead).
+  Result<Machine> read_machine_and_holders() {
     auto machine = source_->query();
     if (machine) claims_->read_holders(*machine);
     return machine;
   }
 
   int show_status() {
-    auto machine = read_machine();
+    auto machine = read_machine_and_holders();
     if (!machine) return report(machine.error(), err_);
     if (options_.output == Output::json) {
       out_ << render_status_json(*machine, {env_.hostname, env_.timestamp});
@@ -126,9 +124,19 @@ class Flow {
     return Ok{};
   }
 
-  // Claims the chosen set all-or-nothing; a lost race marks that GPU taken and decides again.
+  // Claims the chosen set all-or-nothing. Selection runs before holders are known:
+  // flock itself says which GPUs are taken, each lost GPU is marked and selection runs
+  // again. Only when nothing is left are the holders read, so the reasons name them.
   Result<Ok> claim(Round& round) {
-    for (int race = 0; race < kClaimRaces && round.decision.ok; ++race) {
+    bool holders_known = false;
+    for (std::size_t tries = 0; tries <= round.machine.gpus.size() + 1; ++tries) {
+      if (!round.decision.ok) {
+        // Quick re-checks after a release skip the read: nobody is shown their result.
+        if (holders_known || quick_recheck()) return Ok{};
+        refresh_holders(round);
+        holders_known = true;
+        continue;
+      }
       std::vector<const Gpu*> gpus;
       for (unsigned index : round.decision.chosen) gpus.push_back(&round.machine.gpus[index]);
       auto attempt = claims_->claim(gpus, round.selection.claim_mode);
@@ -137,17 +145,23 @@ class Flow {
         round.held = std::move(attempt->held);
         return Ok{};
       }
-      claims_->read_holders(round.machine);
-      Gpu& lost = round.machine.gpus[*attempt->conflict_index];
-      if (lost.claims.empty()) lost.claims.push_back({0, ClaimMode::exclusive, {}, {}});
+      Gpu& taken = round.machine.gpus[*attempt->conflict_index];
+      if (taken.claims.empty()) taken.claims.push_back({0, ClaimMode::exclusive, {}, {}});  // holder not read yet
       round.decision = select_gpus(round.machine, round.selection);
     }
     round.decision.ok = false;
     return Ok{};
   }
 
+  void refresh_holders(Round& round) {
+    claims_->read_holders(round.machine);
+    round.decision = select_gpus(round.machine, round.selection);
+  }
+
+  bool quick_recheck() const { return settle_step_ > 0; }
+
   Result<Round> try_once() {
-    auto machine = read_machine();
+    auto machine = options_.action == Action::dry_run ? read_machine_and_holders() : source_->query();
     if (!machine) return machine.error();
     Round round;
     round.machine = std::move(*machine);
@@ -167,16 +181,18 @@ class Flow {
 
   // Waits after a failed attempt: until the next driver poll, the timeout, a released
   // claim or a signal. On a TTY the progress line is refreshed every second meanwhile.
-  Result<Ok> wait_for_next_attempt(const Round& round, unsigned attempt, WaitReporter& reporter, ChangeWatch& watch) {
+  Result<Ok> wait_for_next_attempt(Round& round, WaitReporter& reporter, ChangeWatch& watch) {
     auto now = services_.clock->now();
     auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - start_);
     if (options_.timeout && elapsed >= *options_.timeout) {
       reporter.finish();
+      if (quick_recheck()) refresh_holders(round);
       return no_gpu_error(round, ErrorKind::timed_out, "timed out after " + seconds(elapsed) + " waiting: ");
     }
-    if (!options_.quiet) reporter.update(elapsed, round.decision.needed, wait_blockers(round.machine, round.decision,
-                                                                                       round.selection));
-    auto next_attempt = now + next_delay(attempt);
+    if (!options_.quiet && !quick_recheck()) {
+      reporter.update(elapsed, round.decision.needed, wait_blockers(round.machine, round.decision, round.selection));
+    }
+    auto next_attempt = now + next_delay();
     if (options_.timeout) next_attempt = std::min(next_attempt, start_ + *options_.timeout);
     for (;;) {
       auto tick = env_.stderr_tty ? std::min(next_attempt, now + std::chrono::seconds(1)) : next_attempt;
@@ -195,14 +211,16 @@ class Flow {
     }
   }
 
-  // After a release the freed memory can lag the closed lock file by a few
-  // milliseconds (the holder's driver handles close after it), so a few quick
-  // re-checks follow before the regular --poll-interval.
-  std::chrono::milliseconds next_delay(unsigned attempt) {
-    static constexpr std::chrono::milliseconds kSettle[] = {std::chrono::milliseconds(20), std::chrono::milliseconds(50),
-                                                             std::chrono::milliseconds(100), std::chrono::milliseconds(250),
-                                                             std::chrono::milliseconds(500)};
-    if (attempt > 1 && settle_step_ >= 0 && settle_step_ < int(std::size(kSettle))) {
+  // A closed lock file is reported before the kernel drops its lock (the close
+  // notification precedes lock removal when the last descriptor goes), and the freed
+  // memory can lag it too (the holder's driver handles close after the lock file). So a
+  // wake is followed by quick re-checks before the regular --poll-interval.
+  std::chrono::milliseconds next_delay() {
+    using std::chrono::milliseconds;
+    static constexpr milliseconds kSettle[] = {milliseconds(1),  milliseconds(2),   milliseconds(5),
+                                               milliseconds(10), milliseconds(25),  milliseconds(50),
+                                               milliseconds(100), milliseconds(250), milliseconds(500)};
+    if (settle_step_ >= 0 && settle_step_ < int(std::size(kSettle))) {
       return std::min(kSettle[settle_step_++], options_.poll_interval);
     }
     settle_step_ = -1;
@@ -210,9 +228,8 @@ class Flow {
   }
 
   static Error interrupted(int signal) {
-    bool terminated = signal == SIGTERM;
-    return Error{terminated ? ErrorKind::terminated : ErrorKind::interrupted,
-                 std::string(terminated ? "terminated" : "interrupted") + " while waiting; nothing was claimed", {}};
+    if (signal == SIGTERM) return Error{ErrorKind::terminated, "terminated while waiting; nothing was claimed", {}};
+    return Error{ErrorKind::interrupted, "interrupted while waiting; nothing was claimed", {}};
   }
 
   int select_and_launch() {
@@ -223,7 +240,7 @@ class Flow {
       watch = services_.open_watch(lock_dir());
     }
     WaitReporter reporter(err_, env_.stderr_tty ? Terminal::tty : Terminal::not_tty);
-    for (unsigned attempt = 1;; ++attempt) {
+    for (;;) {
       auto round = try_once();
       if (!round) return report(round.error(), err_);
       if (options_.action == Action::dry_run) return show_dry_run(*round);
@@ -233,7 +250,7 @@ class Flow {
         return launch(*round);
       }
       if (!options_.wait) return report(no_gpu_error(*round, ErrorKind::no_suitable_gpu, ""), err_);
-      if (auto waited = wait_for_next_attempt(*round, attempt, reporter, *watch); !waited) {
+      if (auto waited = wait_for_next_attempt(*round, reporter, *watch); !waited) {
         return report(waited.error(), err_);
       }
     }
@@ -241,7 +258,9 @@ class Flow {
 
   static std::string seconds(std::chrono::milliseconds duration) {
     auto tenths = duration.count() / 100;
-    return std::to_string(tenths / 10) + (tenths % 10 ? "." + std::to_string(tenths % 10) : "") + "s";
+    std::string text = std::to_string(tenths / 10);
+    if (tenths % 10) text += '.' + std::to_string(tenths % 10);
+    return text + 's';
   }
 
   Error no_gpu_error(const Round& round, ErrorKind kind, const std::string& prefix) const {

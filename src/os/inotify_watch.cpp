@@ -25,8 +25,9 @@ InotifyWatch::InotifyWatch(const std::string& lock_dir) {
   sigprocmask(SIG_BLOCK, &waited, &previous_mask_);
   signals_ = UniqueFd(signalfd(-1, &waited, SFD_CLOEXEC | SFD_NONBLOCK));
   inotify_ = UniqueFd(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-  // A claim ends when the last descriptor of its lock file closes: that close is the signal.
-  if (inotify_.valid() && inotify_add_watch(inotify_.get(), lock_dir.c_str(), IN_CLOSE_WRITE | IN_CLOSE_NOWRITE) < 0) {
+  // A claim ends when its holder's descriptors close; its writable one reports that
+  // (see lock_dir.cpp). Read-only closes are failed claim attempts: not watched.
+  if (inotify_.valid() && inotify_add_watch(inotify_.get(), lock_dir.c_str(), IN_CLOSE_WRITE) < 0) {
     inotify_.reset();
   }
 }

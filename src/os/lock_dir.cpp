@@ -8,7 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <sstream>
 
 #include "os/fd.hpp"
 #include "os/proc_info.hpp"
@@ -21,6 +21,10 @@ Error lock_dir_error(std::string message) {
   return Error{ErrorKind::lock_dir, std::move(message), {}};
 }
 
+// A claim is two descriptors per GPU: the read-only one that holds the flock, and a
+// writable one whose only job is to be closed with it. The kernel reports the close
+// of a writable descriptor (IN_CLOSE_WRITE), which is what waiters watch; failed claim
+// attempts use read-only descriptors only, so they never wake anybody.
 class FlockClaims : public HeldClaims {
  public:
   explicit FlockClaims(std::vector<UniqueFd> fds) : fds_(std::move(fds)) {}
@@ -33,35 +37,42 @@ class FlockClaims : public HeldClaims {
   std::vector<UniqueFd> fds_;
 };
 
-// Opens an existing lock file first: in a sticky world-writable directory,
-// fs.protected_regular refuses O_CREAT on another user's file even when its mode
-// allows us. O_NOFOLLOW: a planted symlink must not redirect the open.
+// Opens the lock file read-only, creating it on first use. No O_CREAT on an existing
+// file: in a sticky world-writable directory, fs.protected_regular refuses O_CREAT on
+// another user's file even when its mode allows us. O_NOFOLLOW: a planted symlink must
+// not redirect the open.
 UniqueFd open_lock_file(const std::string& path) {
   for (int attempt = 0; attempt < 4; ++attempt) {
-    int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 && errno == EACCES) fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0 || errno != ENOENT) return UniqueFd(fd);
     fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd >= 0) {
       fchmod(fd, 0666);  // despite the umask: every user's with-gpu must open it
-      return UniqueFd(fd);
+      ::close(fd);
+    } else if (errno != EEXIST) {
+      return UniqueFd();
     }
-    if (errno != EEXIST) return UniqueFd();
   }
   return UniqueFd();
 }
 
-// The pid inside the file is for people reading the directory; /proc/locks is the truth.
-void write_pid(int fd) {
-  std::string text = std::to_string(getpid()) + "\n";
-  if (ftruncate(fd, 0) == 0) {
-    [[maybe_unused]] auto written = pwrite(fd, text.data(), text.size(), 0);
+// The writable companion of a held claim, with our pid inside for people reading the
+// directory (/proc/locks is the truth). Invalid when another user's file refuses
+// writing: the claim still holds, waiters then notice its end by polling.
+UniqueFd open_release_signal(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.valid()) {
+    std::string text = std::to_string(getpid()) + "\n";
+    if (ftruncate(fd.get(), 0) == 0) {
+      [[maybe_unused]] auto written = pwrite(fd.get(), text.data(), text.size(), 0);
+    }
   }
+  return fd;
 }
 
 std::map<FileKey, std::vector<ClaimHolder>> read_proc_locks() {
-  std::ifstream in("/proc/locks");
-  return parse_proc_locks(in);
+  std::istringstream text(read_small_file("/proc/locks").value_or(""));
+  return parse_proc_locks(text);
 }
 
 }  // namespace
@@ -128,8 +139,10 @@ Result<ClaimAttempt> LockDir::claim(const std::vector<const Gpu*>& gpus, ClaimMo
       if (errno == EWOULDBLOCK) return ClaimAttempt{nullptr, gpu->index};  // fds close: all or nothing
       return lock_dir_error("cannot lock " + path + ": " + std::strerror(errno));
     }
-    write_pid(fd.get());
     fds.push_back(std::move(fd));
+  }
+  for (const Gpu* gpu : gpus) {
+    if (UniqueFd signal = open_release_signal(lock_path(gpu->uuid)); signal.valid()) fds.push_back(std::move(signal));
   }
   return ClaimAttempt{std::make_unique<FlockClaims>(std::move(fds)), std::nullopt};
 }

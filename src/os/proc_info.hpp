@@ -6,6 +6,10 @@
 
 namespace wg {
 
+// The whole of a small /proc (or other) file, read with read(2): a process that exits
+// while it is being read gives an empty result, never an exception.
+std::optional<std::string> read_small_file(const std::string& path);
+
 // The name of the process's real user (or its uid when it has no name). Empty when the
 // process is gone or not visible from this pid namespace.
 std::optional<std::string> process_user(int pid);

@@ -255,7 +255,8 @@ TEST_F(AppTest, AfterAReleaseQuickRechecksFollowBeforeTheRegularPoll) {
   machines = {busy};
   script = {{1000ms, {Wake::claims_changed, 0}}};
   run({"--wait", "--timeout", "7s", "true"});
-  EXPECT_EQ(waits, std::vector<std::chrono::milliseconds>({1000ms, 20ms, 50ms, 100ms, 250ms, 500ms, 5000ms, 80ms}));
+  EXPECT_EQ(waits, std::vector<std::chrono::milliseconds>(
+                       {1000ms, 1ms, 2ms, 5ms, 10ms, 25ms, 50ms, 100ms, 250ms, 500ms, 5000ms, 57ms}));
 }
 
 TEST_F(AppTest, SignalsWhileWaitingExit130Or143AndClaimNothing) {

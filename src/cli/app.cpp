@@ -158,7 +158,8 @@ class Flow {
     round.decision = select_gpus(round.machine, round.selection);
   }
 
-  bool quick_recheck() const { return settle_step_ > 0; }
+  // Attempts soon after a release: holders are not read and progress is not shown.
+  bool quick_recheck() const { return settle_step_ >= 0; }
 
   Result<Round> try_once() {
     auto machine = options_.action == Action::dry_run ? read_machine_and_holders() : source_->query();
@@ -192,7 +193,7 @@ class Flow {
     if (!options_.quiet && !quick_recheck()) {
       reporter.update(elapsed, round.decision.needed, wait_blockers(round.machine, round.decision, round.selection));
     }
-    auto next_attempt = now + next_delay();
+    auto next_attempt = now + next_delay(round.decision);
     if (options_.timeout) next_attempt = std::min(next_attempt, start_ + *options_.timeout);
     for (;;) {
       auto tick = env_.stderr_tty ? std::min(next_attempt, now + std::chrono::seconds(1)) : next_attempt;
@@ -211,20 +212,29 @@ class Flow {
     }
   }
 
-  // A closed lock file is reported before the kernel drops its lock (the close
-  // notification precedes lock removal when the last descriptor goes), and the freed
-  // memory can lag it too (the holder's driver handles close after the lock file). So a
-  // wake is followed by quick re-checks before the regular --poll-interval.
-  std::chrono::milliseconds next_delay() {
+  // After a wake, quick re-checks before the regular --poll-interval. One, because the
+  // kernel reports a closed lock file just before it drops the lock. More only when a
+  // GPU is held back by a reading (memory, utilization) rather than a claim: the freed
+  // memory can lag the release (the holder's driver handles close after its lock file).
+  std::chrono::milliseconds next_delay(const Decision& decision) {
     using std::chrono::milliseconds;
-    static constexpr milliseconds kSettle[] = {milliseconds(1),  milliseconds(2),   milliseconds(5),
-                                               milliseconds(10), milliseconds(25),  milliseconds(50),
+    static constexpr milliseconds kSettle[] = {milliseconds(2),  milliseconds(10),  milliseconds(25), milliseconds(50),
                                                milliseconds(100), milliseconds(250), milliseconds(500)};
-    if (settle_step_ >= 0 && settle_step_ < int(std::size(kSettle))) {
-      return std::min(kSettle[settle_step_++], options_.poll_interval);
-    }
+    bool more = settle_step_ == 0 || (settle_step_ > 0 && !blocked_only_by_claims(decision));
+    if (more && settle_step_ < int(std::size(kSettle))) return std::min(kSettle[settle_step_++], options_.poll_interval);
     settle_step_ = -1;
     return options_.poll_interval;
+  }
+
+  static bool blocked_only_by_claims(const Decision& decision) {
+    for (const auto& verdict : decision.verdicts) {
+      for (const auto& reason : verdict.reasons) {
+        if (reason.filter != Filter::claimed && reason.filter != Filter::shared && reason.filter != Filter::not_allocated) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   static Error interrupted(int signal) {

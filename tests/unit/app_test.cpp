@@ -251,12 +251,19 @@ TEST_F(AppTest, AReleasedClaimWakesTheWaiterBeforeThePoll) {
   EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "1");
 }
 
-TEST_F(AppTest, AfterAReleaseQuickRechecksFollowBeforeTheRegularPoll) {
-  machines = {busy};
+TEST_F(AppTest, AfterAReleaseQuickRechecksFollowWhileAReadingHoldsAGpuBack) {
+  machines = {busy};  // GPU 0 lacks memory, GPU 1 is claimed
   script = {{1000ms, {Wake::claims_changed, 0}}};
   run({"--wait", "--timeout", "7s", "true"});
   EXPECT_EQ(waits, std::vector<std::chrono::milliseconds>(
-                       {1000ms, 1ms, 2ms, 5ms, 10ms, 25ms, 50ms, 100ms, 250ms, 500ms, 5000ms, 57ms}));
+                       {1000ms, 2ms, 10ms, 25ms, 50ms, 100ms, 250ms, 500ms, 5000ms, 63ms}));
+}
+
+TEST_F(AppTest, AfterAReleaseOneQuickRecheckWhenOnlyClaimsHoldGpusBack) {
+  machines = {machine_of({GpuBuilder(0).claimed_by(1), GpuBuilder(1).claimed_by(2)})};
+  script = {{1000ms, {Wake::claims_changed, 0}}};
+  run({"--wait", "--timeout", "7s", "true"});
+  EXPECT_EQ(waits, std::vector<std::chrono::milliseconds>({1000ms, 2ms, 5000ms, 998ms}));
 }
 
 TEST_F(AppTest, SignalsWhileWaitingExit130Or143AndClaimNothing) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <ctime>
 #include <iostream>
 
@@ -62,7 +63,7 @@ class Flow {
       : options_(options), env_(env), services_(services), out_(out), err_(err) {}
 
   int run() {
-    auto source = services_.open_gpus(env_.nvml_library.value_or(kDefaultNvmlLibrary));
+    auto source = services_.open_gpus(env_.nvml_library.value_or(kDefaultNvmlLibrary), options_.sample_window);
     if (!source) return report(source.error(), err_);
     source_ = std::move(*source);
     claims_ = services_.open_claims(lock_dir());
@@ -88,7 +89,8 @@ class Flow {
     } else {
       Style style{env_.stdout_tty && !env_.no_color ? Colors::on : Colors::off};
       out_ << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
-                                             env_.nvml_library.has_value()}, style);
+                                             env_.nvml_library.has_value(), options_.sample_window.count()},
+                                  style);
     }
     out_.flush();
     return 0;
@@ -153,6 +155,20 @@ class Flow {
     return Ok{};
   }
 
+  // Temperature hysteresis for waiters: a GPU seen above --max-temp must then stay below
+  // it for a whole sample window, so one hovering at the limit does not flip back and forth.
+  void track_cooling(Round& round) {
+    if (!round.selection.max_temp_c) return;
+    auto now = services_.clock->now();
+    for (const auto& gpu : round.machine.gpus) {
+      if (gpu.temperature_c && *gpu.temperature_c > *round.selection.max_temp_c) last_hot_[gpu.uuid] = now;
+      auto hot = last_hot_.find(gpu.uuid);
+      if (hot == last_hot_.end()) continue;
+      auto cooled = std::chrono::duration_cast<std::chrono::milliseconds>(now - hot->second);
+      if (cooled < options_.sample_window) round.selection.cooling_ms[gpu.index] = cooled.count();
+    }
+  }
+
   void refresh_holders(Round& round) {
     claims_->read_holders(round.machine);
     round.decision = select_gpus(round.machine, round.selection);
@@ -167,6 +183,7 @@ class Flow {
     Round round;
     round.machine = std::move(*machine);
     if (auto prepared = prepare_selection(round); !prepared) return prepared.error();
+    if (options_.wait) track_cooling(round);
     round.decision = select_gpus(round.machine, round.selection);
     if (options_.action == Action::run) {
       if (auto claimed = claim(round); !claimed) return claimed.error();
@@ -218,12 +235,24 @@ class Flow {
   // memory can lag the release (the holder's driver handles close after its lock file).
   std::chrono::milliseconds next_delay(const Decision& decision) {
     using std::chrono::milliseconds;
+    if (cooling(decision)) return std::min(options_.poll_interval, std::max(milliseconds(100), options_.sample_window / 5));
     static constexpr milliseconds kSettle[] = {milliseconds(2),  milliseconds(10),  milliseconds(25), milliseconds(50),
                                                milliseconds(100), milliseconds(250), milliseconds(500)};
     bool more = settle_step_ == 0 || (settle_step_ > 0 && !blocked_only_by_claims(decision));
     if (more && settle_step_ < int(std::size(kSettle))) return std::min(kSettle[settle_step_++], options_.poll_interval);
     settle_step_ = -1;
     return options_.poll_interval;
+  }
+
+  // A cooling GPU is watched more often than the regular poll: its whole window must
+  // be seen below the limit.
+  static bool cooling(const Decision& decision) {
+    for (const auto& verdict : decision.verdicts) {
+      for (const auto& reason : verdict.reasons) {
+        if (reason.filter == Filter::cooling) return true;
+      }
+    }
+    return false;
   }
 
   static bool blocked_only_by_claims(const Decision& decision) {
@@ -312,6 +341,7 @@ class Flow {
   std::unique_ptr<ClaimStore> claims_;
   std::chrono::steady_clock::time_point start_;
   int settle_step_ = -1;  // position in the quick re-checks after a release; -1 when off
+  std::map<std::string, std::chrono::steady_clock::time_point> last_hot_;  // UUID -> seen above --max-temp
 };
 
 std::optional<std::string> getenv_opt(const char* name) {
@@ -337,10 +367,10 @@ Environment read_environment() {
   return env;
 }
 
-Result<std::unique_ptr<GpuSource>> open_nvml(const std::string& library) {
+Result<std::unique_ptr<GpuSource>> open_nvml(const std::string& library, std::chrono::milliseconds sample_window) {
   auto nvml = NvmlLibrary::open(library);
   if (!nvml) return nvml.error();
-  return std::unique_ptr<GpuSource>(std::make_unique<NvmlGpuSource>(std::move(*nvml)));
+  return std::unique_ptr<GpuSource>(std::make_unique<NvmlGpuSource>(std::move(*nvml), sample_window));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #pragma once
 // The top-level flow: options -> query GPUs -> filter and rank -> claim -> exec.
 
+#include <chrono>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -31,7 +32,9 @@ struct Environment {
 
 // The side effects the flow needs, real in the product and fake in tests.
 struct Services {
-  std::function<Result<std::unique_ptr<GpuSource>>(const std::string& library)> open_gpus;
+  // Opens the driver library; utilization and power are averaged over `sample_window`.
+  std::function<Result<std::unique_ptr<GpuSource>>(const std::string& library, std::chrono::milliseconds sample_window)>
+      open_gpus;
   std::function<std::unique_ptr<ClaimStore>(const std::string& lock_dir)> open_claims;
   std::function<std::unique_ptr<ChangeWatch>(const std::string& lock_dir)> open_watch;
   Clock* clock = nullptr;

@@ -12,13 +12,15 @@ namespace {
 
 // Every long option, for "did you mean ...?".
 const std::vector<std::string> kLongOptions = {
-    "--gpu",      "--min-gpus", "--max-gpus", "--require-idle", "--min-memory", "--max-util",
+    "--gpu",      "--min-gpus", "--max-gpus", "--require-idle", "--min-memory", "--max-util", "--max-temp",
+    "--max-power", "--sample-window",
     "--gpu-type", "--strict",   "--wait",     "--timeout",      "--poll-interval",      "--status",     "--json",
     "--dry-run",  "--quiet",    "--lock-dir", "--id-format",    "--share",      "--version",    "--help"};
 
 // Raw flag values as typed; converted with our own parsers for our own messages.
 struct RawOptions {
-  std::string gpu, min_gpus, max_gpus, min_memory, max_util, gpu_type, timeout, poll_interval, lock_dir, id_format;
+  std::string gpu, min_gpus, max_gpus, min_memory, max_util, max_temp, max_power, sample_window, gpu_type, timeout,
+      poll_interval, lock_dir, id_format;
   bool require_idle = false, strict = false, wait = false, status = false, json = false, dry_run = false;
   bool quiet = false, share = false, version = false, help = false;
 };
@@ -61,6 +63,9 @@ void declare(CLI::App& app, RawOptions& raw) {
   app.add_flag("--require-idle", raw.require_idle);
   app.add_option("--min-memory", raw.min_memory);
   app.add_option("--max-util", raw.max_util);
+  app.add_option("--max-temp", raw.max_temp);
+  app.add_option("--max-power", raw.max_power);
+  app.add_option("--sample-window", raw.sample_window);
   app.add_option("--gpu-type", raw.gpu_type);
   app.add_flag("--strict", raw.strict);
   app.add_flag("--wait", raw.wait);
@@ -118,6 +123,24 @@ Result<Ok> apply_thresholds(const RawOptions& raw, Options& options) {
     }
     options.selection.max_util_percent = *percent;
   }
+  if (!raw.max_temp.empty()) {
+    auto celsius = parse_unsigned(raw.max_temp);
+    if (!celsius || *celsius > 200) {
+      return usage_error("--max-temp: '" + raw.max_temp + "' is not a temperature in degrees Celsius (e.g. 80)");
+    }
+    options.selection.max_temp_c = *celsius;
+  }
+  if (!raw.max_power.empty()) {
+    if (auto power = parse_max_power(raw.max_power, options.selection); !power) return power.error();
+  }
+  if (!raw.sample_window.empty()) {
+    auto window = parse_duration(raw.sample_window);
+    if (!window || window->count() < 100 || window->count() > 600'000) {
+      return usage_error("--sample-window: '" + raw.sample_window + "' is not a duration from 100ms to 10m (e.g. 5s)");
+    }
+    options.sample_window = *window;
+  }
+  options.selection.sample_window_ms = options.sample_window.count();
   if (raw.require_idle) options.selection.idle = IdleRequirement::idle_only;
   if (!raw.gpu_type.empty()) options.selection.gpu_type = raw.gpu_type;
   if (raw.strict) {
@@ -162,6 +185,27 @@ Result<Ok> apply_output(const RawOptions& raw, Options& options) {
   }
   return Ok{};
 }
+
+}  // namespace
+
+Result<Ok> parse_max_power(const std::string& text, SelectionOptions& selection) {
+  std::string number = text;
+  bool percent = !number.empty() && number.back() == '%';
+  if (percent || (!number.empty() && (number.back() == 'W' || number.back() == 'w'))) number.pop_back();
+  auto value = parse_decimal(number);
+  if (!value || *value <= 0) {
+    return usage_error("--max-power: '" + text + "' is not watts or a percentage of the power limit (e.g. 250, 250W, 80%)");
+  }
+  if (percent && *value > 100) return usage_error("--max-power: '" + text + "' is more than 100% of the power limit");
+  if (percent) {
+    selection.max_power_fraction = *value / 100.0;
+  } else {
+    selection.max_power_w = *value;
+  }
+  return Ok{};
+}
+
+namespace {
 
 // The command is what CLI11 left over: after "--", or from the first non-option word.
 Result<Ok> apply_command(std::vector<std::string> rest, Options& options) {
@@ -234,8 +278,15 @@ selection:
 thresholds:
   --min-memory SIZE    free memory floor [default: 2048 MiB]; a bare number is MiB,
                        K/M/G/T and KiB/MiB/GiB are binary, KB/MB/GB decimal; 0 disables
-  --max-util PCT       utilization ceiling, 0-100
+  --max-util PCT       utilization ceiling, 0-100, against the --sample-window mean
+  --max-temp C         GPU core temperature ceiling in degrees Celsius; while waiting,
+                       a GPU that was hotter must stay below it for a whole --sample-window
+  --max-power W|P%     power draw ceiling in watts, or P% of the enforced power limit,
+                       against the --sample-window mean
+  --sample-window DUR  average utilization and power over the driver's samples of the
+                       last DUR (instantaneous where it keeps none) [default: 5s]
   --require-idle       only idle GPUs (no compute process, < 500 MiB used)
+                       (a GPU that does not report a reading a filter needs is rejected)
 
 waiting:
   --wait               wait until enough GPUs are free; starts within milliseconds of

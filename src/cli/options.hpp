@@ -25,12 +25,17 @@ struct Options {
   bool wait = false;
   std::optional<std::chrono::milliseconds> timeout;
   std::chrono::milliseconds poll_interval{5000};
+  std::chrono::milliseconds sample_window{5000};  // utilization and power averages
   Output output = Output::text;
   bool quiet = false;
   std::optional<std::string> lock_dir;  // --lock-dir; the environment is the fallback
   IdFormat id_format = IdFormat::automatic;
   std::vector<std::string> command;
 };
+
+// Parses a --max-power value into the selection options: watts ("250", "250W") or a
+// percentage of the enforced power limit ("80%").
+Result<Ok> parse_max_power(const std::string& text, SelectionOptions& selection);
 
 // Parses argv (argv[0] included). Usage errors name the flag and, for unknown
 // options, suggest the nearest known one.

@@ -17,6 +17,18 @@ bool has_suspected_hidden_usage(const Gpu& gpu) {
   return hidden && *hidden > kHiddenUsageAboveBytes;
 }
 
+std::optional<Reading> utilization_reading(const Gpu& gpu) {
+  if (gpu.utilization_avg_percent) return Reading{*gpu.utilization_avg_percent, true};
+  if (gpu.utilization_percent) return Reading{double(*gpu.utilization_percent), false};
+  return std::nullopt;
+}
+
+std::optional<Reading> power_reading(const Gpu& gpu) {
+  if (gpu.power_avg_w) return Reading{*gpu.power_avg_w, true};
+  if (gpu.power_w) return Reading{*gpu.power_w, false};
+  return std::nullopt;
+}
+
 bool is_idle(const Gpu& gpu) {
   return gpu.usable() && gpu.processes && gpu.processes->empty() &&
          gpu.memory_used_bytes < kIdleUsedBelowBytes;

@@ -41,10 +41,12 @@ struct Gpu {
   std::uint64_t memory_free_bytes = 0;
   std::optional<std::uint64_t> memory_reserved_bytes;  // only from the v2 memory query
 
-  std::optional<unsigned> utilization_percent;
-  std::optional<unsigned> temperature_c;
-  std::optional<double> power_w;
-  std::optional<double> power_limit_w;
+  std::optional<unsigned> utilization_percent;      // instantaneous
+  std::optional<double> utilization_avg_percent;    // mean over the sample window
+  std::optional<unsigned> temperature_c;            // GPU core sensor
+  std::optional<double> power_w;                    // instantaneous draw
+  std::optional<double> power_avg_w;                // mean over the sample window
+  std::optional<double> power_limit_w;              // enforced limit
   std::optional<std::vector<GpuProcess>> processes;  // empty optional: list refused
 
   std::vector<ClaimHolder> claims;  // filled in by the claims layer, not by NVML
@@ -59,6 +61,16 @@ struct Machine {
   std::optional<int> cuda_driver_version;  // e.g. 12040 for 12.4
   std::vector<Gpu> gpus;
 };
+
+// A reading as the filters use it: the window's mean where the driver keeps samples,
+// else the instantaneous value.
+struct Reading {
+  double value = 0;
+  bool averaged = false;
+};
+
+std::optional<Reading> utilization_reading(const Gpu& gpu);
+std::optional<Reading> power_reading(const Gpu& gpu);
 
 // 0.5's thresholds, kept as they were.
 constexpr std::uint64_t kIdleUsedBelowBytes = 500ull * 1024 * 1024;

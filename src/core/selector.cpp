@@ -25,6 +25,47 @@ Reason claim_reason(const Gpu& gpu, const ClaimHolder& holder) {
   return {Filter::shared, double(holder.pid), double(gpu.claims.size()), describe_holder(holder)};
 }
 
+const char* how(const Reading& reading) { return reading.averaged ? "average" : "instant"; }
+
+void add_util_reason(const Gpu& gpu, const SelectionOptions& options, std::vector<Reason>& reasons) {
+  if (!options.max_util_percent) return;
+  auto util = utilization_reading(gpu);
+  if (!util) {
+    reasons.push_back({Filter::util_unknown, 0, double(*options.max_util_percent), {}});
+  } else if (util->value > *options.max_util_percent) {
+    reasons.push_back({Filter::max_util, util->value, double(*options.max_util_percent), how(*util)});
+  }
+}
+
+void add_temp_reason(const Gpu& gpu, const SelectionOptions& options, std::vector<Reason>& reasons) {
+  if (!options.max_temp_c) return;
+  if (!gpu.temperature_c) {
+    reasons.push_back({Filter::temp_unknown, 0, double(*options.max_temp_c), {}});
+  } else if (*gpu.temperature_c > *options.max_temp_c) {
+    reasons.push_back({Filter::max_temp, double(*gpu.temperature_c), double(*options.max_temp_c), {}});
+  } else if (auto cooling = options.cooling_ms.find(gpu.index); cooling != options.cooling_ms.end()) {
+    reasons.push_back({Filter::cooling, double(cooling->second), double(options.sample_window_ms), {}});
+  }
+}
+
+void add_power_reason(const Gpu& gpu, const SelectionOptions& options, std::vector<Reason>& reasons) {
+  if (!options.max_power_w && !options.max_power_fraction) return;
+  auto power = power_reading(gpu);
+  std::optional<double> limit = options.max_power_w;
+  if (options.max_power_fraction && gpu.power_limit_w) limit = *options.max_power_fraction * *gpu.power_limit_w;
+  if (!power || !limit) {
+    reasons.push_back({Filter::power_unknown, 0, limit.value_or(0), power ? "limit" : "draw"});
+  } else if (power->value > *limit) {
+    reasons.push_back({Filter::max_power, power->value, *limit, how(*power)});
+  }
+}
+
+void add_sensor_reasons(const Gpu& gpu, const SelectionOptions& options, std::vector<Reason>& reasons) {
+  add_util_reason(gpu, options, reasons);
+  add_temp_reason(gpu, options, reasons);
+  add_power_reason(gpu, options, reasons);
+}
+
 // Every filter the GPU fails. An unusable or unallocated GPU gets that reason alone:
 // its readings are meaningless or irrelevant.
 std::vector<Reason> reasons_against(const Gpu& gpu, const SelectionOptions& options) {
@@ -40,13 +81,7 @@ std::vector<Reason> reasons_against(const Gpu& gpu, const SelectionOptions& opti
   if (options.min_free_bytes > 0 && gpu.memory_free_bytes < options.min_free_bytes) {
     reasons.push_back({Filter::min_memory, double(gpu.memory_free_bytes), double(options.min_free_bytes), {}});
   }
-  if (options.max_util_percent) {
-    if (!gpu.utilization_percent) {
-      reasons.push_back({Filter::util_unknown, 0, double(*options.max_util_percent), {}});
-    } else if (*gpu.utilization_percent > *options.max_util_percent) {
-      reasons.push_back({Filter::max_util, double(*gpu.utilization_percent), double(*options.max_util_percent), {}});
-    }
-  }
+  add_sensor_reasons(gpu, options, reasons);
   if (options.idle == IdleRequirement::idle_only && !is_idle(gpu)) {
     auto count = process_count(gpu);
     reasons.push_back({Filter::not_idle, count ? double(*count) : -1.0, 0, {}});

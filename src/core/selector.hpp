@@ -3,6 +3,7 @@
 // a verdict and reasons for every GPU. No I/O, no clock, no environment.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,7 +21,14 @@ struct SelectionOptions {
   std::optional<std::vector<unsigned>> manual;    // --gpu, resolved to NVML indices
   std::optional<std::vector<unsigned>> allocation;  // inherited CUDA_VISIBLE_DEVICES
   std::uint64_t min_free_bytes = 2048ull * 1024 * 1024;  // 0 disables
-  std::optional<unsigned> max_util_percent;
+  std::optional<unsigned> max_util_percent;      // against the window's mean utilization
+  std::optional<unsigned> max_temp_c;
+  std::optional<double> max_power_w;            // against the window's mean draw
+  std::optional<double> max_power_fraction;     // of the enforced power limit, 0-1
+  // GPUs seen above --max-temp within the last window (NVML index -> ms since then):
+  // kept out until they have stayed below it for the whole window. Filled by the waiter.
+  std::map<unsigned, std::int64_t> cooling_ms;
+  std::int64_t sample_window_ms = 5000;
   IdleRequirement idle = IdleRequirement::any;
   std::optional<std::string> gpu_type;
   TypeFallback type_fallback = TypeFallback::allowed;
@@ -38,6 +46,11 @@ enum class Filter {
   min_memory,        // value = free bytes, limit = required
   max_util,          // value = percent, limit = percent
   util_unknown,      // --max-util set, the driver reports no utilization
+  max_temp,          // value = degrees C, limit = degrees C
+  temp_unknown,      // --max-temp set, the driver reports no temperature
+  max_power,         // value = watts, limit = watts
+  power_unknown,     // --max-power set, no draw (or, for a percentage, no limit) reported
+  cooling,           // was above --max-temp: value = ms below it so far, limit = window ms
   not_idle,          // --require-idle; value = process count (or -1 when unknown)
   gpu_type,          // --strict and the name does not contain --gpu-type
 };
@@ -46,7 +59,8 @@ struct Reason {
   Filter filter = Filter::unusable;
   double value = 0;
   double limit = 0;
-  std::string text;  // free text where a number does not fit (NVML's error, the model, the holder)
+  std::string text;  // free text where a number does not fit (NVML's error, the model, the holder,
+                     // "average" or "instant" for utilization and power)
 };
 
 enum class Verdict { chosen, eligible, rejected };

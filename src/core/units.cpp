@@ -94,6 +94,12 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 
+std::optional<double> parse_decimal(std::string_view text) {
+  auto quantity = split_quantity(text);
+  if (!quantity || !quantity->unit.empty()) return std::nullopt;
+  return quantity->number;
+}
+
 std::optional<unsigned> parse_unsigned(std::string_view text) {
   text = trim(text);
   unsigned value = 0;

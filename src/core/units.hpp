@@ -20,6 +20,9 @@ std::optional<std::uint64_t> parse_memory_size(std::string_view text);
 // ("1.5s"). Empty on bad input or a negative value.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
+// Parses a non-negative decimal number ("250", "72.5"). Empty on bad input.
+std::optional<double> parse_decimal(std::string_view text);
+
 // Parses a whole non-negative decimal number that fits in 32 bits. Empty on bad input.
 std::optional<unsigned> parse_unsigned(std::string_view text);
 

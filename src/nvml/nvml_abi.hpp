@@ -31,6 +31,19 @@ enum : int {
 
 enum : unsigned { NVML_TEMPERATURE_GPU = 0 };
 
+// nvmlSamplingType_t values used with nvmlDeviceGetSamples.
+enum : int { NVML_TOTAL_POWER_SAMPLES = 0, NVML_GPU_UTILIZATION_SAMPLES = 1 };
+
+// nvmlValueType_t: which member of nvmlValue_t a sample uses.
+enum : int {
+  NVML_VALUE_TYPE_DOUBLE = 0,
+  NVML_VALUE_TYPE_UNSIGNED_INT = 1,
+  NVML_VALUE_TYPE_UNSIGNED_LONG = 2,
+  NVML_VALUE_TYPE_UNSIGNED_LONG_LONG = 3,
+  NVML_VALUE_TYPE_SIGNED_LONG_LONG = 4,
+  NVML_VALUE_TYPE_SIGNED_INT = 5,
+};
+
 // Value NVML puts in usedGpuMemory when it cannot attribute memory to a process.
 constexpr unsigned long long NVML_VALUE_NOT_AVAILABLE = ~0ull;
 
@@ -84,6 +97,22 @@ typedef struct {
   unsigned int memory;
 } nvmlUtilization_t;
 
+typedef union {
+  double dVal;
+  int siVal;
+  unsigned int uiVal;
+  unsigned long ulVal;
+  unsigned long long ullVal;
+  signed long long sllVal;
+  unsigned short usVal;
+} nvmlValue_t;
+
+// One entry of the driver's sample buffer; timeStamp is in microseconds.
+typedef struct {
+  unsigned long long timeStamp;
+  nvmlValue_t sampleValue;
+} nvmlSample_t;
+
 // nvmlPciInfo_t of the _v2/_v3 queries.
 typedef struct {
   char busIdLegacy[16];
@@ -115,6 +144,7 @@ static_assert(sizeof(nvmlProcessInfo_v1_t) == 16, "nvmlProcessInfo_v1_t layout")
 static_assert(sizeof(nvmlProcessInfo_v2_t) == 24, "nvmlProcessInfo_v2_t layout");
 static_assert(sizeof(nvmlProcessInfo_535_t) == 32, "nvmlProcessInfo_535_t layout");
 static_assert(sizeof(nvmlPciInfo_t) == 68, "nvmlPciInfo_t layout");
+static_assert(sizeof(nvmlSample_t) == 16, "nvmlSample_t layout");
 
 // Function types, named after the symbols.
 typedef nvmlReturn_t (*nvmlInit_fn)();
@@ -135,5 +165,7 @@ typedef nvmlReturn_t (*nvmlDeviceGetUtilizationRates_fn)(nvmlDevice_t, nvmlUtili
 typedef nvmlReturn_t (*nvmlDeviceGetTemperature_fn)(nvmlDevice_t, unsigned int, unsigned int*);
 typedef nvmlReturn_t (*nvmlDeviceGetPowerUsage_fn)(nvmlDevice_t, unsigned int*);
 typedef nvmlReturn_t (*nvmlDeviceGetEnforcedPowerLimit_fn)(nvmlDevice_t, unsigned int*);
+typedef nvmlReturn_t (*nvmlDeviceGetSamples_fn)(nvmlDevice_t, int type, unsigned long long last_seen, int* value_type,
+                                                unsigned int* count, nvmlSample_t* samples);
 
 }  // extern "C"

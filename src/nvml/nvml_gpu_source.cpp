@@ -1,5 +1,6 @@
 #include "nvml/nvml_gpu_source.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -31,8 +32,8 @@ struct ProcessQuery {
 
 class GpuReader {
  public:
-  GpuReader(const NvmlLibrary& library, std::size_t v3_stride) : nvml_(library), api_(library.api()),
-                                                                 v3_stride_(v3_stride) {}
+  GpuReader(const NvmlLibrary& library, std::size_t v3_stride, std::chrono::milliseconds window)
+      : nvml_(library), api_(library.api()), v3_stride_(v3_stride), window_(window) {}
 
   Gpu read(unsigned index) {
     Gpu gpu;
@@ -118,6 +119,48 @@ class GpuReader {
     if (api_.get_power_limit && api_.get_power_limit(device, &value) == NVML_SUCCESS) {
       gpu.power_limit_w = value / 1000.0;
     }
+    gpu.utilization_avg_percent = average(device, NVML_GPU_UTILIZATION_SAMPLES);
+    if (auto milliwatts = average(device, NVML_TOTAL_POWER_SAMPLES)) gpu.power_avg_w = *milliwatts / 1000.0;
+  }
+
+  // The mean of the driver's samples over the last window, measured back from the
+  // newest sample (the buffer's clock is the driver's). Empty when the driver keeps no
+  // samples of this kind: the caller falls back to the instantaneous reading.
+  std::optional<double> average(nvmlDevice_t device, int type) {
+    if (!api_.get_samples) return std::nullopt;
+    int value_type = 0;
+    unsigned count = 0;
+    if (api_.get_samples(device, type, 0, &value_type, &count, nullptr) != NVML_SUCCESS || count == 0) {
+      return std::nullopt;
+    }
+    std::vector<nvmlSample_t> samples(count + count / 4 + 8);
+    count = static_cast<unsigned>(samples.size());
+    if (api_.get_samples(device, type, 0, &value_type, &count, samples.data()) != NVML_SUCCESS || count == 0) {
+      return std::nullopt;
+    }
+    samples.resize(std::min<std::size_t>(count, samples.size()));
+    unsigned long long newest = 0;
+    for (const auto& sample : samples) newest = std::max(newest, sample.timeStamp);
+    auto window_us = static_cast<unsigned long long>(window_.count()) * 1000ull;
+    double sum = 0;
+    int used = 0;
+    for (const auto& sample : samples) {
+      if (sample.timeStamp + window_us < newest) continue;
+      sum += sample_value(sample.sampleValue, value_type);
+      ++used;
+    }
+    return used ? std::optional<double>(sum / used) : std::nullopt;
+  }
+
+  static double sample_value(const nvmlValue_t& value, int type) {
+    switch (type) {
+      case NVML_VALUE_TYPE_DOUBLE: return value.dVal;
+      case NVML_VALUE_TYPE_UNSIGNED_LONG: return double(value.ulVal);
+      case NVML_VALUE_TYPE_UNSIGNED_LONG_LONG: return double(value.ullVal);
+      case NVML_VALUE_TYPE_SIGNED_LONG_LONG: return double(value.sllVal);
+      case NVML_VALUE_TYPE_SIGNED_INT: return double(value.siVal);
+      default: return double(value.uiVal);
+    }
   }
 
   // Newest query first; a version the driver lacks or refuses falls through to the next.
@@ -169,6 +212,7 @@ class GpuReader {
   const NvmlLibrary& nvml_;
   const NvmlApi& api_;
   std::size_t v3_stride_;
+  std::chrono::milliseconds window_;
 };
 
 }  // namespace
@@ -198,7 +242,7 @@ Result<Machine> NvmlGpuSource::query() {
                  "NVML cannot count the GPUs (" + library_->describe(code) + "); check that `nvidia-smi` works",
                  {}};
   }
-  GpuReader reader(*library_, process_v3_stride(machine.driver_version.value_or("")));
+  GpuReader reader(*library_, process_v3_stride(machine.driver_version.value_or("")), sample_window_);
   for (unsigned index = 0; index < count; ++index) machine.gpus.push_back(reader.read(index));
   return machine;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // GpuSource over a loaded NVML library: reads every GPU without creating a CUDA context.
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -11,12 +12,15 @@ namespace wg {
 
 class NvmlGpuSource : public GpuSource {
  public:
-  explicit NvmlGpuSource(std::unique_ptr<NvmlLibrary> library) : library_(std::move(library)) {}
+  // `sample_window` is how far back utilization and power are averaged.
+  NvmlGpuSource(std::unique_ptr<NvmlLibrary> library, std::chrono::milliseconds sample_window)
+      : library_(std::move(library)), sample_window_(sample_window) {}
   Result<Machine> query() override;
   const NvmlLibrary& library() const { return *library_; }
 
  private:
   std::unique_ptr<NvmlLibrary> library_;
+  std::chrono::milliseconds sample_window_;
 };
 
 // Byte size of one element written by nvmlDeviceGetComputeRunningProcesses_v3 for

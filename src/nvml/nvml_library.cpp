@@ -32,6 +32,7 @@ void bind_all(void* handle, NvmlApi& api) {
   bind(handle, api.get_temperature, "nvmlDeviceGetTemperature");
   bind(handle, api.get_power, "nvmlDeviceGetPowerUsage");
   bind(handle, api.get_power_limit, "nvmlDeviceGetEnforcedPowerLimit");
+  bind(handle, api.get_samples, "nvmlDeviceGetSamples");
   bind(handle, api.get_driver_version, "nvmlSystemGetDriverVersion");
   bind(handle, api.get_nvml_version, "nvmlSystemGetNVMLVersion");
   bind(handle, api.get_cuda_driver_version, "nvmlSystemGetCudaDriverVersion_v2",

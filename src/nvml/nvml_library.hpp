@@ -32,6 +32,7 @@ struct NvmlApi {
   nvmlDeviceGetTemperature_fn get_temperature = nullptr;
   nvmlDeviceGetPowerUsage_fn get_power = nullptr;
   nvmlDeviceGetEnforcedPowerLimit_fn get_power_limit = nullptr;
+  nvmlDeviceGetSamples_fn get_samples = nullptr;
   nvmlSystemGetDriverVersion_fn get_driver_version = nullptr;
   nvmlSystemGetNVMLVersion_fn get_nvml_version = nullptr;
   nvmlSystemGetCudaDriverVersion_fn get_cuda_driver_version = nullptr;

@@ -22,7 +22,7 @@ std::string rejection_lines(const Machine& machine, const Decision& decision) {
 
 namespace {
 
-std::string verdict_line(const Gpu& gpu, const GpuVerdict& verdict) {
+std::string verdict_text(const Gpu& gpu, const GpuVerdict& verdict) {
   switch (verdict.verdict) {
     case Verdict::chosen:
       return fmt::format("  GPU {}: chosen ({} free{})", gpu.index, format_bytes(gpu.memory_free_bytes),
@@ -33,6 +33,11 @@ std::string verdict_line(const Gpu& gpu, const GpuVerdict& verdict) {
       return fmt::format("  GPU {}: rejected: {}", gpu.index, format_reasons(gpu, verdict.reasons));
   }
   return {};
+}
+
+std::string verdict_line(const Gpu& gpu, const GpuVerdict& verdict) {
+  std::string readings = gpu.usable() ? readings_summary(gpu) : "";
+  return verdict_text(gpu, verdict) + (readings.empty() ? "" : " [" + readings + "]");
 }
 
 std::string joined(const std::vector<std::string>& words) {

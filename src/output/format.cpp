@@ -24,7 +24,23 @@ std::string not_idle_reason(const Gpu& gpu, const Reason& reason) {
   return fmt::format("not idle ({} used)", format_bytes(gpu.memory_used_bytes));
 }
 
+// Whether a utilization or power figure is the window's mean or one instant.
+std::string basis(const Reason& reason) {
+  if (reason.text == "average") return " (average)";
+  if (reason.text == "instant") return " (instantaneous: the driver keeps no samples)";
+  return "";
+}
+
 }  // namespace
+
+std::string readings_summary(const Gpu& gpu) {
+  std::string out;
+  auto add = [&out](const std::string& part) { out += (out.empty() ? "" : ", ") + part; };
+  if (auto util = utilization_reading(gpu)) add(fmt::format("util {:.0f}%{}", util->value, util->averaged ? " avg" : " now"));
+  if (gpu.temperature_c) add(fmt::format("{}C", *gpu.temperature_c));
+  if (auto power = power_reading(gpu)) add(fmt::format("{:.0f} W{}", power->value, power->averaged ? " avg" : " now"));
+  return out;
+}
 
 std::string format_reason(const Gpu& gpu, const Reason& reason) {
   switch (reason.filter) {
@@ -42,8 +58,18 @@ std::string format_reason(const Gpu& gpu, const Reason& reason) {
     case Filter::min_memory:
       return fmt::format("{} free < {}", format_bytes(std::uint64_t(reason.value)),
                          format_bytes(std::uint64_t(reason.limit)));
-    case Filter::max_util: return fmt::format("utilization {}% > {}%", reason.value, reason.limit);
+    case Filter::max_util:
+      return fmt::format("utilization {:.0f}% > {}%{}", reason.value, reason.limit, basis(reason));
     case Filter::util_unknown: return "utilization not reported by the driver";
+    case Filter::max_temp: return fmt::format("temperature {}C > {}C", reason.value, reason.limit);
+    case Filter::temp_unknown: return "temperature not reported by the driver";
+    case Filter::max_power:
+      return fmt::format("power {:.0f} W > {:.0f} W{}", reason.value, reason.limit, basis(reason));
+    case Filter::power_unknown:
+      return reason.text == "limit" ? "power limit not reported by the driver (a percentage needs it)"
+                                    : "power draw not reported by the driver";
+    case Filter::cooling:
+      return fmt::format("cooling: below --max-temp for {:.1f}s of {:.1f}s", reason.value / 1000, reason.limit / 1000);
     case Filter::not_idle: return not_idle_reason(gpu, reason);
     case Filter::gpu_type: return fmt::format("'{}' does not match --gpu-type {} (--strict)", gpu.name, reason.text);
   }

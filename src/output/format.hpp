@@ -16,6 +16,10 @@ std::string format_bytes(std::uint64_t bytes);
 // Whole MiB, as nvidia-smi shows memory.
 std::uint64_t to_mib(std::uint64_t bytes);
 
+// The readings the sensor filters use: "util 12% avg, 61C, 210 W avg" ("now" marks an
+// instantaneous value where the driver keeps no samples).
+std::string readings_summary(const Gpu& gpu);
+
 // A reason as a phrase: "1.2 GiB free < 8.0 GiB", "claimed by pid 4242".
 std::string format_reason(const Gpu& gpu, const Reason& reason);
 

@@ -20,6 +20,7 @@ std::string header(const Machine& machine, const StatusSource& source) {
   std::string line = fmt::format("{} GPU{}", machine.gpus.size(), machine.gpus.size() == 1 ? "" : "s");
   line += " · driver " + machine.driver_version.value_or("n/a");
   if (machine.cuda_driver_version) line += " · CUDA " + cuda_version(*machine.cuda_driver_version);
+  line += fmt::format(" · util and power: {:.1f}s averages", double(source.sample_window_ms) / 1000);
   if (source.overridden) line += " · NVML from " + source.nvml_library + " (WITH_GPU_NVML_LIBRARY)";
   return line + "\n";
 }
@@ -31,12 +32,26 @@ std::string memory_cell(const Gpu& gpu) {
   return fmt::format("{} / {} MiB ({}%)", to_mib(gpu.memory_used_bytes), to_mib(gpu.memory_total_bytes), percent);
 }
 
+// A '*' marks an instantaneous figure where the driver keeps no samples to average.
+std::string util_cell(const Gpu& gpu) {
+  auto util = utilization_reading(gpu);
+  return util ? fmt::format("{:.0f}%{}", util->value, util->averaged ? "" : "*") : "n/a";
+}
+
 std::string power_cell(const Gpu& gpu) {
-  if (!gpu.power_w && !gpu.power_limit_w) return "n/a";
-  auto watts = [](const std::optional<double>& value) {
-    return value ? fmt::format("{:.0f}", *value) : std::string("n/a");
-  };
-  return fmt::format("{} / {} W", watts(gpu.power_w), watts(gpu.power_limit_w));
+  auto power = power_reading(gpu);
+  if (!power && !gpu.power_limit_w) return "n/a";
+  std::string draw = power ? fmt::format("{:.0f}{}", power->value, power->averaged ? "" : "*") : "n/a";
+  return fmt::format("{} / {} W", draw, gpu.power_limit_w ? fmt::format("{:.0f}", *gpu.power_limit_w) : "n/a");
+}
+
+bool has_instant_reading(const Machine& machine) {
+  for (const auto& gpu : machine.gpus) {
+    auto util = utilization_reading(gpu);
+    auto power = power_reading(gpu);
+    if (gpu.usable() && ((util && !util->averaged) || (power && !power->averaged))) return true;
+  }
+  return false;
 }
 
 std::string note(const Gpu& gpu) {
@@ -59,8 +74,8 @@ using Row = std::vector<std::string>;
 Row row_of(const Gpu& gpu) {
   if (!gpu.usable()) return {std::to_string(gpu.index), gpu.name.empty() ? "n/a" : gpu.name, "", "", "", "", ""};
   auto count = process_count(gpu);
-  return {std::to_string(gpu.index), gpu.name, memory_cell(gpu), or_na(gpu.utilization_percent, "%"),
-          or_na(gpu.temperature_c, "C"), power_cell(gpu), count ? std::to_string(*count) : "n/a"};
+  return {std::to_string(gpu.index), gpu.name, memory_cell(gpu), util_cell(gpu), or_na(gpu.temperature_c, "C"),
+          power_cell(gpu), count ? std::to_string(*count) : "n/a"};
 }
 
 }  // namespace
@@ -101,6 +116,7 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
     std::string extra = note(gpu);
     out += line + style.paint(gpu_state(gpu), state_color(gpu)) + (extra.empty() ? "" : "  (" + extra + ")") + "\n";
   }
+  if (has_instant_reading(machine)) out += "* instantaneous: the driver keeps no samples to average for this GPU\n";
   return out;
 }
 

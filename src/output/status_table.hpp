@@ -13,6 +13,7 @@ namespace wg {
 struct StatusSource {
   std::string nvml_library;   // path given to dlopen
   bool overridden = false;    // from WITH_GPU_NVML_LIBRARY
+  long long sample_window_ms = 5000;  // what utilization and power are averaged over
 };
 
 // The whole table, header included, ending with a newline.

@@ -26,7 +26,9 @@ TEST_F(Workstation, StatusShowsEveryGpuWithItsState) {
   EXPECT_TRUE(contains(result.out, "  1  NVIDIA GeForce RTX 3090  2 / 24576 MiB (0%)"));
   EXPECT_TRUE(contains(result.out, "IDLE"));
   EXPECT_TRUE(contains(result.out, "USED  (suspected hidden usage: 9.0 GiB)"));
-  EXPECT_TRUE(contains(result.out, "341 / 350 W"));
+  EXPECT_TRUE(contains(result.out, "97%   78C  340 / 350 W"));  // 5 s averages of the driver's samples
+  EXPECT_TRUE(contains(result.out, "util and power: 5.0s averages"));
+  EXPECT_FALSE(contains(result.out, "instantaneous"));
   EXPECT_FALSE(contains(result.out, "\033["));  // not a TTY: no colors
 }
 
@@ -82,7 +84,7 @@ TEST_F(Workstation, MinMemoryAcceptsUnitsAndListsEveryRejection) {
 }
 
 TEST_F(Workstation, MaxUtilAndRequireIdleFilter) {
-  EXPECT_EQ(probe({"--max-util", "5", "--min-gpus", "2"}), "1,2|PCI_BUS_ID");
+  EXPECT_EQ(probe({"--max-util", "40", "--min-gpus", "2"}), "1,2|PCI_BUS_ID");
   auto result = with_gpu({"--require-idle", "--min-gpus", "2", "true"});
   EXPECT_EQ(result.exit_code, 4);
   EXPECT_TRUE(contains(result.err, "  GPU 2: not idle (1 process)\n"));
@@ -111,11 +113,11 @@ TEST_F(Workstation, DryRunPrintsEveryVerdictAndRunsNothing) {
             "  CUDA_VISIBLE_DEVICES=1\n"
             "  CUDA_DEVICE_ORDER=PCI_BUS_ID\n"
             "GPUs:\n"
-            "  GPU 0: rejected: 3.7 GiB free < 21.0 GiB\n"
-            "  GPU 1: chosen (23.7 GiB free, idle)\n"
-            "  GPU 2: rejected: 20.6 GiB free < 21.0 GiB\n"
+            "  GPU 0: rejected: 3.7 GiB free < 21.0 GiB [util 97% avg, 78C, 340 W avg]\n"
+            "  GPU 1: chosen (23.7 GiB free, idle) [util 0% avg, 34C, 22 W avg]\n"
+            "  GPU 2: rejected: 20.6 GiB free < 21.0 GiB [util 32% avg, 45C, 154 W avg]\n"
             "  GPU 3: rejected: suspected hidden usage: 9.0 GiB used by processes NVML does not list; "
-            "14.7 GiB free < 21.0 GiB\n");
+            "14.7 GiB free < 21.0 GiB [util 38% avg, 60C, 180 W avg]\n");
   EXPECT_NE(access((temp / "ran").c_str(), F_OK), 0);
   EXPECT_NE(access(lock_dir.c_str(), F_OK), 0);  // nothing claimed, not even the directory made
 }

@@ -8,6 +8,7 @@
 // "missing_symbols" (see the end of this file). Format: docs/nvml-double.md.
 
 #include <sys/stat.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -357,6 +358,45 @@ static nvmlReturn_t impl_nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t device, un
   return NVML_SUCCESS;
 }
 
+// The driver's sample buffer: "samples": {"utilization_percent": [[ms_ago, value], ...],
+// "power_w": [[ms_ago, watts], ...]}, stamped relative to now on every call. A GPU
+// without samples of a kind answers NOT_FOUND, as a driver with an empty buffer does.
+static nvmlReturn_t impl_nvmlDeviceGetSamples(nvmlDevice_t device, int type, unsigned long long last_seen,
+                                              int* value_type, unsigned int* count, nvmlSample_t* samples) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetSamples", gpu); code != NVML_SUCCESS) return code;
+  if (!count || !value_type) return NVML_ERROR_INVALID_ARGUMENT;
+  const char* key = type == NVML_GPU_UTILIZATION_SAMPLES ? "utilization_percent"
+                    : type == NVML_TOTAL_POWER_SAMPLES   ? "power_w"
+                                                         : nullptr;
+  if (!key) return NVML_ERROR_NOT_SUPPORTED;
+  const json list = gpu->value("samples", json::object()).value(key, json::array());
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  unsigned long long now_us = static_cast<unsigned long long>(now.tv_sec) * 1000000ull + now.tv_nsec / 1000;
+  std::vector<nvmlSample_t> fresh;
+  for (const auto& entry : list) {
+    nvmlSample_t sample{};
+    sample.timeStamp = now_us - entry.at(0).get<unsigned long long>() * 1000ull;
+    double value = entry.at(1).get<double>();
+    sample.sampleValue.uiVal = static_cast<unsigned>(type == NVML_TOTAL_POWER_SAMPLES ? value * 1000.0 : value);
+    if (sample.timeStamp > last_seen) fresh.push_back(sample);
+  }
+  *value_type = NVML_VALUE_TYPE_UNSIGNED_INT;
+  if (fresh.empty()) return NVML_ERROR_NOT_FOUND;
+  if (!samples) {
+    *count = static_cast<unsigned>(fresh.size());
+    return NVML_SUCCESS;
+  }
+  if (*count < fresh.size()) {
+    *count = static_cast<unsigned>(fresh.size());
+    return NVML_ERROR_INSUFFICIENT_SIZE;
+  }
+  std::memcpy(samples, fresh.data(), fresh.size() * sizeof(nvmlSample_t));
+  *count = static_cast<unsigned>(fresh.size());
+  return NVML_SUCCESS;
+}
+
 // The versioned entry points of drivers from R450/R510 on.
 
 static nvmlReturn_t impl_nvmlInit_v2() { return init("nvmlInit_v2"); }
@@ -422,6 +462,9 @@ NVML_DOUBLE_SYMBOL(nvmlDeviceGetUtilizationRates, nvmlReturn_t, (nvmlDevice_t de
 NVML_DOUBLE_SYMBOL(nvmlDeviceGetTemperature, nvmlReturn_t, (nvmlDevice_t device, unsigned int sensor, unsigned int* out))
 NVML_DOUBLE_SYMBOL(nvmlDeviceGetPowerUsage, nvmlReturn_t, (nvmlDevice_t device, unsigned int* milliwatts))
 NVML_DOUBLE_SYMBOL(nvmlDeviceGetEnforcedPowerLimit, nvmlReturn_t, (nvmlDevice_t device, unsigned int* milliwatts))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetSamples, nvmlReturn_t,
+                   (nvmlDevice_t device, int type, unsigned long long last_seen, int* value_type, unsigned int* count,
+                    nvmlSample_t* samples))
 NVML_DOUBLE_SYMBOL(nvmlInit_v2, nvmlReturn_t, ())
 NVML_DOUBLE_SYMBOL(nvmlDeviceGetCount_v2, nvmlReturn_t, (unsigned int* out))
 NVML_DOUBLE_SYMBOL(nvmlDeviceGetHandleByIndex_v2, nvmlReturn_t, (unsigned int index, nvmlDevice_t* out))

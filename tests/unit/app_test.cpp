@@ -114,7 +114,7 @@ class AppTest : public ::testing::Test {
  protected:
   int run(std::vector<std::string> args) {
     args.insert(args.begin(), "with-gpu");
-    Services services{[this](const std::string&) -> Result<std::unique_ptr<GpuSource>> {
+    Services services{[this](const std::string&, std::chrono::milliseconds) -> Result<std::unique_ptr<GpuSource>> {
                         if (nvml_error) return *nvml_error;
                         return std::unique_ptr<GpuSource>(new FakeGpuSource(&machines, &queries));
                       },
@@ -326,9 +326,9 @@ TEST_F(AppTest, DryRunShowsTheDecisionAndClaimsNothing) {
             "  CUDA_VISIBLE_DEVICES=1\n"
             "  CUDA_DEVICE_ORDER=PCI_BUS_ID\n"
             "GPUs:\n"
-            "  GPU 0: eligible, not needed (9.8 GiB free)\n"
-            "  GPU 1: chosen (29.3 GiB free, idle)\n"
-            "  GPU 2: eligible, not needed (19.5 GiB free)\n");
+            "  GPU 0: eligible, not needed (9.8 GiB free) [util 0% now]\n"
+            "  GPU 1: chosen (29.3 GiB free, idle) [util 0% now]\n"
+            "  GPU 2: eligible, not needed (19.5 GiB free) [util 0% now]\n");
 }
 
 TEST_F(AppTest, DryRunThatWouldNotRunExitsFour) {

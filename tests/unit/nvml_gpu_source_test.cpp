@@ -26,7 +26,7 @@ class NvmlSourceTest : public ::testing::Test {
     setenv("NVML_DOUBLE_MACHINE", path.c_str(), 1);
     auto nvml = NvmlLibrary::open(library);
     if (!nvml) return nvml.error();
-    return std::make_unique<NvmlGpuSource>(std::move(*nvml));
+    return std::make_unique<NvmlGpuSource>(std::move(*nvml), std::chrono::milliseconds(5000));
   }
 
   test::TempDir temp;

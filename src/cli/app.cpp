@@ -244,12 +244,12 @@ class Flow {
     return options_.poll_interval;
   }
 
-  // A cooling GPU is watched more often than the regular poll: its whole window must
-  // be seen below the limit.
+  // A GPU too hot, or cooling down, is watched more often than the regular poll: its
+  // whole window must be seen below the limit.
   static bool cooling(const Decision& decision) {
     for (const auto& verdict : decision.verdicts) {
       for (const auto& reason : verdict.reasons) {
-        if (reason.filter == Filter::cooling) return true;
+        if (reason.filter == Filter::cooling || reason.filter == Filter::max_temp) return true;
       }
     }
     return false;

@@ -287,6 +287,18 @@ TEST_F(AppTest, ShareAsksForASharedClaimAndAcceptsSharedGpus) {
   EXPECT_NE(err.str().find("  GPU 0: shared by pid 77\n"), std::string::npos) << err.str();
 }
 
+TEST_F(AppTest, AWaiterTakesAGpuThatWasTooHotOnlyAfterAWholeWindowBelowTheLimit) {
+  Gpu hot = GpuBuilder(0);
+  hot.temperature_c = 85;
+  Gpu cool = GpuBuilder(0);
+  cool.temperature_c = 79;
+  machines = {machine_of({hot}), machine_of({cool})};
+  run({"--wait", "--quiet", "--max-temp", "80", "--sample-window", "5s", "true"});
+  // Seen hot at 0 s, then checked every window/5 until it has been below 80C for 5 s.
+  EXPECT_EQ(waits, std::vector<std::chrono::milliseconds>({1s, 1s, 1s, 1s, 1s}));
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "0");
+}
+
 TEST_F(AppTest, ALostClaimRaceFallsBackToTheNextBestGpu) {
   claims.refuse_once = 1;
   run({"true"});

@@ -33,6 +33,16 @@ TEST(Format, ReasonsReadAsTheIssueWritesThem) {
   EXPECT_EQ(format_reason(gpu, {Filter::not_idle, 2, 0, {}}), "not idle (2 processes)");
   EXPECT_EQ(format_reason(gpu, {Filter::not_idle, -1, 0, {}}), "not idle (process list not available)");
   EXPECT_EQ(format_reason(gpu, {Filter::not_allocated, 0, 0, {}}), "not in CUDA_VISIBLE_DEVICES");
+  EXPECT_EQ(format_reason(gpu, {Filter::max_util, 80, 50, "average"}), "utilization 80% > 50% (average)");
+  EXPECT_EQ(format_reason(gpu, {Filter::max_util, 60, 50, "instant"}),
+            "utilization 60% > 50% (instantaneous: the driver keeps no samples)");
+  EXPECT_EQ(format_reason(gpu, {Filter::max_temp, 84, 80, {}}), "temperature 84C > 80C");
+  EXPECT_EQ(format_reason(gpu, {Filter::temp_unknown, 0, 80, {}}), "temperature not reported by the driver");
+  EXPECT_EQ(format_reason(gpu, {Filter::max_power, 290.4, 200, "average"}), "power 290 W > 200 W (average)");
+  EXPECT_EQ(format_reason(gpu, {Filter::power_unknown, 0, 0, "draw"}), "power draw not reported by the driver");
+  EXPECT_EQ(format_reason(gpu, {Filter::power_unknown, 0, 0, "limit"}),
+            "power limit not reported by the driver (a percentage needs it)");
+  EXPECT_EQ(format_reason(gpu, {Filter::cooling, 1200, 5000, {}}), "cooling: below --max-temp for 1.2s of 5.0s");
 }
 
 TEST(Format, RejectionLinesListEveryRejectedGpu) {

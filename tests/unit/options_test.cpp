@@ -116,6 +116,32 @@ TEST(Options, UsageErrorsNameTheFlagWordForWord) {
   EXPECT_EQ(error_of({}), "no command given; usage: with-gpu [OPTIONS] COMMAND [ARGS...] (see with-gpu --help)");
 }
 
+TEST(Options, ParsesSensorThresholds) {
+  auto options = parse({"--max-temp", "75", "--max-power", "80%", "--sample-window", "2s", "cmd"});
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->selection.max_temp_c, 75u);
+  EXPECT_DOUBLE_EQ(*options->selection.max_power_fraction, 0.8);
+  EXPECT_FALSE(options->selection.max_power_w);
+  EXPECT_EQ(options->sample_window, 2s);
+  EXPECT_EQ(options->selection.sample_window_ms, 2000);
+  auto watts = parse({"--max-power", "250W", "cmd"});
+  ASSERT_TRUE(watts);
+  EXPECT_DOUBLE_EQ(*watts->selection.max_power_w, 250.0);
+  EXPECT_DOUBLE_EQ(*parse({"--max-power", "172.5", "cmd"})->selection.max_power_w, 172.5);
+}
+
+TEST(Options, BadSensorThresholdsAreUsageErrorsNamingTheFlag) {
+  EXPECT_EQ(error_of({"--max-temp", "abc", "cmd"}), "--max-temp: 'abc' is not a temperature in degrees Celsius (e.g. 80)");
+  EXPECT_EQ(error_of({"--max-temp", "-5", "cmd"}), "--max-temp: '-5' is not a temperature in degrees Celsius (e.g. 80)");
+  EXPECT_EQ(error_of({"--max-power", "120%", "cmd"}), "--max-power: '120%' is more than 100% of the power limit");
+  EXPECT_EQ(error_of({"--max-power", "-5", "cmd"}),
+            "--max-power: '-5' is not watts or a percentage of the power limit (e.g. 250, 250W, 80%)");
+  EXPECT_EQ(error_of({"--max-power", "lots", "cmd"}),
+            "--max-power: 'lots' is not watts or a percentage of the power limit (e.g. 250, 250W, 80%)");
+  EXPECT_EQ(error_of({"--sample-window", "50ms", "cmd"}),
+            "--sample-window: '50ms' is not a duration from 100ms to 10m (e.g. 5s)");
+}
+
 TEST(Options, UnknownOptionsGetDidYouMean) {
   EXPECT_EQ(error_of({"--min-mem", "8G", "cmd"}), "unknown option '--min-mem' (did you mean '--min-memory'?)");
   EXPECT_EQ(error_of({"--requre-idle", "cmd"}), "unknown option '--requre-idle' (did you mean '--require-idle'?)");

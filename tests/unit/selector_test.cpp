@@ -282,3 +282,107 @@ TEST(SelectorSharing, SharersKeepOutAnExclusiveClaimAndAreCounted) {
 
 }  // namespace
 }  // namespace wg
+
+namespace wg {
+namespace {
+
+using test::GpuBuilder;
+using test::machine_of;
+
+Gpu with_sensors(unsigned index, std::optional<unsigned> temp, std::optional<double> power, std::optional<double> limit) {
+  Gpu gpu = GpuBuilder(index);
+  gpu.temperature_c = temp;
+  gpu.power_w = power;
+  gpu.power_limit_w = limit;
+  return gpu;
+}
+
+TEST(SelectorThresholds, RejectsGpusHotterThanMaxTempButNotAtIt) {
+  auto machine = machine_of({with_sensors(0, 81, 100, 300), with_sensors(1, 80, 100, 300)});
+  SelectionOptions options;
+  options.max_temp_c = 80;
+  options.max_gpus = 2;
+  auto decision = select_gpus(machine, options);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
+  ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::max_temp}));
+  EXPECT_EQ(decision.verdicts[0].reasons[0].value, 81);
+}
+
+TEST(SelectorThresholds, AGpuWithoutTheNeededSensorIsRejectedForThatFilterOnly) {
+  auto machine = machine_of({with_sensors(0, std::nullopt, std::nullopt, std::nullopt)});
+  EXPECT_TRUE(select_gpus(machine, {}).ok);
+  SelectionOptions options;
+  options.max_temp_c = 80;
+  options.max_power_w = 200;
+  EXPECT_EQ(filters_of(select_gpus(machine, options), 0), std::vector<Filter>({Filter::temp_unknown, Filter::power_unknown}));
+}
+
+TEST(SelectorThresholds, MaxPowerInWattsOrAsAFractionOfTheLimit) {
+  auto machine = machine_of({with_sensors(0, 50, 250, 300), with_sensors(1, 50, 200, 400)});
+  SelectionOptions watts;
+  watts.max_power_w = 220;
+  watts.max_gpus = 2;
+  EXPECT_EQ(select_gpus(machine, watts).chosen, std::vector<unsigned>({1}));
+  SelectionOptions fraction;
+  fraction.max_power_fraction = 0.8;  // 240 W of 300, 320 W of 400
+  fraction.max_gpus = 2;
+  auto decision = select_gpus(machine, fraction);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
+  EXPECT_EQ(decision.verdicts[0].reasons.at(0).limit, 240);
+}
+
+TEST(SelectorThresholds, APercentageNeedsTheReportedLimit) {
+  auto machine = machine_of({with_sensors(0, 50, 100, std::nullopt)});
+  SelectionOptions options;
+  options.max_power_fraction = 0.5;
+  auto decision = select_gpus(machine, options);
+  ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::power_unknown}));
+  EXPECT_EQ(decision.verdicts[0].reasons[0].text, "limit");
+}
+
+TEST(SelectorThresholds, ASpikyGpuIsJudgedByItsAverageNotItsInstant) {
+  Gpu spiky = GpuBuilder(0).util(5);  // idle at this instant, busy on average
+  spiky.utilization_avg_percent = 80;
+  Gpu calm = GpuBuilder(1).util(95);  // a spike right now, quiet on average
+  calm.utilization_avg_percent = 10;
+  SelectionOptions options;
+  options.max_util_percent = 50;
+  options.max_gpus = 2;
+  auto decision = select_gpus(machine_of({spiky, calm}), options);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
+  EXPECT_EQ(decision.verdicts[0].reasons.at(0).value, 80);
+  EXPECT_EQ(decision.verdicts[0].reasons.at(0).text, "average");
+}
+
+TEST(SelectorThresholds, PowerIsJudgedByItsAverageToo) {
+  Gpu gpu = with_sensors(0, 50, 100, 300);
+  gpu.power_avg_w = 290;
+  SelectionOptions options;
+  options.max_power_w = 200;
+  auto decision = select_gpus(machine_of({gpu}), options);
+  ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::max_power}));
+  EXPECT_EQ(decision.verdicts[0].reasons[0].value, 290);
+}
+
+TEST(SelectorThresholds, WithoutSamplesTheInstantIsUsedAndSaidSo) {
+  auto machine = machine_of({GpuBuilder(0).util(60)});
+  SelectionOptions options;
+  options.max_util_percent = 50;
+  auto decision = select_gpus(machine, options);
+  ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::max_util}));
+  EXPECT_EQ(decision.verdicts[0].reasons[0].text, "instant");
+}
+
+TEST(SelectorThresholds, ACoolingGpuStaysOutUntilItsWindowIsOver) {
+  auto machine = machine_of({with_sensors(0, 75, 100, 300)});
+  SelectionOptions options;
+  options.max_temp_c = 80;
+  options.cooling_ms[0] = 1200;
+  auto decision = select_gpus(machine, options);
+  ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::cooling}));
+  EXPECT_EQ(decision.verdicts[0].reasons[0].value, 1200);
+  EXPECT_EQ(decision.verdicts[0].reasons[0].limit, 5000);
+}
+
+}  // namespace
+}  // namespace wg

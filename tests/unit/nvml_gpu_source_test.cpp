@@ -15,18 +15,19 @@ namespace {
 class NvmlSourceTest : public ::testing::Test {
  protected:
   Result<Machine> query(const std::string& machine_json, const char* library = NVML_DOUBLE) {
-    auto source = open(machine_json, library);
+    auto source = open(machine_json, library, std::chrono::milliseconds(5000));
     if (!source) return source.error();
     return (*source)->query();
   }
 
-  Result<std::unique_ptr<NvmlGpuSource>> open(const std::string& machine_json, const char* library) {
+  Result<std::unique_ptr<NvmlGpuSource>> open(const std::string& machine_json, const char* library,
+                                              std::chrono::milliseconds window = std::chrono::milliseconds(5000)) {
     std::string path = temp / "machine.json";
     std::ofstream(path) << machine_json;
     setenv("NVML_DOUBLE_MACHINE", path.c_str(), 1);
     auto nvml = NvmlLibrary::open(library);
     if (!nvml) return nvml.error();
-    return std::make_unique<NvmlGpuSource>(std::move(*nvml), std::chrono::milliseconds(5000));
+    return std::make_unique<NvmlGpuSource>(std::move(*nvml), window);
   }
 
   test::TempDir temp;
@@ -180,6 +181,31 @@ TEST_F(NvmlSourceTest, ALibraryWithoutAnInitSymbolIsNotNvml) {
   ASSERT_FALSE(source);
   EXPECT_EQ(source.error().kind, ErrorKind::nvml_unavailable);
   EXPECT_NE(source.error().message.find("is not a usable NVML library (required symbols are missing)"), std::string::npos);
+}
+
+TEST_F(NvmlSourceTest, AveragesTheSampleBufferOverTheWindowBackFromTheNewestSample) {
+  const char* json = R"({"gpus": [{"uuid": "GPU-1", "memory_total_mib": 1000, "utilization_percent": 3, "power_w": 50,
+    "samples": {"utilization_percent": [[0, 10], [400, 30], [900, 50], [3000, 90]],
+                "power_w": [[0, 100], [500, 200], [6000, 900]]}}]})";
+  auto source = open(json, NVML_DOUBLE, std::chrono::milliseconds(1000));
+  ASSERT_TRUE(source);
+  auto machine = (*source)->query();
+  ASSERT_TRUE(machine);
+  const Gpu& gpu = machine->gpus[0];
+  EXPECT_DOUBLE_EQ(*gpu.utilization_avg_percent, 30.0);  // 10, 30, 50: the 3 s old sample is outside
+  EXPECT_DOUBLE_EQ(*gpu.power_avg_w, 150.0);             // milliwatts in the buffer, watts out
+  EXPECT_EQ(gpu.utilization_percent, 3u);                // the instant stays available
+}
+
+TEST_F(NvmlSourceTest, NoSamplesOrARefusedBufferLeavesOnlyTheInstant) {
+  auto empty = query(R"({"gpus": [{"uuid": "GPU-1", "memory_total_mib": 1000, "utilization_percent": 3}]})");
+  ASSERT_TRUE(empty);
+  EXPECT_FALSE(empty->gpus[0].utilization_avg_percent);
+  EXPECT_EQ(empty->gpus[0].utilization_percent, 3u);
+  auto refused = query(R"({"gpus": [{"uuid": "GPU-1", "memory_total_mib": 1000, "utilization_percent": 3,
+    "samples": {"utilization_percent": [[0, 50]]}, "errors": {"nvmlDeviceGetSamples": "NOT_SUPPORTED"}}]})");
+  ASSERT_TRUE(refused);
+  EXPECT_FALSE(refused->gpus[0].utilization_avg_percent);
 }
 
 TEST_F(NvmlSourceTest, AMissingLibraryIsOneSentenceOfKindNvmlUnavailable) {

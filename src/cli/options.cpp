@@ -286,13 +286,13 @@ thresholds:
   --sample-window DUR  average utilization and power over the driver's samples of the
                        last DUR (instantaneous where it keeps none) [default: 5s]
   --require-idle       only idle GPUs (no compute process, < 500 MiB used)
-                       (a GPU that does not report a reading a filter needs is rejected)
+  a GPU that does not report a reading a threshold needs is rejected by it
 
 waiting:
   --wait               wait until enough GPUs are free; starts within milliseconds of
                        a claim being released, re-reads the driver every --poll-interval
   --timeout DURATION   with --wait: give up after DURATION (30, 90s, 5m, 1h) [default: never]
-  --poll-interval DUR  with --wait: re-check this often (500ms, 2s) [default: 5s]
+  --poll-interval DUR  with --wait: re-read the driver this often (500ms, 2s) [default: 5s]
 
 output:
   --status             show every GPU and exit

@@ -229,14 +229,9 @@ TEST(Selector, DoesNotWarnForAnIdleRoomyGpu) {
   EXPECT_TRUE(select_gpus(machine, {}).warnings.empty());
 }
 
-}  // namespace
-}  // namespace wg
-
-namespace wg {
-namespace {
 
 TEST(Selector, CountsOnlyListedGpusAsEligibleInManualMode) {
-  auto machine = test::machine_of({test::GpuBuilder(0), test::GpuBuilder(1), test::GpuBuilder(2).claimed_by(8)});
+  auto machine = machine_of({GpuBuilder(0), GpuBuilder(1), GpuBuilder(2).claimed_by(8)});
   SelectionOptions options;
   options.manual = std::vector<unsigned>{2};
   auto decision = select_gpus(machine, options);
@@ -245,14 +240,6 @@ TEST(Selector, CountsOnlyListedGpusAsEligibleInManualMode) {
   EXPECT_EQ(decision.eligible_count, 0u);
 }
 
-}  // namespace
-}  // namespace wg
-
-namespace wg {
-namespace {
-
-using test::GpuBuilder;
-using test::machine_of;
 
 TEST(SelectorSharing, SharedHoldersDoNotKeepOutASharedClaim) {
   auto machine = machine_of({GpuBuilder(0).claimed_by(1, ClaimMode::shared).claimed_by(2, ClaimMode::shared)});
@@ -280,14 +267,6 @@ TEST(SelectorSharing, SharersKeepOutAnExclusiveClaimAndAreCounted) {
   EXPECT_EQ(reason.limit, 2);
 }
 
-}  // namespace
-}  // namespace wg
-
-namespace wg {
-namespace {
-
-using test::GpuBuilder;
-using test::machine_of;
 
 Gpu with_sensors(unsigned index, std::optional<unsigned> temp, std::optional<double> power, std::optional<double> limit) {
   Gpu gpu = GpuBuilder(index);

@@ -15,8 +15,10 @@
 #include "nvml/nvml_gpu_source.hpp"
 #include "os/inotify_watch.hpp"
 #include "os/launcher.hpp"
+#include "os/proc_info.hpp"
 #include "os/lock_dir.hpp"
 #include "os/system_clock.hpp"
+#include "output/decision_json.hpp"
 #include "output/decision_report.hpp"
 #include "output/format.hpp"
 #include "output/status_json.hpp"
@@ -78,6 +80,7 @@ class Flow {
   Result<Machine> read_machine_and_holders() {
     auto machine = source_->query();
     if (machine) claims_->read_holders(*machine);
+    if (machine && services_.describe_processes) services_.describe_processes(*machine);
     return machine;
   }
 
@@ -178,7 +181,7 @@ class Flow {
   bool quick_recheck() const { return settle_step_ >= 0; }
 
   Result<Round> try_once() {
-    auto machine = options_.action == Action::dry_run ? read_machine_and_holders() : source_->query();
+    auto machine = options_.action == Action::run ? source_->query() : read_machine_and_holders();
     if (!machine) return machine.error();
     Round round;
     round.machine = std::move(*machine);
@@ -283,6 +286,7 @@ class Flow {
       auto round = try_once();
       if (!round) return report(round.error(), err_);
       if (options_.action == Action::dry_run) return show_dry_run(*round);
+      if (options_.action == Action::print_env) return print_env(*round);
       if (round->held) {
         reporter.finish();
         watch.reset();  // restores the signal mask before exec
@@ -309,9 +313,28 @@ class Flow {
 
   int show_dry_run(const Round& round) {
     CudaEnvironment env = cuda_env_for(round);
-    out_ << render_dry_run(round.machine, round.decision, round.decision.ok ? &env : nullptr, options_.command);
+    const CudaEnvironment* shown = round.decision.ok ? &env : nullptr;
+    if (options_.output == Output::json) {
+      out_ << render_decision_json(round.machine, round.decision, round.selection, shown, options_.command);
+    } else {
+      out_ << render_dry_run(round.machine, round.decision, shown, options_.command);
+    }
     out_.flush();
     return round.decision.ok ? 0 : static_cast<int>(ExitCode::no_suitable_gpu);
+  }
+
+  // For eval "$(with-gpu --print-env ...)": the variables only, nothing claimed.
+  int print_env(const Round& round) {
+    if (!round.decision.ok) return report(no_gpu_error(round, ErrorKind::no_suitable_gpu, ""), err_);
+    CudaEnvironment env = cuda_env_for(round);
+    out_ << "export CUDA_VISIBLE_DEVICES=" << env.visible_devices << "\n";
+    if (env.device_order) out_ << "export CUDA_DEVICE_ORDER=" << *env.device_order << "\n";
+    out_.flush();
+    if (!options_.quiet) {
+      err_ << "with-gpu: " << selection_summary(round.machine, round.decision, env)
+           << " (not claimed: another launch may choose it too)\n";
+    }
+    return 0;
   }
 
   int launch(Round& round) {
@@ -394,7 +417,7 @@ int run(int argc, char** argv) {
   ExecLauncher launcher;
   Services services{open_nvml, [](const std::string& dir) { return std::unique_ptr<ClaimStore>(new LockDir(dir)); },
                     [](const std::string& dir) { return std::unique_ptr<ChangeWatch>(new InotifyWatch(dir)); }, &clock,
-                    &launcher};
+                    &launcher, describe_processes};
   return run_app(args, env, services, std::cout, std::cerr);
 }
 

@@ -15,13 +15,15 @@ const std::vector<std::string> kLongOptions = {
     "--gpu",      "--min-gpus", "--max-gpus", "--require-idle", "--min-memory", "--max-util", "--max-temp",
     "--max-power", "--sample-window",
     "--gpu-type", "--strict",   "--wait",     "--timeout",      "--poll-interval",      "--status",     "--json",
-    "--dry-run",  "--quiet",    "--lock-dir", "--id-format",    "--share",      "--version",    "--help"};
+    "--dry-run",  "--quiet",    "--lock-dir", "--id-format",    "--share",      "--print-env",  "--version",
+    "--help"};
 
 // Raw flag values as typed; converted with our own parsers for our own messages.
 struct RawOptions {
   std::string gpu, min_gpus, max_gpus, min_memory, max_util, max_temp, max_power, sample_window, gpu_type, timeout,
       poll_interval, lock_dir, id_format;
   bool require_idle = false, strict = false, wait = false, status = false, json = false, dry_run = false;
+  bool print_env = false;
   bool quiet = false, share = false, version = false, help = false;
 };
 
@@ -74,6 +76,7 @@ void declare(CLI::App& app, RawOptions& raw) {
   app.add_flag("--status", raw.status);
   app.add_flag("--json", raw.json);
   app.add_flag("-n,--dry-run", raw.dry_run);
+  app.add_flag("--print-env", raw.print_env);
   app.add_flag("-q,--quiet", raw.quiet);
   app.add_option("--lock-dir", raw.lock_dir);
   app.add_flag("--share", raw.share);
@@ -168,9 +171,14 @@ Result<Ok> apply_waiting(const RawOptions& raw, Options& options) {
 }
 
 Result<Ok> apply_output(const RawOptions& raw, Options& options) {
-  if (raw.status && raw.dry_run) return usage_error("--status and --dry-run cannot be combined");
-  if (raw.json && !raw.status) return usage_error("--json goes with --status");
-  options.action = raw.status ? Action::status : raw.dry_run ? Action::dry_run : Action::run;
+  if (int(raw.status) + int(raw.dry_run) + int(raw.print_env) > 1) {
+    return usage_error("--status, --dry-run and --print-env cannot be combined");
+  }
+  if (raw.json && !raw.status && !raw.dry_run) return usage_error("--json goes with --status or --dry-run");
+  options.action = raw.status      ? Action::status
+                   : raw.dry_run   ? Action::dry_run
+                   : raw.print_env ? Action::print_env
+                                   : Action::run;
   options.output = raw.json ? Output::json : Output::text;
   options.quiet = raw.quiet;
   if (!raw.lock_dir.empty()) options.lock_dir = raw.lock_dir;
@@ -215,6 +223,10 @@ Result<Ok> apply_command(std::vector<std::string> rest, Options& options) {
     return unknown_option(rest.front());
   }
   options.command = std::move(rest);
+  if (!options.command.empty() && (options.action == Action::print_env || options.action == Action::status)) {
+    return usage_error(std::string(options.action == Action::status ? "--status" : "--print-env") +
+                       " takes no command (got '" + options.command.front() + "')");
+  }
   if (options.command.empty() && options.action == Action::run) {
     return usage_error("no command given; usage: with-gpu [OPTIONS] COMMAND [ARGS...] (see with-gpu --help)");
   }
@@ -259,7 +271,7 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
 }
 
 std::string help_text() {
-  return R"(with-gpu )" WITH_GPU_VERSION R"( - run a command on free NVIDIA GPUs
+  return R"(with-gpu )" WITH_GPU_VERSION R"HELP( - run a command on free NVIDIA GPUs
 
 usage: with-gpu [OPTIONS] [--] COMMAND [ARGS...]
        with-gpu --status [--json]
@@ -295,9 +307,12 @@ waiting:
   --poll-interval DUR  with --wait: re-read the driver this often (500ms, 2s) [default: 5s]
 
 output:
-  --status             show every GPU and exit
-  --json               with --status: print JSON (docs/json.md)
+  --status             show every GPU, its processes and claims, and exit
+  --json               with --status or --dry-run: print JSON (docs/json.md)
   -n, --dry-run        show the decision and every GPU's verdict; claim and run nothing
+  --print-env          print `export CUDA_VISIBLE_DEVICES=...` lines for
+                       eval "$(with-gpu --print-env --min-memory 8G)"; claims nothing,
+                       so no claim outlives it: concurrent launches may pick the same GPU
   -q, --quiet          no summary or warnings on stderr
   --id-format FORMAT   CUDA_VISIBLE_DEVICES as auto, index (PCI bus order) or uuid [default: auto]
 
@@ -320,7 +335,7 @@ exit status:
   2 usage error, 3 NVIDIA driver/NVML unavailable, 4 no suitable GPU,
   5 lock directory unusable, 124 --wait timed out, 126 command not executable,
   127 command not found, 130/143 interrupted (SIGINT/SIGTERM) while waiting
-)";
+)HELP";
 }
 
 }  // namespace wg

@@ -13,7 +13,7 @@
 
 namespace wg {
 
-enum class Action { run, status, dry_run, print_text };
+enum class Action { run, status, dry_run, print_env, print_text };
 enum class Output { text, json };
 
 struct Options {

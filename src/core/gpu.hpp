@@ -13,6 +13,8 @@ namespace wg {
 struct GpuProcess {
   unsigned pid = 0;
   std::optional<std::uint64_t> used_memory_bytes;
+  std::optional<std::string> user;     // from /proc, for reports; empty when not visible
+  std::optional<std::string> command;
 };
 
 enum class ClaimMode { exclusive, shared };

@@ -51,4 +51,14 @@ std::optional<std::string> process_command(int pid) {
   return raw;
 }
 
+void describe_processes(Machine& machine) {
+  for (auto& gpu : machine.gpus) {
+    if (!gpu.processes) continue;
+    for (auto& process : *gpu.processes) {
+      process.user = process_user(static_cast<int>(process.pid));
+      process.command = process_command(static_cast<int>(process.pid));
+    }
+  }
+}
+
 }  // namespace wg

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "core/gpu.hpp"
+
 namespace wg {
 
 // The whole of a small /proc (or other) file, read with read(2): a process that exits
@@ -16,5 +18,9 @@ std::optional<std::string> process_user(int pid);
 
 // The command line, arguments joined by spaces. Empty when the process is gone.
 std::optional<std::string> process_command(int pid);
+
+// Fills user and command of every compute process NVML listed, for reports. A process
+// in another pid namespace or already gone keeps them empty.
+void describe_processes(Machine& machine);
 
 }  // namespace wg

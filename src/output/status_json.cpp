@@ -19,7 +19,8 @@ json processes_json(const Gpu& gpu) {
   json list = json::array();
   for (const auto& process : *gpu.processes) {
     json used = process.used_memory_bytes ? json(to_mib(*process.used_memory_bytes)) : json(nullptr);
-    list.push_back({{"pid", process.pid}, {"used_memory_mb", used}});
+    list.push_back({{"pid", process.pid}, {"user", nullable(process.user)}, {"command", nullable(process.command)},
+                    {"used_memory_mb", used}});
   }
   return list;
 }
@@ -35,29 +36,33 @@ json claims_json(const Gpu& gpu) {
   return list;
 }
 
+// Every key is present for every GPU; what NVML could not read is null.
 json gpu_json(const Gpu& gpu) {
-  json out = {{"index", gpu.index}, {"uuid", gpu.uuid.empty() ? json(nullptr) : json(gpu.uuid)},
-              {"name", gpu.name.empty() ? json(nullptr) : json(gpu.name)}, {"pci_bus_id", nullable(gpu.pci_bus_id)},
-              {"usable", gpu.usable()}, {"error", nullable(gpu.error)}};
-  if (!gpu.usable()) return out;
+  bool ok = gpu.usable();
+  auto when_usable = [ok](json value) { return ok ? value : json(nullptr); };
   auto count = process_count(gpu);
   auto hidden = hidden_usage_bytes(gpu);
-  out.update({{"memory_total_mb", to_mib(gpu.memory_total_bytes)},
-              {"memory_used_mb", to_mib(gpu.memory_used_bytes)},
-              {"memory_free_mb", to_mib(gpu.memory_free_bytes)},
-              {"memory_reserved_mb", gpu.memory_reserved_bytes ? json(to_mib(*gpu.memory_reserved_bytes)) : json(nullptr)},
-              {"utilization_percent", nullable(gpu.utilization_percent)},
-              {"utilization_avg_percent", nullable(gpu.utilization_avg_percent)},
-              {"temperature_c", nullable(gpu.temperature_c)},
-              {"power_w", nullable(gpu.power_w)},
-              {"power_avg_w", nullable(gpu.power_avg_w)},
-              {"power_limit_w", nullable(gpu.power_limit_w)},
-              {"process_count", nullable(count)},
-              {"processes", processes_json(gpu)},
-              {"is_idle", is_idle(gpu)},
-              {"hidden_usage_mb", hidden ? json(to_mib(*hidden)) : json(nullptr)},
-              {"claims", claims_json(gpu)}});
-  return out;
+  return {{"index", gpu.index},
+          {"uuid", gpu.uuid.empty() ? json(nullptr) : json(gpu.uuid)},
+          {"name", gpu.name.empty() ? json(nullptr) : json(gpu.name)},
+          {"pci_bus_id", nullable(gpu.pci_bus_id)},
+          {"usable", ok},
+          {"error", nullable(gpu.error)},
+          {"memory_total_mb", when_usable(to_mib(gpu.memory_total_bytes))},
+          {"memory_used_mb", when_usable(to_mib(gpu.memory_used_bytes))},
+          {"memory_free_mb", when_usable(to_mib(gpu.memory_free_bytes))},
+          {"memory_reserved_mb", gpu.memory_reserved_bytes ? json(to_mib(*gpu.memory_reserved_bytes)) : json(nullptr)},
+          {"utilization_percent", nullable(gpu.utilization_percent)},
+          {"utilization_avg_percent", nullable(gpu.utilization_avg_percent)},
+          {"temperature_c", nullable(gpu.temperature_c)},
+          {"power_w", nullable(gpu.power_w)},
+          {"power_avg_w", nullable(gpu.power_avg_w)},
+          {"power_limit_w", nullable(gpu.power_limit_w)},
+          {"process_count", nullable(count)},
+          {"processes", processes_json(gpu)},
+          {"is_idle", is_idle(gpu)},
+          {"hidden_usage_mb", hidden ? json(to_mib(*hidden)) : json(nullptr)},
+          {"claims", claims_json(gpu)}};
 }
 
 }  // namespace

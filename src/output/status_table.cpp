@@ -63,6 +63,21 @@ std::string note(const Gpu& gpu) {
   return {};
 }
 
+// Who is using the GPU, as gpustat shows it: "31337  alice  19456 MiB  python train.py".
+std::string process_lines(const Gpu& gpu, std::size_t indent) {
+  if (!gpu.processes) return {};
+  std::string out;
+  for (const auto& process : *gpu.processes) {
+    std::string memory = process.used_memory_bytes ? fmt::format("{} MiB", to_mib(*process.used_memory_bytes)) : "n/a";
+    std::string line = fmt::format("{:{}}{:>7}  {:<10}  {:>9}  {}", "", indent, process.pid,
+                                   shorten(process.user.value_or("?"), 10), memory,
+                                   shorten(process.command.value_or("?"), 60));
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
 Color state_color(const Gpu& gpu) {
   if (!gpu.usable()) return Color::red;
   if (!gpu.claims.empty()) return Color::magenta;
@@ -115,6 +130,7 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
     const Gpu& gpu = machine.gpus[r - 1];
     std::string extra = note(gpu);
     out += line + style.paint(gpu_state(gpu), state_color(gpu)) + (extra.empty() ? "" : "  (" + extra + ")") + "\n";
+    out += process_lines(gpu, widths[0] + 2);
   }
   if (has_instant_reading(machine)) out += "* instantaneous: the driver keeps no samples to average for this GPU\n";
   return out;

@@ -1,6 +1,7 @@
 // End-to-end: the built with-gpu against the NVML test double, checking what the
 // launched command saw and what the user reads.
 
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -402,6 +403,45 @@ TEST(Binary, NeedsNothingButGlibcAtRunTime) {
     EXPECT_TRUE(library == "libc.so.6" || library == "libm.so.6" || library == "ld-linux-x86-64.so.2")
         << "unexpected run-time dependency " << library;
   }
+}
+
+}  // namespace
+}  // namespace wg::test
+
+namespace wg::test {
+namespace {
+
+TEST_F(E2E, StatusSaysWhoRunsEachComputeProcess) {
+  auto sleeper = std::make_unique<BackgroundProcess>(std::vector<std::string>{"/bin/sleep", "30"}, env, temp / "s.out",
+                                                     temp / "s.err");
+  json machine = machine_of({gpu(0)});
+  machine["gpus"][0]["processes"] = json::array({{{"pid", sleeper->pid()}, {"used_memory_mib", 1234}},
+                                                 {{"pid", 4194001}, {"used_memory_mib", nullptr}}});
+  machine["gpus"][0]["memory_used_mib"] = 1234;
+  write_machine(machine);
+  std::string cmdline = "/proc/" + std::to_string(sleeper->pid()) + "/cmdline";
+  for (int i = 0; i < 400 && read_file(cmdline).rfind("/bin/sleep", 0) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // until the child has exec'd sleep
+  }
+  auto status = with_gpu({"--status"});
+  std::string user = getpwuid(getuid()) ? getpwuid(getuid())->pw_name : std::to_string(getuid());
+  char expected[128];
+  std::snprintf(expected, sizeof expected, "%7d  %-10s  %9s  /bin/sleep 30\n", sleeper->pid(), user.c_str(), "1234 MiB");
+  EXPECT_NE(status.out.find(expected), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("4194001  ?                 n/a  ?\n"), std::string::npos) << status.out;
+}
+
+TEST_F(E2E, PrintEnvPrintsExportLinesAndSaysNothingIsClaimed) {
+  write_machine(machine_of({gpu(0, 10000), gpu(1, 30000)}));
+  auto result = with_gpu({"--print-env", "--min-memory", "8G"});
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.out, "export CUDA_VISIBLE_DEVICES=1\nexport CUDA_DEVICE_ORDER=PCI_BUS_ID\n");
+  EXPECT_NE(result.err.find("(not claimed: another launch may choose it too)"), std::string::npos);
+  auto none = with_gpu({"--print-env", "--min-memory", "50G"});
+  EXPECT_EQ(none.exit_code, 4);
+  EXPECT_TRUE(none.out.empty());
+  auto uuids = with_gpu({"--print-env", "--quiet", "--id-format", "uuid"});
+  EXPECT_EQ(uuids.out, "export CUDA_VISIBLE_DEVICES=GPU-c0de0001-aaaa-bbbb-cccc-dddddddddddd\n");
 }
 
 }  // namespace

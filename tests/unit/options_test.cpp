@@ -110,7 +110,9 @@ TEST(Options, UsageErrorsNameTheFlagWordForWord) {
   EXPECT_EQ(error_of({"--wait", "--timeout", "soon", "cmd"}),
             "--timeout: 'soon' is not a duration (e.g. 30, 90s, 5m, 1h)");
   EXPECT_EQ(error_of({"--strict", "cmd"}), "--strict needs --gpu-type");
-  EXPECT_EQ(error_of({"--json", "cmd"}), "--json goes with --status");
+  EXPECT_EQ(error_of({"--json", "cmd"}), "--json goes with --status or --dry-run");
+  EXPECT_EQ(error_of({"--status", "--print-env"}), "--status, --dry-run and --print-env cannot be combined");
+  EXPECT_EQ(error_of({"--print-env", "python"}), "--print-env takes no command (got 'python')");
   EXPECT_EQ(error_of({"--id-format", "pci", "cmd"}), "--id-format: 'pci' is not one of auto, index, uuid");
   EXPECT_EQ(error_of({"--gpu", "1,1", "cmd"}), "--gpu lists '1' twice");
   EXPECT_EQ(error_of({}), "no command given; usage: with-gpu [OPTIONS] COMMAND [ARGS...] (see with-gpu --help)");

@@ -1,0 +1,126 @@
+#include "output/decision_json.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "output/format.hpp"
+
+namespace wg {
+namespace {
+
+using nlohmann::json;
+
+struct FilterInfo {
+  Filter filter;
+  const char* name;
+  const char* unit;  // of value and limit; null when the filter has no number
+};
+
+constexpr FilterInfo kFilters[] = {
+    {Filter::unusable, "unusable", nullptr},        {Filter::not_allocated, "not_allocated", nullptr},
+    {Filter::claimed, "claimed", "pid"},            {Filter::shared, "shared", "pid"},
+    {Filter::hidden_usage, "hidden_usage", "MiB"},  {Filter::min_memory, "min_memory", "MiB"},
+    {Filter::max_util, "max_util", "percent"},      {Filter::util_unknown, "util_unknown", "percent"},
+    {Filter::max_temp, "max_temp", "celsius"},      {Filter::temp_unknown, "temp_unknown", "celsius"},
+    {Filter::max_power, "max_power", "watts"},      {Filter::power_unknown, "power_unknown", "watts"},
+    {Filter::cooling, "cooling", "ms"},             {Filter::not_idle, "not_idle", "processes"},
+    {Filter::gpu_type, "gpu_type", nullptr},
+};
+
+const FilterInfo& info(Filter filter) {
+  for (const auto& entry : kFilters) {
+    if (entry.filter == filter) return entry;
+  }
+  return kFilters[0];
+}
+
+// Value and limit in the filter's unit; null where the filter has none or the GPU's
+// reading is what is missing.
+json reason_json(const Gpu& gpu, const Reason& reason) {
+  const FilterInfo& filter = info(reason.filter);
+  bool bytes = reason.filter == Filter::min_memory || reason.filter == Filter::hidden_usage;
+  auto number = [bytes](double value) { return bytes ? json(to_mib(std::uint64_t(value))) : json(value); };
+  bool has_value = filter.unit && reason.filter != Filter::util_unknown && reason.filter != Filter::temp_unknown &&
+                   reason.filter != Filter::power_unknown && !(reason.filter == Filter::not_idle && reason.value < 0);
+  bool has_limit = filter.unit && reason.filter != Filter::claimed && reason.filter != Filter::not_idle &&
+                   !(reason.filter == Filter::power_unknown && reason.limit == 0);
+  return {{"filter", filter.name},
+          {"value", has_value ? number(reason.value) : json(nullptr)},
+          {"limit", has_limit ? number(reason.limit) : json(nullptr)},
+          {"unit", filter.unit ? json(filter.unit) : json(nullptr)},
+          {"detail", reason.text.empty() ? json(nullptr) : json(reason.text)},
+          {"message", format_reason(gpu, reason)}};
+}
+
+const char* verdict_name(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::chosen: return "chosen";
+    case Verdict::eligible: return "eligible";
+    case Verdict::rejected: return "rejected";
+  }
+  return "rejected";
+}
+
+json readings_json(const Gpu& gpu) {
+  auto util = utilization_reading(gpu);
+  auto power = power_reading(gpu);
+  return {{"memory_free_mb", gpu.usable() ? json(to_mib(gpu.memory_free_bytes)) : json(nullptr)},
+          {"utilization_percent", util ? json(util->value) : json(nullptr)},
+          {"utilization_averaged", util ? json(util->averaged) : json(nullptr)},
+          {"temperature_c", gpu.temperature_c ? json(*gpu.temperature_c) : json(nullptr)},
+          {"power_w", power ? json(power->value) : json(nullptr)},
+          {"power_averaged", power ? json(power->averaged) : json(nullptr)}};
+}
+
+json gpus_json(const Machine& machine, const Decision& decision) {
+  json gpus = json::array();
+  for (const auto& verdict : decision.verdicts) {
+    const Gpu& gpu = machine.gpus[verdict.index];
+    json reasons = json::array();
+    for (const auto& reason : verdict.reasons) reasons.push_back(reason_json(gpu, reason));
+    gpus.push_back({{"index", gpu.index},
+                    {"uuid", gpu.uuid.empty() ? json(nullptr) : json(gpu.uuid)},
+                    {"name", gpu.name.empty() ? json(nullptr) : json(gpu.name)},
+                    {"verdict", verdict_name(verdict.verdict)},
+                    {"reasons", reasons},
+                    {"readings", readings_json(gpu)}});
+  }
+  return gpus;
+}
+
+json warnings_json(const Machine& machine, const Decision& decision, const SelectionOptions& options) {
+  static const char* kNames[] = {"low_free_memory", "not_idle", "type_fallback"};
+  json warnings = json::array();
+  for (const auto& warning : decision.warnings) {
+    warnings.push_back({{"kind", kNames[static_cast<int>(warning.kind)]},
+                        {"index", warning.index},
+                        {"message", format_warning(machine.gpus[warning.index], warning, options)}});
+  }
+  return warnings;
+}
+
+}  // namespace
+
+const char* filter_name(Filter filter) { return info(filter).name; }
+
+std::string render_decision_json(const Machine& machine, const Decision& decision, const SelectionOptions& options,
+                                 const CudaEnvironment* env, const std::vector<std::string>& command) {
+  json environment = nullptr;
+  if (env) {
+    environment = {{"CUDA_VISIBLE_DEVICES", env->visible_devices}};
+    if (env->device_order) environment["CUDA_DEVICE_ORDER"] = *env->device_order;
+  }
+  json out = {{"schema_version", kDecisionSchemaVersion},
+              {"would_run", decision.ok && env != nullptr},
+              {"command", command},
+              {"needed", decision.needed},
+              {"eligible", decision.eligible_count},
+              {"chosen", decision.ok ? json(decision.chosen) : json::array()},
+              {"environment", environment},
+              {"id_format", env ? json(env->format == IdFormat::uuid ? "uuid" : "index") : json(nullptr)},
+              {"sample_window_ms", options.sample_window_ms},
+              {"gpus", gpus_json(machine, decision)},
+              {"warnings", warnings_json(machine, decision, options)}};
+  return out.dump(2) + "\n";
+}
+
+}  // namespace wg

@@ -3,7 +3,7 @@
 # what is missing (no apt-get at all when everything is there).
 set -euo pipefail
 packages=(g++ cmake ninja-build libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev python3
-  python3-jsonschema)
+  python3-jsonschema libtomlplusplus-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

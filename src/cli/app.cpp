@@ -73,7 +73,7 @@ class Flow {
   }
 
  private:
-  std::string lock_dir() const { return options_.lock_dir.value_or(env_.lock_dir.value_or(kDefaultLockDir)); }
+  std::string lock_dir() const { return options_.lock_dir.value_or(kDefaultLockDir); }
 
   // The driver's view plus every claim holder (one /proc/locks read: ~10 ms on some
   // kernels, so the launch path skips it and lets flock answer instead).
@@ -375,6 +375,11 @@ std::optional<std::string> getenv_opt(const char* name) {
 Environment read_environment() {
   Environment env;
   env.lock_dir = getenv_opt("WITH_GPU_LOCK_DIR");
+  env.config = getenv_opt("WITH_GPU_CONFIG");
+  env.profile = getenv_opt("WITH_GPU_PROFILE");
+  env.xdg_config_home = getenv_opt("XDG_CONFIG_HOME");
+  env.home = getenv_opt("HOME");
+  env.system_config = getenv_opt("WITH_GPU_SYSTEM_CONFIG");
   env.nvml_library = getenv_opt("WITH_GPU_NVML_LIBRARY");
   env.cuda_visible_devices = getenv_opt("CUDA_VISIBLE_DEVICES");
   env.cuda_device_order = getenv_opt("CUDA_DEVICE_ORDER");
@@ -400,7 +405,9 @@ Result<std::unique_ptr<GpuSource>> open_nvml(const std::string& library, std::ch
 
 int run_app(const std::vector<std::string>& args, const Environment& env, Services& services, std::ostream& out,
             std::ostream& err) {
-  auto options = parse_options(args);
+  SettingSources sources{env.config, env.profile, env.lock_dir, user_config_path(env.xdg_config_home, env.home),
+                         env.system_config.value_or("/etc/with-gpu/config.toml")};
+  auto options = parse_options(args, sources);
   if (!options) return report(options.error(), err);
   if (options->action == Action::print_text) {
     out << options->text;

@@ -20,6 +20,11 @@ namespace wg {
 // What the process found around it, read once at start.
 struct Environment {
   std::optional<std::string> lock_dir;            // WITH_GPU_LOCK_DIR
+  std::optional<std::string> config;              // WITH_GPU_CONFIG
+  std::optional<std::string> profile;             // WITH_GPU_PROFILE
+  std::optional<std::string> xdg_config_home;     // XDG_CONFIG_HOME
+  std::optional<std::string> home;                // HOME
+  std::optional<std::string> system_config;       // WITH_GPU_SYSTEM_CONFIG (packaging, tests)
   std::optional<std::string> nvml_library;        // WITH_GPU_NVML_LIBRARY
   std::optional<std::string> cuda_visible_devices;
   std::optional<std::string> cuda_device_order;

@@ -3,217 +3,354 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <map>
 
 #include "cli/version.hpp"
+#include "config/config_file.hpp"
 #include "core/units.hpp"
 
 namespace wg {
 namespace {
 
-// Every long option, for "did you mean ...?".
-const std::vector<std::string> kLongOptions = {
-    "--gpu",      "--min-gpus", "--max-gpus", "--require-idle", "--min-memory", "--max-util", "--max-temp",
-    "--max-power", "--sample-window",
-    "--gpu-type", "--strict",   "--wait",     "--timeout",      "--poll-interval",      "--status",     "--json",
-    "--dry-run",  "--quiet",    "--lock-dir", "--id-format",    "--share",      "--print-env",  "--version",
-    "--help"};
+// What a setting's value is, which decides how it is parsed and checked.
+enum class Kind { flag, count, size, percent, celsius, power, window, duration, poll, text, id_format };
 
-// Raw flag values as typed; converted with our own parsers for our own messages.
-struct RawOptions {
-  std::string gpu, min_gpus, max_gpus, min_memory, max_util, max_temp, max_power, sample_window, gpu_type, timeout,
-      poll_interval, lock_dir, id_format;
-  bool require_idle = false, strict = false, wait = false, status = false, json = false, dry_run = false;
-  bool print_env = false;
-  bool quiet = false, share = false, version = false, help = false;
+// A setting that both a flag and a config key can give: one table, one parser, so a
+// value means the same in both places and is checked by the same words.
+struct Spec {
+  const char* key;   // config key, the flag in snake_case
+  const char* flag;  // long flag
+  Kind kind;
 };
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
+constexpr Spec kSpecs[] = {
+    {"min_gpus", "--min-gpus", Kind::count},         {"max_gpus", "--max-gpus", Kind::count},
+    {"gpu_type", "--gpu-type", Kind::text},          {"strict", "--strict", Kind::flag},
+    {"min_memory", "--min-memory", Kind::size},      {"max_util", "--max-util", Kind::percent},
+    {"max_temp", "--max-temp", Kind::celsius},       {"max_power", "--max-power", Kind::power},
+    {"sample_window", "--sample-window", Kind::window}, {"require_idle", "--require-idle", Kind::flag},
+    {"wait", "--wait", Kind::flag},                  {"timeout", "--timeout", Kind::duration},
+    {"poll_interval", "--poll-interval", Kind::poll}, {"quiet", "--quiet", Kind::flag},
+    {"id_format", "--id-format", Kind::id_format},   {"share", "--share", Kind::flag},
+    {"lock_dir", "--lock-dir", Kind::text},
+};
+
+// Built-in values, as --show-config prints them.
+const std::map<std::string, std::string> kBuiltIn = {
+    {"min_gpus", "1"},         {"max_gpus", "(= min_gpus)"}, {"gpu_type", "(none)"},    {"strict", "false"},
+    {"min_memory", "2048"},    {"max_util", "(none)"},      {"max_temp", "(none)"},    {"max_power", "(none)"},
+    {"sample_window", "5s"},   {"require_idle", "false"},   {"wait", "false"},         {"timeout", "(never)"},
+    {"poll_interval", "5s"},   {"quiet", "false"},          {"id_format", "auto"},     {"share", "false"},
+    {"lock_dir", "/tmp/with-gpu"},
+};
+
+// Flags that are not settings (they act, or say where settings come from).
+const std::vector<std::string> kOtherFlags = {"--gpu",      "--status",  "--json",   "--dry-run", "--print-env",
+                                              "--version",  "--help",    "--config", "--profile", "--show-config"};
+
+bool is_true(const std::string& value) { return value == "true"; }
+
+// Applies one value. `name` starts every message: "--min-memory" for a flag,
+// "config.toml:3:1: min_memory" for a config key.
+Result<Ok> apply(const Spec& spec, const std::string& value, const std::string& name, Options& options) {
+  SelectionOptions& selection = options.selection;
+  const std::string key = spec.key;
+  auto bad = [&](const std::string& what) { return usage_error(name + ": '" + value + "' " + what); };
+  switch (spec.kind) {
+    case Kind::flag: {
+      bool on = is_true(value);
+      if (key == "strict") selection.type_fallback = on ? TypeFallback::strict : TypeFallback::allowed;
+      if (key == "require_idle") selection.idle = on ? IdleRequirement::idle_only : IdleRequirement::any;
+      if (key == "wait") options.wait = on;
+      if (key == "quiet") options.quiet = on;
+      if (key == "share") selection.claim_mode = on ? ClaimMode::shared : ClaimMode::exclusive;
+      return Ok{};
     }
+    case Kind::count: {
+      auto count = parse_unsigned(value);
+      if (!count) return bad("is not a whole number");
+      if (*count == 0) return usage_error(name + " must be at least 1");
+      (key == "min_gpus" ? selection.min_gpus : selection.max_gpus) = *count;
+      return Ok{};
+    }
+    case Kind::size: {
+      auto bytes = parse_memory_size(value);
+      if (!bytes) return bad("is not a size (e.g. 8000 for MiB, 8G, 1.5GiB, 500MB)");
+      selection.min_free_bytes = *bytes;
+      return Ok{};
+    }
+    case Kind::percent: {
+      auto percent = parse_unsigned(value);
+      if (!percent || *percent > 100) return bad("is not a percentage from 0 to 100");
+      selection.max_util_percent = *percent;
+      return Ok{};
+    }
+    case Kind::celsius: {
+      auto celsius = parse_unsigned(value);
+      if (!celsius || *celsius > 200) return bad("is not a temperature in degrees Celsius (e.g. 80)");
+      selection.max_temp_c = *celsius;
+      return Ok{};
+    }
+    case Kind::power: return parse_max_power(value, name, selection);
+    case Kind::window: {
+      auto window = parse_duration(value);
+      if (!window || window->count() < 100 || window->count() > 600'000) {
+        return bad("is not a duration from 100ms to 10m (e.g. 5s)");
+      }
+      options.sample_window = *window;
+      selection.sample_window_ms = window->count();
+      return Ok{};
+    }
+    case Kind::duration: {
+      auto duration = parse_duration(value);
+      if (!duration) return bad("is not a duration (e.g. 30, 90s, 5m, 1h)");
+      options.timeout = *duration;
+      return Ok{};
+    }
+    case Kind::poll: {
+      auto interval = parse_duration(value);
+      if (!interval || interval->count() < 10) return bad("is not a duration of at least 10ms (e.g. 500ms, 2s)");
+      options.poll_interval = *interval;
+      return Ok{};
+    }
+    case Kind::text:
+      if (value.empty()) return usage_error(name + " must not be empty");
+      (key == "gpu_type" ? selection.gpu_type : options.lock_dir) = value;
+      return Ok{};
+    case Kind::id_format:
+      if (value == "auto") options.id_format = IdFormat::automatic;
+      else if (value == "index") options.id_format = IdFormat::index;
+      else if (value == "uuid") options.id_format = IdFormat::uuid;
+      else return bad("is not one of auto, index, uuid");
+      return Ok{};
   }
-  return row[b.size()];
+  return Ok{};
 }
+
+const Spec* spec_for_key(const std::string& key) {
+  for (const auto& spec : kSpecs) {
+    if (key == spec.key) return &spec;
+  }
+  return nullptr;
+}
+
+// A setting's value with where it came from, for merging and --show-config.
+struct Setting {
+  std::string value;
+  std::string origin;  // "flag", "profile llm in PATH:LINE:COL", ...
+  std::string name;    // what messages about it start with
+  int rank = 0;        // precedence: higher wins
+};
+
+// Raw command line: settings by key, plus the flags that are not settings.
+struct CommandLine {
+  std::map<std::string, std::string> settings;
+  std::string gpu, config, profile;
+  bool status = false, json = false, dry_run = false, print_env = false, version = false, help = false;
+  bool show_config = false;
+  std::vector<std::string> rest;
+};
 
 Error unknown_option(const std::string& given) {
   std::string name = given.substr(0, given.find('='));
-  std::string best;
-  std::size_t best_distance = 4;  // suggest only close matches
-  for (const auto& option : kLongOptions) {
-    std::size_t distance = edit_distance(name, option);
-    if (distance < best_distance) {
-      best_distance = distance;
-      best = option;
-    }
-  }
+  std::vector<std::string> known = kOtherFlags;
+  for (const auto& spec : kSpecs) known.push_back(spec.flag);
+  auto guess = nearest(name, known);
   std::string message = "unknown option '" + name + "'";
-  message += best.empty() ? "; see with-gpu --help" : " (did you mean '" + best + "'?)";
+  message += guess ? " (did you mean '" + *guess + "'?)" : "; see with-gpu --help";
   return usage_error(message);
 }
 
-void declare(CLI::App& app, RawOptions& raw) {
-  app.add_option("--gpu", raw.gpu);
-  app.add_option("--min-gpus", raw.min_gpus);
-  app.add_option("--max-gpus", raw.max_gpus);
-  app.add_flag("--require-idle", raw.require_idle);
-  app.add_option("--min-memory", raw.min_memory);
-  app.add_option("--max-util", raw.max_util);
-  app.add_option("--max-temp", raw.max_temp);
-  app.add_option("--max-power", raw.max_power);
-  app.add_option("--sample-window", raw.sample_window);
-  app.add_option("--gpu-type", raw.gpu_type);
-  app.add_flag("--strict", raw.strict);
-  app.add_flag("--wait", raw.wait);
-  app.add_option("--timeout", raw.timeout);
-  app.add_option("--poll-interval", raw.poll_interval);
-  app.add_flag("--status", raw.status);
-  app.add_flag("--json", raw.json);
-  app.add_flag("-n,--dry-run", raw.dry_run);
-  app.add_flag("--print-env", raw.print_env);
-  app.add_flag("-q,--quiet", raw.quiet);
-  app.add_option("--lock-dir", raw.lock_dir);
-  app.add_flag("--share", raw.share);
-  app.add_option("--id-format", raw.id_format);
-  app.add_flag("-V,--version", raw.version);
-  app.add_flag("-h,--help", raw.help);
+Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
+  CLI::App app("with-gpu", "with-gpu");
+  app.set_help_flag();
+  app.prefix_command();
+  CommandLine line;
+  std::map<std::string, std::string> values;
+  std::map<std::string, bool> flags;
+  for (const auto& spec : kSpecs) {
+    std::string names = std::string(spec.flag) + (spec.kind == Kind::flag && std::string(spec.key) == "quiet" ? ",-q" : "");
+    if (spec.kind == Kind::flag) {
+      app.add_flag(names, flags[spec.key]);
+    } else {
+      app.add_option(names, values[spec.key]);
+    }
+  }
+  app.add_option("--gpu", line.gpu);
+  app.add_option("--config", line.config);
+  app.add_option("--profile", line.profile);
+  app.add_flag("--status", line.status);
+  app.add_flag("--json", line.json);
+  app.add_flag("-n,--dry-run", line.dry_run);
+  app.add_flag("--print-env", line.print_env);
+  app.add_flag("--show-config", line.show_config);
+  app.add_flag("-V,--version", line.version);
+  app.add_flag("-h,--help", line.help);
+  std::vector<std::string> reversed(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& error) {
+    std::string what = error.what();
+    return usage_error(what.empty() ? "invalid command line; see with-gpu --help" : what + "; see with-gpu --help");
+  }
+  for (const auto& spec : kSpecs) {
+    if (app.count(spec.flag) == 0) continue;
+    line.settings[spec.key] = spec.kind == Kind::flag ? "true" : values[spec.key];
+  }
+  line.rest = app.remaining();
+  return line;
 }
 
-Result<unsigned> count_value(const std::string& flag, const std::string& text) {
-  auto value = parse_unsigned(text);
-  if (!value) return usage_error(flag + ": '" + text + "' is not a whole number");
-  if (*value == 0) return usage_error(flag + " must be at least 1");
-  return *value;
+std::map<std::string, ValueKind> config_keys() {
+  std::map<std::string, ValueKind> keys;
+  for (const auto& spec : kSpecs) keys[spec.key] = spec.kind == Kind::flag ? ValueKind::boolean : ValueKind::value;
+  return keys;
 }
 
-Result<Ok> apply_counts(const RawOptions& raw, Options& options) {
-  if (!raw.min_gpus.empty()) {
-    auto value = count_value("--min-gpus", raw.min_gpus);
-    if (!value) return value.error();
-    options.selection.min_gpus = *value;
+// The config files in force: the system file, then the user's (or the one named).
+struct ConfigFiles {
+  std::optional<ConfigFile> system;
+  std::optional<ConfigFile> user;
+};
+
+Result<ConfigFiles> read_config_files(const CommandLine& line, const SettingSources& sources) {
+  ConfigFiles files;
+  auto keys = config_keys();
+  auto system = read_config_file(sources.system_config, MissingFile::allowed, keys);
+  if (!system) return system.error();
+  files.system = *system;
+  std::optional<std::string> named = line.config.empty() ? sources.config : std::optional<std::string>(line.config);
+  if (named || !sources.user_config.empty()) {
+    auto user = read_config_file(named.value_or(sources.user_config), named ? MissingFile::error : MissingFile::allowed,
+                                 keys);
+    if (!user) return user.error();
+    files.user = *user;
   }
-  options.selection.max_gpus = options.selection.min_gpus;
-  if (!raw.max_gpus.empty()) {
-    auto value = count_value("--max-gpus", raw.max_gpus);
-    if (!value) return value.error();
-    options.selection.max_gpus = *value;
-  }
-  if (options.selection.min_gpus > options.selection.max_gpus) {
-    return usage_error("--min-gpus " + std::to_string(options.selection.min_gpus) + " is more than --max-gpus " +
-                       std::to_string(options.selection.max_gpus));
+  return files;
+}
+
+// Checks every value in a file by the flags' rules, even one a flag overrides: a
+// broken config file is reported the first time it is read, not when it matters.
+Result<Ok> check_values(const std::vector<ConfigEntry>& entries) {
+  for (const auto& entry : entries) {
+    Options scratch;
+    if (auto applied = apply(*spec_for_key(entry.key), entry.value, entry.location + ": " + entry.key, scratch);
+        !applied) {
+      return applied.error();
+    }
   }
   return Ok{};
 }
 
-Result<Ok> apply_thresholds(const RawOptions& raw, Options& options) {
-  if (!raw.min_memory.empty()) {
-    auto bytes = parse_memory_size(raw.min_memory);
-    if (!bytes) {
-      return usage_error("--min-memory: '" + raw.min_memory + "' is not a size (e.g. 8000 for MiB, 8G, 1.5GiB, 500MB)");
+Result<Ok> check_files(const ConfigFiles& files) {
+  for (const auto* file : {&files.system, &files.user}) {
+    if (!*file) continue;
+    if (auto checked = check_values((*file)->defaults); !checked) return checked.error();
+    for (const auto& [name, entries] : (*file)->profiles) {
+      if (auto checked = check_values(entries); !checked) return checked.error();
     }
-    options.selection.min_free_bytes = *bytes;
-  }
-  if (!raw.max_util.empty()) {
-    auto percent = parse_unsigned(raw.max_util);
-    if (!percent || *percent > 100) {
-      return usage_error("--max-util: '" + raw.max_util + "' is not a percentage from 0 to 100");
-    }
-    options.selection.max_util_percent = *percent;
-  }
-  if (!raw.max_temp.empty()) {
-    auto celsius = parse_unsigned(raw.max_temp);
-    if (!celsius || *celsius > 200) {
-      return usage_error("--max-temp: '" + raw.max_temp + "' is not a temperature in degrees Celsius (e.g. 80)");
-    }
-    options.selection.max_temp_c = *celsius;
-  }
-  if (!raw.max_power.empty()) {
-    if (auto power = parse_max_power(raw.max_power, options.selection); !power) return power.error();
-  }
-  if (!raw.sample_window.empty()) {
-    auto window = parse_duration(raw.sample_window);
-    if (!window || window->count() < 100 || window->count() > 600'000) {
-      return usage_error("--sample-window: '" + raw.sample_window + "' is not a duration from 100ms to 10m (e.g. 5s)");
-    }
-    options.sample_window = *window;
-  }
-  options.selection.sample_window_ms = options.sample_window.count();
-  if (raw.require_idle) options.selection.idle = IdleRequirement::idle_only;
-  if (!raw.gpu_type.empty()) options.selection.gpu_type = raw.gpu_type;
-  if (raw.strict) {
-    if (raw.gpu_type.empty()) return usage_error("--strict needs --gpu-type");
-    options.selection.type_fallback = TypeFallback::strict;
   }
   return Ok{};
 }
 
-Result<Ok> apply_waiting(const RawOptions& raw, Options& options) {
-  options.wait = raw.wait;
-  if (!raw.poll_interval.empty()) {
-    auto interval = parse_duration(raw.poll_interval);
-    if (!interval || interval->count() < 10) {
-      return usage_error("--poll-interval: '" + raw.poll_interval + "' is not a duration of at least 10ms (e.g. 500ms, 2s)");
-    }
-    options.poll_interval = *interval;
+void layer(std::map<std::string, Setting>& merged, const std::vector<ConfigEntry>& entries, const std::string& origin,
+           int rank) {
+  for (const auto& entry : entries) {
+    merged[entry.key] = {entry.value, origin + " in " + entry.location, entry.location + ": " + entry.key, rank};
   }
-  if (raw.timeout.empty()) return Ok{};
-  if (!raw.wait) return usage_error("--timeout needs --wait");
-  auto duration = parse_duration(raw.timeout);
-  if (!duration) return usage_error("--timeout: '" + raw.timeout + "' is not a duration (e.g. 30, 90s, 5m, 1h)");
-  options.timeout = *duration;
+}
+
+Result<Ok> layer_profile(std::map<std::string, Setting>& merged, const ConfigFiles& files, const std::string& profile) {
+  std::vector<std::string> known;
+  bool found = false;
+  int rank = 3;
+  for (const auto* file : {&files.system, &files.user}) {
+    ++rank;
+    if (!*file) continue;
+    for (const auto& [name, entries] : (*file)->profiles) known.push_back(name);
+    auto entries = (*file)->profiles.find(profile);
+    if (entries == (*file)->profiles.end()) continue;
+    found = true;
+    layer(merged, entries->second, "profile " + profile, rank);
+  }
+  if (found) return Ok{};
+  std::sort(known.begin(), known.end());
+  known.erase(std::unique(known.begin(), known.end()), known.end());
+  std::string list;
+  for (const auto& name : known) list += (list.empty() ? "" : ", ") + name;
+  return usage_error("unknown profile \"" + profile + "\"" +
+                     (known.empty() ? " (no config file defines any profile)" : " (known profiles: " + list + ")"));
+}
+
+// Every setting that is set somewhere, with the layer it comes from.
+Result<std::map<std::string, Setting>> merge(const CommandLine& line, const ConfigFiles& files,
+                                             const SettingSources& sources) {
+  std::map<std::string, Setting> merged;
+  if (files.system) layer(merged, files.system->defaults, "[defaults]", 1);
+  if (files.user) layer(merged, files.user->defaults, "[defaults]", 2);
+  std::optional<std::string> profile = line.profile.empty() ? sources.profile : std::optional<std::string>(line.profile);
+  if (profile && !profile->empty()) {
+    if (auto layered = layer_profile(merged, files, *profile); !layered) return layered.error();
+  }
+  if (sources.lock_dir) merged["lock_dir"] = {*sources.lock_dir, "WITH_GPU_LOCK_DIR", "WITH_GPU_LOCK_DIR", 6};
+  for (const auto& [key, value] : line.settings) merged[key] = {value, "flag", spec_for_key(key)->flag, 7};
+  return merged;
+}
+
+// --max-gpus defaults to --min-gpus: a count set only by a weaker layer than the other
+// follows it rather than contradicting it.
+Result<Ok> settle_counts(const std::map<std::string, Setting>& merged, Options& options) {
+  SelectionOptions& selection = options.selection;
+  auto min = merged.find("min_gpus");
+  auto max = merged.find("max_gpus");
+  int min_rank = min == merged.end() ? 0 : min->second.rank;
+  int max_rank = max == merged.end() ? 0 : max->second.rank;
+  if (max == merged.end() || (selection.max_gpus < selection.min_gpus && max_rank < min_rank)) {
+    selection.max_gpus = selection.min_gpus;
+  }
+  if (selection.min_gpus > selection.max_gpus) {
+    return usage_error(min->second.name + " " + std::to_string(selection.min_gpus) + " is more than " +
+                       max->second.name + " " + std::to_string(selection.max_gpus));
+  }
   return Ok{};
 }
 
-Result<Ok> apply_output(const RawOptions& raw, Options& options) {
-  if (int(raw.status) + int(raw.dry_run) + int(raw.print_env) > 1) {
+Result<Ok> apply_settings(const std::map<std::string, Setting>& merged, Options& options) {
+  for (const auto& spec : kSpecs) {
+    auto setting = merged.find(spec.key);
+    if (setting == merged.end()) continue;
+    if (auto applied = apply(spec, setting->second.value, setting->second.name, options); !applied) {
+      return applied.error();
+    }
+  }
+  return settle_counts(merged, options);
+}
+
+// Combinations that only make sense together on one command line.
+Result<Ok> check_flag_combinations(const CommandLine& line) {
+  auto given = [&line](const char* key) { return line.settings.count(key) > 0; };
+  if (given("timeout") && !given("wait")) return usage_error("--timeout needs --wait");
+  if (given("strict") && !given("gpu_type")) return usage_error("--strict needs --gpu-type");
+  if (int(line.status) + int(line.dry_run) + int(line.print_env) > 1) {
     return usage_error("--status, --dry-run and --print-env cannot be combined");
   }
-  if (raw.json && !raw.status && !raw.dry_run) return usage_error("--json goes with --status or --dry-run");
-  options.action = raw.status      ? Action::status
-                   : raw.dry_run   ? Action::dry_run
-                   : raw.print_env ? Action::print_env
-                                   : Action::run;
-  options.output = raw.json ? Output::json : Output::text;
-  options.quiet = raw.quiet;
-  if (!raw.lock_dir.empty()) options.lock_dir = raw.lock_dir;
-  if (raw.share) options.selection.claim_mode = ClaimMode::shared;
-  if (raw.id_format.empty() || raw.id_format == "auto") return Ok{};
-  if (raw.id_format == "index") {
-    options.id_format = IdFormat::index;
-  } else if (raw.id_format == "uuid") {
-    options.id_format = IdFormat::uuid;
-  } else {
-    return usage_error("--id-format: '" + raw.id_format + "' is not one of auto, index, uuid");
-  }
+  if (line.json && !line.status && !line.dry_run) return usage_error("--json goes with --status or --dry-run");
   return Ok{};
 }
 
-}  // namespace
-
-Result<Ok> parse_max_power(const std::string& text, SelectionOptions& selection) {
-  std::string number = text;
-  bool percent = !number.empty() && number.back() == '%';
-  if (percent || (!number.empty() && (number.back() == 'W' || number.back() == 'w'))) number.pop_back();
-  auto value = parse_decimal(number);
-  if (!value || *value <= 0) {
-    return usage_error("--max-power: '" + text + "' is not watts or a percentage of the power limit (e.g. 250, 250W, 80%)");
+std::string show_config(const std::map<std::string, Setting>& merged) {
+  std::string out = "# effective settings; highest first: flag, WITH_GPU_LOCK_DIR, profile, user [defaults],\n"
+                    "# system [defaults], built-in\n";
+  for (const auto& spec : kSpecs) {
+    auto setting = merged.find(spec.key);
+    std::string value = setting == merged.end() ? kBuiltIn.at(spec.key) : setting->second.value;
+    std::string origin = setting == merged.end() ? "built-in" : setting->second.origin;
+    std::string key = spec.key;
+    out += key + std::string(std::max<std::size_t>(1, 15 - key.size()), ' ') + "= " + value +
+           std::string(std::max<std::size_t>(1, 16 - value.size()), ' ') + "# " + origin + "\n";
   }
-  if (percent && *value > 100) return usage_error("--max-power: '" + text + "' is more than 100% of the power limit");
-  if (percent) {
-    selection.max_power_fraction = *value / 100.0;
-  } else {
-    selection.max_power_w = *value;
-  }
-  return Ok{};
+  return out;
 }
-
-namespace {
 
 // The command is what CLI11 left over: after "--", or from the first non-option word.
 Result<Ok> apply_command(std::vector<std::string> rest, Options& options) {
@@ -233,41 +370,70 @@ Result<Ok> apply_command(std::vector<std::string> rest, Options& options) {
   return Ok{};
 }
 
-Result<Options> convert(const RawOptions& raw, const std::vector<std::string>& rest) {
+Result<Options> convert(const CommandLine& line, const SettingSources& sources) {
   Options options;
-  if (raw.help || raw.version) {
+  if (line.help || line.version) {
     options.action = Action::print_text;
-    options.text = raw.help ? help_text() : std::string("with-gpu ") + WITH_GPU_VERSION + "\n";
+    options.text = line.help ? help_text() : std::string("with-gpu ") + WITH_GPU_VERSION + "\n";
     return options;
   }
-  if (!raw.gpu.empty()) {
-    auto list = parse_gpu_list(raw.gpu, "--gpu");
+  if (auto combined = check_flag_combinations(line); !combined) return combined.error();
+  auto files = read_config_files(line, sources);
+  if (!files) return files.error();
+  if (auto checked = check_files(*files); !checked) return checked.error();
+  auto merged = merge(line, *files, sources);
+  if (!merged) return merged.error();
+  if (auto applied = apply_settings(*merged, options); !applied) return applied.error();
+  if (line.show_config) {
+    options.action = Action::print_text;
+    options.text = show_config(*merged);
+    return options;
+  }
+  if (!line.gpu.empty()) {
+    auto list = parse_gpu_list(line.gpu, "--gpu");
     if (!list) return list.error();
     options.gpu_list = *list;
   }
-  for (auto step : {apply_counts, apply_thresholds, apply_waiting, apply_output}) {
-    if (auto applied = step(raw, options); !applied) return applied.error();
-  }
-  if (auto applied = apply_command(rest, options); !applied) return applied.error();
+  options.action = line.status      ? Action::status
+                   : line.dry_run   ? Action::dry_run
+                   : line.print_env ? Action::print_env
+                                    : Action::run;
+  options.output = line.json ? Output::json : Output::text;
+  if (auto applied = apply_command(line.rest, options); !applied) return applied.error();
   return options;
 }
 
 }  // namespace
 
-Result<Options> parse_options(const std::vector<std::string>& args) {
-  CLI::App app("with-gpu", "with-gpu");
-  app.set_help_flag();
-  app.prefix_command();
-  RawOptions raw;
-  declare(app, raw);
-  std::vector<std::string> reversed(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& error) {
-    std::string what = error.what();
-    return usage_error(what.empty() ? "invalid command line; see with-gpu --help" : what + "; see with-gpu --help");
+Result<Ok> parse_max_power(const std::string& text, const std::string& name, SelectionOptions& selection) {
+  std::string number = text;
+  bool percent = !number.empty() && number.back() == '%';
+  if (percent || (!number.empty() && (number.back() == 'W' || number.back() == 'w'))) number.pop_back();
+  auto value = parse_decimal(number);
+  if (!value || *value <= 0) {
+    return usage_error(name + ": '" + text + "' is not watts or a percentage of the power limit (e.g. 250, 250W, 80%)");
   }
-  return convert(raw, app.remaining());
+  if (percent && *value > 100) return usage_error(name + ": '" + text + "' is more than 100% of the power limit");
+  selection.max_power_w.reset();
+  selection.max_power_fraction.reset();
+  if (percent) {
+    selection.max_power_fraction = *value / 100.0;
+  } else {
+    selection.max_power_w = *value;
+  }
+  return Ok{};
+}
+
+std::string user_config_path(const std::optional<std::string>& xdg_config_home, const std::optional<std::string>& home) {
+  if (xdg_config_home && !xdg_config_home->empty()) return *xdg_config_home + "/with-gpu/config.toml";
+  if (home && !home->empty()) return *home + "/.config/with-gpu/config.toml";
+  return {};
+}
+
+Result<Options> parse_options(const std::vector<std::string>& args, const SettingSources& sources) {
+  auto line = read_command_line(args);
+  if (!line) return line.error();
+  return convert(*line, sources);
 }
 
 std::string help_text() {
@@ -321,6 +487,16 @@ claims:
                        jobs may not (small inference jobs, notebooks)
   --lock-dir PATH      claims directory [default: $WITH_GPU_LOCK_DIR or /tmp/with-gpu]
 
+configuration:
+  --profile NAME       apply [profiles.NAME] from the config files [env: WITH_GPU_PROFILE]
+  --config PATH        read this config file instead of the user's; it must exist
+                       [env: WITH_GPU_CONFIG]
+  --show-config        print the effective settings and where each comes from
+  Config files (TOML): /etc/with-gpu/config.toml, then $XDG_CONFIG_HOME/with-gpu/config.toml
+  (~/.config/with-gpu/config.toml). [defaults] always applies; keys are the long flags in
+  snake_case with the flags' values (min_memory = "40G", max_util = 50, wait = true).
+  Precedence: flags, WITH_GPU_LOCK_DIR, profile, user [defaults], system [defaults].
+
   -V, --version        print the version
   -h, --help           print this help
 
@@ -329,6 +505,7 @@ environment:
   WITH_GPU_NVML_LIBRARY  path of libnvidia-ml.so.1 [default: found by the dynamic loader]
   CUDA_VISIBLE_DEVICES   if set, only the GPUs it lists are candidates
   NO_COLOR               no colors, even on a terminal
+  WITH_GPU_SYSTEM_CONFIG the system config file [default: /etc/with-gpu/config.toml]
 
 exit status:
   the command's own status once it runs; otherwise

@@ -28,18 +28,31 @@ struct Options {
   std::chrono::milliseconds sample_window{5000};  // utilization and power averages
   Output output = Output::text;
   bool quiet = false;
-  std::optional<std::string> lock_dir;  // --lock-dir; the environment is the fallback
+  std::optional<std::string> lock_dir;  // --lock-dir, WITH_GPU_LOCK_DIR or a config file
   IdFormat id_format = IdFormat::automatic;
   std::vector<std::string> command;
 };
 
 // Parses a --max-power value into the selection options: watts ("250", "250W") or a
-// percentage of the enforced power limit ("80%").
-Result<Ok> parse_max_power(const std::string& text, SelectionOptions& selection);
+// percentage of the enforced power limit ("80%"). `name` starts error messages.
+Result<Ok> parse_max_power(const std::string& text, const std::string& name, SelectionOptions& selection);
 
-// Parses argv (argv[0] included). Usage errors name the flag and, for unknown
-// options, suggest the nearest known one.
-Result<Options> parse_options(const std::vector<std::string>& args);
+// Where settings come from besides the command line.
+struct SettingSources {
+  std::optional<std::string> config;        // WITH_GPU_CONFIG: a file that must exist
+  std::optional<std::string> profile;       // WITH_GPU_PROFILE
+  std::optional<std::string> lock_dir;      // WITH_GPU_LOCK_DIR
+  std::string user_config;                  // $XDG_CONFIG_HOME/with-gpu/config.toml
+  std::string system_config = "/etc/with-gpu/config.toml";  // WITH_GPU_SYSTEM_CONFIG overrides
+};
+
+// The user's default config path from XDG_CONFIG_HOME or HOME ("" when neither is set).
+std::string user_config_path(const std::optional<std::string>& xdg_config_home, const std::optional<std::string>& home);
+
+// Parses argv (argv[0] included) and merges it over the config files. Precedence,
+// highest first: flags, WITH_GPU_LOCK_DIR, the profile, user [defaults], system
+// [defaults], built-in. Usage errors name the flag, or the file, line and column.
+Result<Options> parse_options(const std::vector<std::string>& args, const SettingSources& sources = {});
 
 // The --help text.
 std::string help_text();

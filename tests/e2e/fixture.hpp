@@ -26,7 +26,8 @@ class E2E : public ::testing::Test {
     env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
            {"WITH_GPU_NVML_LIBRARY", NVML_DOUBLE},
            {"NVML_DOUBLE_MACHINE", machine_path},
-           {"WITH_GPU_LOCK_DIR", lock_dir}};
+           {"WITH_GPU_LOCK_DIR", lock_dir},
+           {"WITH_GPU_SYSTEM_CONFIG", temp / "no-system-config.toml"}};
   }
 
   void write_machine(const json& machine) const {

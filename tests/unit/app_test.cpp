@@ -147,7 +147,11 @@ class AppTest : public ::testing::Test {
   std::vector<FakeWatch::Scripted> script;
   std::vector<std::chrono::milliseconds> waits;
   FakeLauncher launcher;
-  Environment env;
+  Environment env = [] {
+    Environment hermetic;
+    hermetic.system_config = "/nonexistent/with-gpu/config.toml";
+    return hermetic;
+  }();
   std::ostringstream out;
   std::ostringstream err;
 };

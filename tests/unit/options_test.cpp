@@ -11,7 +11,9 @@ using namespace std::chrono_literals;
 
 Result<Options> parse(std::vector<std::string> args) {
   args.insert(args.begin(), "with-gpu");
-  return parse_options(args);
+  SettingSources no_files;
+  no_files.system_config = "/nonexistent/with-gpu/config.toml";
+  return parse_options(args, no_files);
 }
 
 std::string error_of(std::vector<std::string> args) {

@@ -1,0 +1,155 @@
+#include "config/config_file.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 1
+#include <toml++/toml.h>
+
+namespace wg {
+namespace {
+
+std::string location(const std::string& path, const toml::source_region& source) {
+  return path + ":" + std::to_string(source.begin.line) + ":" + std::to_string(source.begin.column);
+}
+
+Error config_error(std::string message) { return Error{ErrorKind::usage, std::move(message), {}}; }
+
+std::vector<std::string> names_of(const std::map<std::string, ValueKind>& keys) {
+  std::vector<std::string> names;
+  for (const auto& [name, kind] : keys) names.push_back(name);
+  return names;
+}
+
+std::string unknown(const std::string& what, const std::string& name, const std::vector<std::string>& known) {
+  auto guess = nearest(name, known);
+  return "unknown " + what + " \"" + name + "\"" + (guess ? " (did you mean \"" + *guess + "\"?)" : "");
+}
+
+std::string number_text(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+// The value as the flag would take it, or an error naming what the key expects.
+Result<std::string> value_text(const toml::node& node, ValueKind kind, const std::string& where) {
+  if (kind == ValueKind::boolean) {
+    if (auto flag = node.value<bool>()) return std::string(*flag ? "true" : "false");
+    return config_error(where + ": expected true or false");
+  }
+  if (node.is_integer()) return std::to_string(*node.value<std::int64_t>());
+  if (node.is_floating_point()) return number_text(*node.value<double>());
+  if (node.is_string()) return *node.value<std::string>();
+  return config_error(where + ": expected a number or a string such as \"40G\", \"80%\" or \"2m\"");
+}
+
+Result<std::vector<ConfigEntry>> read_settings(const std::string& path, const toml::table& table,
+                                               const std::map<std::string, ValueKind>& keys) {
+  std::vector<ConfigEntry> entries;
+  for (auto&& [key, node] : table) {
+    std::string name(key.str());
+    std::string where = location(path, key.source());
+    auto kind = keys.find(name);
+    if (kind == keys.end()) return config_error(where + ": " + unknown("key", name, names_of(keys)));
+    auto text = value_text(node, kind->second, where + ": " + name);
+    if (!text) return text.error();
+    entries.push_back({name, *text, where});
+  }
+  return entries;
+}
+
+Result<Ok> read_profiles(const std::string& path, const toml::node& node, const std::map<std::string, ValueKind>& keys,
+                         ConfigFile& file) {
+  const toml::table* profiles = node.as_table();
+  if (!profiles) return config_error(location(path, node.source()) + ": profiles must be a table of [profiles.NAME]");
+  for (auto&& [name, profile] : *profiles) {
+    const toml::table* settings = profile.as_table();
+    if (!settings) {
+      return config_error(location(path, name.source()) + ": profile \"" + std::string(name.str()) + "\" must be a table");
+    }
+    auto entries = read_settings(path, *settings, keys);
+    if (!entries) return entries.error();
+    file.profiles[std::string(name.str())] = *entries;
+  }
+  return Ok{};
+}
+
+Result<ConfigFile> read_tables(const std::string& path, const toml::table& root,
+                               const std::map<std::string, ValueKind>& keys) {
+  ConfigFile file{path, {}, {}};
+  for (auto&& [key, node] : root) {
+    std::string name(key.str());
+    std::string where = location(path, key.source());
+    if (name == "defaults") {
+      const toml::table* table = node.as_table();
+      if (!table) return config_error(where + ": defaults must be a table ([defaults])");
+      auto entries = read_settings(path, *table, keys);
+      if (!entries) return entries.error();
+      file.defaults = *entries;
+    } else if (name == "profiles") {
+      if (auto read = read_profiles(path, node, keys, file); !read) return read.error();
+    } else if (keys.count(name)) {
+      return config_error(where + ": \"" + name + "\" must be inside [defaults] or a [profiles.NAME] table");
+    } else {
+      return config_error(where + ": " + unknown("table", name, {"defaults", "profiles"}));
+    }
+  }
+  return file;
+}
+
+}  // namespace
+
+std::optional<std::string> nearest(const std::string& word, const std::vector<std::string>& candidates) {
+  // A known name that starts the word is the likeliest ("max_temperature" for max_temp).
+  std::optional<std::string> prefix;
+  for (const auto& candidate : candidates) {
+    if (candidate.size() >= 5 && word.rfind(candidate, 0) == 0 && (!prefix || candidate.size() > prefix->size())) {
+      prefix = candidate;
+    }
+  }
+  if (prefix) return prefix;
+  std::optional<std::string> best;
+  std::size_t best_distance = std::max<std::size_t>(3, word.size() / 3) + 1;
+  for (const auto& candidate : candidates) {
+    std::vector<std::size_t> row(candidate.size() + 1);
+    for (std::size_t j = 0; j <= candidate.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= word.size(); ++i) {
+      std::size_t diagonal = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= candidate.size(); ++j) {
+        std::size_t above = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (word[i - 1] == candidate[j - 1] ? 0 : 1)});
+        diagonal = above;
+      }
+    }
+    if (row[candidate.size()] < best_distance) {
+      best_distance = row[candidate.size()];
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+Result<std::optional<ConfigFile>> read_config_file(const std::string& path, MissingFile missing,
+                                                   const std::map<std::string, ValueKind>& keys) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) != 0) {
+    if (missing == MissingFile::allowed) return std::optional<ConfigFile>();
+    return config_error("config file " + path + " does not exist (named by --config or WITH_GPU_CONFIG)");
+  }
+  try {
+    toml::table root = toml::parse_file(path);
+    auto file = read_tables(path, root, keys);
+    if (!file) return file.error();
+    return std::optional<ConfigFile>(std::move(*file));
+  } catch (const toml::parse_error& error) {
+    return config_error(location(path, error.source()) + ": TOML syntax error: " + std::string(error.description()));
+  }
+}
+
+}  // namespace wg

@@ -1,0 +1,42 @@
+#pragma once
+// with-gpu's TOML configuration files: [defaults] and [profiles.NAME] tables of
+// settings named as the long flags in snake_case. Only this module knows toml++.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace wg {
+
+// What a key accepts: a boolean (for flags without a value) or a value given as a
+// number or a string with units ("40G", "80%", "2m").
+enum class ValueKind { boolean, value };
+
+// One setting as written: the value as text ("8000", "40G", "true") and where it is.
+struct ConfigEntry {
+  std::string key;
+  std::string value;
+  std::string location;  // "path:line:column"
+};
+
+struct ConfigFile {
+  std::string path;
+  std::vector<ConfigEntry> defaults;
+  std::map<std::string, std::vector<ConfigEntry>> profiles;
+};
+
+enum class MissingFile { allowed, error };
+
+// Reads and checks the structure of a config file: TOML syntax, known tables and keys
+// (with "did you mean" for others), and each value's TOML type. Value ranges are the
+// caller's (they are the flags' rules). Empty when the file is missing and allowed to be.
+Result<std::optional<ConfigFile>> read_config_file(const std::string& path, MissingFile missing,
+                                                   const std::map<std::string, ValueKind>& keys);
+
+// The closest of `candidates` to `word` when it is near enough to be a likely typo.
+std::optional<std::string> nearest(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace wg

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <sstream>
 
 #define TOML_HEADER_ONLY 1
@@ -102,6 +103,24 @@ Result<ConfigFile> read_tables(const std::string& path, const toml::table& root,
   return file;
 }
 
+// Where the first byte outside ASCII stands, as "line:column". TOML keys are ASCII, and
+// toml++ 3.3 has undefined behavior on some other characters (a whitespace table with an
+// unreachable branch, reachable from keys, values, and multi-line strings that look like
+// comments), so config files are held to ASCII and such bytes never reach it.
+std::optional<std::string> stray_non_ascii(const std::string& text) {
+  std::size_t line = 1, column = 0;
+  for (char c : text) {
+    ++column;
+    if (c == '\n') {
+      ++line;
+      column = 0;
+    } else if (static_cast<unsigned char>(c) >= 0x80) {
+      return std::to_string(line) + ":" + std::to_string(column);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> nearest(const std::string& word, const std::vector<std::string>& candidates) {
@@ -142,11 +161,24 @@ Result<std::optional<ConfigFile>> read_config_file(const std::string& path, Miss
     if (missing == MissingFile::allowed) return std::optional<ConfigFile>();
     return config_error("config file " + path + " does not exist (named by --config or WITH_GPU_CONFIG)");
   }
+  if (!S_ISREG(info.st_mode)) return config_error("config file " + path + " is not a regular file");
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) return config_error("cannot read config file " + path);
+  auto file = parse_config_text(text.str(), path, keys);
+  if (!file) return file.error();
+  return std::optional<ConfigFile>(std::move(*file));
+}
+
+Result<ConfigFile> parse_config_text(const std::string& text, const std::string& path,
+                                     const std::map<std::string, ValueKind>& keys) {
+  if (auto stray = stray_non_ascii(text)) {
+    return config_error(path + ":" + *stray + ": a non-ASCII character; with-gpu config files are ASCII, comments included");
+  }
   try {
-    toml::table root = toml::parse_file(path);
-    auto file = read_tables(path, root, keys);
-    if (!file) return file.error();
-    return std::optional<ConfigFile>(std::move(*file));
+    toml::table root = toml::parse(std::string_view(text), std::string_view(path));
+    return read_tables(path, root, keys);
   } catch (const toml::parse_error& error) {
     return config_error(location(path, error.source()) + ": TOML syntax error: " + std::string(error.description()));
   }

@@ -122,6 +122,16 @@ TEST_F(ConfigTest, ANamedConfigFileMustExist) {
             "config file " + (temp / "gone.toml") + " does not exist (named by --config or WITH_GPU_CONFIG)");
 }
 
+TEST_F(ConfigTest, AConfigPathThatIsADirectoryIsRefused) {
+  sources.config = temp.path();
+  EXPECT_EQ(error_of({"cmd"}), "config file " + temp.path() + " is not a regular file");
+}
+
+TEST_F(ConfigTest, AnEmptyConfigFileIsFine) {
+  write("user.toml", "");
+  EXPECT_TRUE(parse({"cmd"}));
+}
+
 TEST_F(ConfigTest, LockDirSitsBetweenFlagsAndFiles) {
   write("user.toml", "[defaults]\nlock_dir = \"/from/config\"\n");
   EXPECT_EQ(parse({"cmd"})->lock_dir, "/from/config");
@@ -213,6 +223,25 @@ TEST_F(ConfigTest, TomlSyntaxErrorsGiveLineAndColumn) {
   write("user.toml", "[defaults]\nmin_memory = = 8000\n");
   std::string message = error_of({"cmd"});
   EXPECT_EQ(message.rfind((temp / "user.toml") + ":2:14: TOML syntax error: ", 0), 0u) << message;
+}
+
+// Found by fuzz_config (fuzz/regressions/config-control-char-in-table-header.toml).
+TEST_F(ConfigTest, AControlCharacterInATableHeaderIsASyntaxError) {
+  write("user.toml", std::string("[\x01]\nmin_memory = 1\n"));
+  EXPECT_EQ(error_of({"cmd"}), (temp / "user.toml") + ":1:2: TOML syntax error: Error while parsing key: expected bare key "
+                                                      "starting character or string delimiter, saw '\\u0001'");
+}
+
+// Found by fuzz_config: toml++ 3.3 reaches undefined behavior on some non-ASCII
+// characters where it checks for whitespace (fuzz/regressions/config-non-ascii-*.toml).
+TEST_F(ConfigTest, NonAsciiIsRefusedBeforeParsing) {
+  const std::string why = ": a non-ASCII character; with-gpu config files are ASCII, comments included";
+  write("user.toml", "a\xc7\x95=\x02");
+  EXPECT_EQ(error_of({"cmd"}), (temp / "user.toml") + ":1:2" + why);
+  write("user.toml", "a=+'\xd0\xb0");
+  EXPECT_EQ(error_of({"cmd"}), (temp / "user.toml") + ":1:5" + why);
+  write("user.toml", "l= \"\"\"08\n  # d\xc3\xa9" "faut\n\"\"\"\n");
+  EXPECT_EQ(error_of({"cmd"}), (temp / "user.toml") + ":2:6" + why);
 }
 
 TEST_F(ConfigTest, AnUnknownProfileListsTheKnownOnes) {

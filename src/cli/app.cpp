@@ -65,10 +65,12 @@ class Flow {
       : options_(options), env_(env), services_(services), out_(out), err_(err) {}
 
   int run() {
+    phase_start_ = services_.clock->now();
     auto source = services_.open_gpus(env_.nvml_library.value_or(kDefaultNvmlLibrary), options_.sample_window);
     if (!source) return report(source.error(), err_);
     source_ = std::move(*source);
     claims_ = services_.open_claims(lock_dir());
+    trace("load");
     return options_.action == Action::status ? show_status() : select_and_launch();
   }
 
@@ -79,8 +81,10 @@ class Flow {
   // kernels, so the launch path skips it and lets flock answer instead).
   Result<Machine> read_machine_and_holders() {
     auto machine = source_->query();
+    trace("query");
     if (machine) claims_->read_holders(*machine);
     if (machine && services_.describe_processes) services_.describe_processes(*machine);
+    trace("holders");
     return machine;
   }
 
@@ -96,6 +100,8 @@ class Flow {
                                   style);
     }
     out_.flush();
+    trace("render");
+    print_trace();
     return 0;
   }
 
@@ -183,15 +189,33 @@ class Flow {
   Result<Round> try_once() {
     auto machine = options_.action == Action::run ? source_->query() : read_machine_and_holders();
     if (!machine) return machine.error();
+    if (options_.action == Action::run) trace("query");
     Round round;
     round.machine = std::move(*machine);
     if (auto prepared = prepare_selection(round); !prepared) return prepared.error();
     if (options_.wait) track_cooling(round);
     round.decision = select_gpus(round.machine, round.selection);
+    trace("select");
     if (options_.action == Action::run) {
       if (auto claimed = claim(round); !claimed) return claimed.error();
+      trace("claim");
     }
     return round;
+  }
+
+  // WITH_GPU_TRACE: the time since the previous phase, printed before exec (or exit) so a
+  // slow start points at its phase.
+  void trace(const char* phase) {
+    if (!env_.trace) return;
+    auto now = services_.clock->now();
+    trace_ += std::string(trace_.empty() ? "" : ", ") + phase + " " +
+              std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now - phase_start_).count()) + "us";
+    phase_start_ = now;
+  }
+
+  void print_trace() {
+    if (env_.trace && !trace_.empty()) err_ << "with-gpu: trace: " << trace_ << "\n";
+    trace_.clear();
   }
 
   CudaEnvironment cuda_env_for(const Round& round) const {
@@ -350,6 +374,8 @@ class Flow {
     if (cuda.device_order) changes.emplace_back("CUDA_DEVICE_ORDER", *cuda.device_order);
     source_.reset();  // nvmlShutdown: no driver handle leaks into the command
     round.held->keep_across_exec();
+    trace("prepare exec");
+    print_trace();
     out_.flush();
     err_.flush();
     return report(services_.launcher->exec(options_.command, changes), err_);
@@ -363,6 +389,8 @@ class Flow {
   std::unique_ptr<GpuSource> source_;
   std::unique_ptr<ClaimStore> claims_;
   std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point phase_start_;
+  std::string trace_;
   int settle_step_ = -1;  // position in the quick re-checks after a release; -1 when off
   std::map<std::string, std::chrono::steady_clock::time_point> last_hot_;  // UUID -> seen above --max-temp
 };
@@ -384,6 +412,7 @@ Environment read_environment() {
   env.cuda_visible_devices = getenv_opt("CUDA_VISIBLE_DEVICES");
   env.cuda_device_order = getenv_opt("CUDA_DEVICE_ORDER");
   env.no_color = getenv_opt("NO_COLOR").has_value();
+  env.trace = getenv_opt("WITH_GPU_TRACE").value_or("0") != "0";
   env.stdout_tty = isatty(STDOUT_FILENO) == 1;
   env.stderr_tty = isatty(STDERR_FILENO) == 1;
   char host[256] = {};

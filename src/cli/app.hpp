@@ -29,6 +29,7 @@ struct Environment {
   std::optional<std::string> cuda_visible_devices;
   std::optional<std::string> cuda_device_order;
   bool no_color = false;                          // NO_COLOR set
+  bool trace = false;                             // WITH_GPU_TRACE set (and not 0): phase timings
   bool stdout_tty = false;
   bool stderr_tty = false;
   std::string hostname;

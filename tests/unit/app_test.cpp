@@ -367,3 +367,24 @@ TEST_F(AppTest, UsageErrorsExitTwo) {
 
 }  // namespace
 }  // namespace wg
+
+namespace wg {
+namespace {
+
+TEST_F(AppTest, TraceNamesEveryPhaseBeforeExec) {
+  env.trace = true;
+  run({"true"});
+  std::string text = err.str();
+  auto line = text.find("with-gpu: trace: load ");
+  ASSERT_NE(line, std::string::npos) << text;
+  for (const char* phase : {", query ", ", select ", ", claim ", ", prepare exec "}) {
+    EXPECT_NE(text.find(phase, line), std::string::npos) << phase;
+  }
+  err.str("");
+  env.trace = false;
+  run({"true"});
+  EXPECT_EQ(err.str().find("trace"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wg

@@ -85,7 +85,7 @@ echo "| --- | --- |"
 "$build/bench/selection_bench" | tail -n +2 | while read -r n us; do echo "| $n | $us |"; done
 mkdir -p docs
 gnuplot <<PLOT
-set terminal png size 720,420
+set terminal png size 720,420 noenhanced
 set output "docs/startup.png"
 set title "with-gpu start-up to exec (median, simulated GPUs)"
 set xlabel "GPUs"

@@ -4,6 +4,7 @@
 
 #include "cli/options.hpp"
 #include "core/units.hpp"
+#include "unit/parse_helpers.hpp"
 #include "unit/temp_dir.hpp"
 
 namespace wg {
@@ -21,18 +22,8 @@ class ConfigTest : public ::testing::Test {
 
   void write(const std::string& name, const std::string& text) { std::ofstream(temp / name) << text; }
 
-  Result<Options> parse(std::vector<std::string> args) {
-    args.insert(args.begin(), "with-gpu");
-    return parse_options(args, sources);
-  }
-
-  std::string error_of(std::vector<std::string> args) {
-    auto options = parse(std::move(args));
-    EXPECT_FALSE(options);
-    if (options) return {};
-    EXPECT_EQ(options.error().kind, ErrorKind::usage);
-    return options.error().message;
-  }
+  Result<Options> parse(std::vector<std::string> args) { return test::parse_with(std::move(args), sources); }
+  std::string error_of(std::vector<std::string> args) { return test::usage_message(parse(std::move(args))); }
 
   test::TempDir temp;
   SettingSources sources;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/units.hpp"
+#include "unit/parse_helpers.hpp"
 
 namespace wg {
 namespace {
@@ -10,19 +11,12 @@ namespace {
 using namespace std::chrono_literals;
 
 Result<Options> parse(std::vector<std::string> args) {
-  args.insert(args.begin(), "with-gpu");
   SettingSources no_files;
   no_files.system_config = "/nonexistent/with-gpu/config.toml";
-  return parse_options(args, no_files);
+  return test::parse_with(std::move(args), no_files);
 }
 
-std::string error_of(std::vector<std::string> args) {
-  auto options = parse(std::move(args));
-  EXPECT_FALSE(options);
-  if (options) return {};
-  EXPECT_EQ(options.error().kind, ErrorKind::usage);
-  return options.error().message;
-}
+std::string error_of(std::vector<std::string> args) { return test::usage_message(parse(std::move(args))); }
 
 TEST(Options, DefaultsMatch05) {
   auto options = parse({"python", "train.py"});

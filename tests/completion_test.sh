@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Checks the bash completion: flags, profile names read from the config files, values.
+set -u
+shopt -s extglob
+here=$(cd "$(dirname "$0")/.." && pwd)
+source "$here/completion/with-gpu.bash"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/xdg/with-gpu"
+printf '[defaults]\nmin_memory = 8000\n[profiles.llm]\nmax_util = 50\n[profiles.inference]\nmax_util = 90\n' \
+  >"$work/xdg/with-gpu/config.toml"
+printf '[profiles.lab-wide]\nmin_gpus = 2\n' >"$work/system.toml"
+export XDG_CONFIG_HOME=$work/xdg WITH_GPU_SYSTEM_CONFIG=$work/system.toml
+passed=0 failed=0
+complete_words() {  # complete_words EXPECTED WORD...
+  local expected=$1
+  shift
+  COMP_WORDS=("$@")
+  COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+  _with_gpu
+  local got
+  got=$(printf '%s\n' "${COMPREPLY[@]}" | sort | xargs)
+  if [[ $got == "$expected" ]]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: ${*}: expected '$expected', got '$got'"; fi
+}
+complete_words "--profile" with-gpu --prof
+complete_words "inference lab-wide llm" with-gpu --profile ""
+complete_words "lab-wide llm" with-gpu --min-gpus 2 --profile l
+complete_words "auto index uuid" with-gpu --id-format ""
+complete_words "--sample-window --share --show-config --status --strict" with-gpu --s
+complete_words "" with-gpu --profile llm python --prof
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

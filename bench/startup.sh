@@ -7,10 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(readlink -f "${1:-build}")
-for tool in hyperfine gnuplot /usr/bin/time; do
-  command -v "$tool" >/dev/null || { sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo;
-    $sudo apt-get install -y -qq --no-install-recommends hyperfine gnuplot-nox time >/dev/null; break; }
-done
+scripts/install-deps.sh hyperfine gnuplot-nox time
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export WITH_GPU_NVML_LIBRARY=$build/nvml-double/libnvidia-ml-double.so WITH_GPU_LOCK_DIR=$work/locks

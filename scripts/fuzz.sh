@@ -5,9 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-scripts/install-deps.sh
-command -v clang++-14 >/dev/null || { sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo;
-  $sudo apt-get install -y -qq --no-install-recommends clang-14 libclang-rt-14-dev >/dev/null; }
+scripts/install-deps.sh clang-14 libclang-rt-14-dev
 mkdir -p build-fuzz
 # NDEBUG as in the release build: toml++ 3.3.0 asserts on a control character after '['
 # in debug builds, where a release build reports the syntax error (fuzz/regressions).

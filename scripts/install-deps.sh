@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing with-gpu needs, from Debian 12 main, and only
-# what is missing (no apt-get at all when everything is there).
+# what is missing (no apt-get at all when everything is there). Extra package names
+# given as arguments are installed the same way (scripts/fuzz.sh passes clang's).
 set -euo pipefail
 packages=(g++ cmake ninja-build libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev python3
-  python3-jsonschema libtomlplusplus-dev)
+  python3-jsonschema libtomlplusplus-dev "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -83,7 +83,6 @@ class Flow {
     auto machine = source_->query();
     trace("query");
     if (machine) claims_->read_holders(*machine);
-    if (machine && services_.describe_processes) services_.describe_processes(*machine);
     trace("holders");
     return machine;
   }
@@ -91,6 +90,8 @@ class Flow {
   int show_status() {
     auto machine = read_machine_and_holders();
     if (!machine) return report(machine.error(), err_);
+    // Only --status shows who runs each compute process; decisions never need it.
+    if (services_.describe_processes) services_.describe_processes(*machine);
     if (options_.output == Output::json) {
       out_ << render_status_json(*machine, {env_.hostname, env_.timestamp});
     } else {

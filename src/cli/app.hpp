@@ -45,7 +45,7 @@ struct Services {
   std::function<std::unique_ptr<ChangeWatch>(const std::string& lock_dir)> open_watch;
   Clock* clock = nullptr;
   Launcher* launcher = nullptr;
-  // Fills in who runs each compute process (for reports); may do nothing.
+  // Fills in who runs each compute process (for --status); may do nothing.
   std::function<void(Machine&)> describe_processes;
 };
 

@@ -272,26 +272,25 @@ class Flow {
     return options_.poll_interval;
   }
 
-  // A GPU too hot, or cooling down, is watched more often than the regular poll: its
-  // whole window must be seen below the limit.
-  static bool cooling(const Decision& decision) {
+  static bool any_reason(const Decision& decision, bool (*matches)(Filter)) {
     for (const auto& verdict : decision.verdicts) {
       for (const auto& reason : verdict.reasons) {
-        if (reason.filter == Filter::cooling || reason.filter == Filter::max_temp) return true;
+        if (matches(reason.filter)) return true;
       }
     }
     return false;
   }
 
+  // A GPU too hot, or cooling down, is watched more often than the regular poll: its
+  // whole window must be seen below the limit.
+  static bool cooling(const Decision& decision) {
+    return any_reason(decision, [](Filter filter) { return filter == Filter::cooling || filter == Filter::max_temp; });
+  }
+
   static bool blocked_only_by_claims(const Decision& decision) {
-    for (const auto& verdict : decision.verdicts) {
-      for (const auto& reason : verdict.reasons) {
-        if (reason.filter != Filter::claimed && reason.filter != Filter::shared && reason.filter != Filter::not_allocated) {
-          return false;
-        }
-      }
-    }
-    return true;
+    return !any_reason(decision, [](Filter filter) {
+      return filter != Filter::claimed && filter != Filter::shared && filter != Filter::not_allocated;
+    });
   }
 
   static Error interrupted(int signal) {

@@ -4,7 +4,7 @@
 # given as arguments are installed the same way (scripts/fuzz.sh passes clang's).
 set -euo pipefail
 packages=(g++ cmake ninja-build libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev python3
-  python3-jsonschema libtomlplusplus-dev "$@")
+  python3-jsonschema libtomlplusplus-dev libnuma-dev libnuma1 "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

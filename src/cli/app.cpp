@@ -23,6 +23,10 @@
 #include "output/format.hpp"
 #include "output/status_json.hpp"
 #include "output/status_table.hpp"
+#include "output/topology_matrix.hpp"
+#include "core/binding.hpp"
+#include "os/cpu_affinity.hpp"
+#include "os/numa_policy.hpp"
 #include "output/wait_report.hpp"
 
 namespace wg {
@@ -77,10 +81,37 @@ class Flow {
  private:
   std::string lock_dir() const { return options_.lock_dir.value_or(kDefaultLockDir); }
 
+  // How much topology this run needs: pair links cost one NVML call per pair, so they
+  // are read only to choose several GPUs by them or to show them.
+  TopologyDetail topology_detail() const {
+    const SelectionOptions& selection = options_.selection;
+    if (options_.action == Action::status) {
+      return options_.show_topology || options_.output == Output::json ? TopologyDetail::links
+                                                                        : TopologyDetail::locality;
+    }
+    bool several = std::max(selection.min_gpus, selection.max_gpus) >= 2 && !options_.gpu_list;
+    if (several && selection.topology == TopologyUse::prefer) return TopologyDetail::links;
+    bool locality = selection.numa == Locality::require || options_.bind ||
+                    (selection.numa == Locality::prefer && cpus_restricted());
+    return locality ? TopologyDetail::locality : TopologyDetail::none;
+  }
+
+  // True when with-gpu may run on fewer CPUs than the machine has online.
+  bool cpus_restricted() const {
+    return env_.allowed_cpus && env_.online_cpus && !(env_.online_cpus->intersection(*env_.allowed_cpus) == *env_.online_cpus);
+  }
+
+  Result<Machine> query_machine() {
+    TopologyDetail detail = topology_detail();
+    auto machine = source_->query(detail);
+    if (machine && detail != TopologyDetail::none && services_.fill_locality) services_.fill_locality(*machine);
+    return machine;
+  }
+
   // The driver's view plus every claim holder (one /proc/locks read: ~10 ms on some
   // kernels, so the launch path skips it and lets flock answer instead).
   Result<Machine> read_machine_and_holders() {
-    auto machine = source_->query();
+    auto machine = query_machine();
     trace("query");
     if (machine) claims_->read_holders(*machine);
     trace("holders");
@@ -99,6 +130,7 @@ class Flow {
       out_ << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
                                              env_.nvml_library.has_value(), options_.sample_window.count()},
                                   style);
+      if (options_.show_topology) out_ << "\n" << render_topology_matrix(*machine);
     }
     out_.flush();
     trace("render");
@@ -109,6 +141,8 @@ class Flow {
   // The options for this machine: --gpu resolved, the inherited allocation applied.
   Result<Ok> prepare_selection(Round& round) {
     round.selection = options_.selection;
+    round.selection.allowed_cpus = env_.allowed_cpus;
+    round.selection.cpus_restricted = cpus_restricted();
     auto allocation = read_allocation(env_.cuda_visible_devices, round.machine);
     if (!allocation) return allocation.error();
     if (*allocation) {
@@ -188,7 +222,7 @@ class Flow {
   bool quick_recheck() const { return settle_step_ >= 0; }
 
   Result<Round> try_once() {
-    auto machine = options_.action == Action::run ? source_->query() : read_machine_and_holders();
+    auto machine = options_.action == Action::run ? query_machine() : read_machine_and_holders();
     if (!machine) return machine.error();
     if (options_.action == Action::run) trace("query");
     Round round;
@@ -372,6 +406,7 @@ class Flow {
     }
     EnvChanges changes = {{"CUDA_VISIBLE_DEVICES", cuda.visible_devices}};
     if (cuda.device_order) changes.emplace_back("CUDA_DEVICE_ORDER", *cuda.device_order);
+    if (options_.bind) bind(round);
     source_.reset();  // nvmlShutdown: no driver handle leaks into the command
     round.held->keep_across_exec();
     trace("prepare exec");
@@ -379,6 +414,34 @@ class Flow {
     out_.flush();
     err_.flush();
     return report(services_.launcher->exec(options_.command, changes), err_);
+  }
+
+  // --bind: the command inherits this process's CPU affinity and memory policy. A
+  // binding that cannot be made is a warning: the command still runs.
+  void bind(const Round& round) {
+    Binding plan = plan_binding(round.machine, round.decision.chosen, env_.allowed_cpus);
+    auto warn = [this](const std::string& what) {
+      if (!options_.quiet) err_ << "with-gpu: warning: --bind: " << what << "\n";
+    };
+    if (!plan.problem.empty()) return warn(plan.problem + "; the command runs unpinned");
+    if (services_.pin_cpus) {
+      if (auto pinned = services_.pin_cpus(plan.cpus); !pinned) return warn(pinned.error().message);
+    }
+    std::string memory = "memory placement left to the kernel (NUMA node unknown)";
+    if (!plan.memory_nodes.empty() && services_.prefer_memory) {
+      auto preferred = services_.prefer_memory(plan.memory_nodes);
+      if (preferred) {
+        std::string nodes;
+        for (int node : *preferred) {
+          if (!nodes.empty()) nodes += ',';
+          nodes += std::to_string(node);
+        }
+        memory = "memory preferred on NUMA node " + nodes;
+      } else {
+        memory = "memory placement left to the kernel (" + preferred.error().message + ")";
+      }
+    }
+    if (!options_.quiet) err_ << "with-gpu: bound to CPUs " << plan.cpus.to_string() << "; " << memory << "\n";
   }
 
   const Options& options_;
@@ -413,6 +476,8 @@ Environment read_environment() {
   env.cuda_device_order = getenv_opt("CUDA_DEVICE_ORDER");
   env.no_color = getenv_opt("NO_COLOR").has_value();
   env.trace = getenv_opt("WITH_GPU_TRACE").value_or("0") != "0";
+  env.allowed_cpus = allowed_cpus();
+  env.online_cpus = online_cpus();
   env.stdout_tty = isatty(STDOUT_FILENO) == 1;
   env.stderr_tty = isatty(STDERR_FILENO) == 1;
   char host[256] = {};
@@ -454,6 +519,9 @@ int run(int argc, char** argv) {
   Services services{open_nvml, [](const std::string& dir) { return std::unique_ptr<ClaimStore>(new LockDir(dir)); },
                     [](const std::string& dir) { return std::unique_ptr<ChangeWatch>(new InotifyWatch(dir)); }, &clock,
                     &launcher, describe_processes};
+  services.fill_locality = [](Machine& machine) { fill_locality_from_sysfs(machine); };
+  services.pin_cpus = pin_to_cpus;
+  services.prefer_memory = prefer_memory_nodes;
   return run_app(args, env, services, std::cout, std::cerr);
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/change_watch.hpp"
+#include "core/cpu_set.hpp"
 #include "core/claims.hpp"
 #include "core/clock.hpp"
 #include "core/gpu_source.hpp"
@@ -32,6 +33,8 @@ struct Environment {
   bool trace = false;                             // WITH_GPU_TRACE set (and not 0): phase timings
   bool stdout_tty = false;
   bool stderr_tty = false;
+  std::optional<CpuSet> allowed_cpus;            // sched_getaffinity
+  std::optional<CpuSet> online_cpus;             // /sys/devices/system/cpu/online
   std::string hostname;
   std::string timestamp;                          // ISO 8601 UTC, for JSON
 };
@@ -47,6 +50,12 @@ struct Services {
   Launcher* launcher = nullptr;
   // Fills in who runs each compute process (for --status); may do nothing.
   std::function<void(Machine&)> describe_processes;
+  // Fills NUMA nodes and local CPUs the driver did not report (sysfs); may do nothing.
+  std::function<void(Machine&)> fill_locality;
+  // --bind: pins this process (and so the command) to CPUs; prefers memory on NUMA
+  // nodes, returning the nodes preferred.
+  std::function<Result<Ok>(const CpuSet&)> pin_cpus;
+  std::function<Result<std::vector<int>>(const std::vector<int>&)> prefer_memory;
 };
 
 // Runs with-gpu and returns its exit status (when the command is launched, this

@@ -13,7 +13,7 @@ namespace wg {
 namespace {
 
 // What a setting's value is, which decides how it is parsed and checked.
-enum class Kind { flag, count, size, percent, celsius, power, window, duration, poll, text, id_format };
+enum class Kind { flag, count, size, percent, celsius, power, window, duration, poll, text, id_format, topology, numa };
 
 // A setting that both a flag and a config key can give: one table, one parser, so a
 // value means the same in both places and is checked by the same words.
@@ -32,7 +32,8 @@ constexpr Spec kSpecs[] = {
     {"wait", "--wait", Kind::flag},                  {"timeout", "--timeout", Kind::duration},
     {"poll_interval", "--poll-interval", Kind::poll}, {"quiet", "--quiet", Kind::flag},
     {"id_format", "--id-format", Kind::id_format},   {"share", "--share", Kind::flag},
-    {"lock_dir", "--lock-dir", Kind::text},
+    {"lock_dir", "--lock-dir", Kind::text},          {"topology", "--topology", Kind::topology},
+    {"numa", "--numa", Kind::numa},                  {"bind", "--bind", Kind::flag},
 };
 
 // Built-in values, as --show-config prints them.
@@ -41,7 +42,7 @@ const std::map<std::string, std::string> kBuiltIn = {
     {"min_memory", "2048"},    {"max_util", "(none)"},      {"max_temp", "(none)"},    {"max_power", "(none)"},
     {"sample_window", "5s"},   {"require_idle", "false"},   {"wait", "false"},         {"timeout", "(never)"},
     {"poll_interval", "5s"},   {"quiet", "false"},          {"id_format", "auto"},     {"share", "false"},
-    {"lock_dir", "/tmp/with-gpu"},
+    {"lock_dir", "/tmp/with-gpu"}, {"topology", "prefer"},   {"numa", "prefer"},        {"bind", "false"},
 };
 
 // Flags that are not settings (they act, or say where settings come from).
@@ -64,6 +65,7 @@ Result<Ok> apply(const Spec& spec, const std::string& value, const std::string& 
       if (key == "wait") options.wait = on;
       if (key == "quiet") options.quiet = on;
       if (key == "share") selection.claim_mode = on ? ClaimMode::shared : ClaimMode::exclusive;
+      if (key == "bind") options.bind = on;
       return Ok{};
     }
     case Kind::count: {
@@ -123,6 +125,17 @@ Result<Ok> apply(const Spec& spec, const std::string& value, const std::string& 
       else if (value == "uuid") options.id_format = IdFormat::uuid;
       else return bad("is not one of auto, index, uuid");
       return Ok{};
+    case Kind::topology:
+      if (value == "prefer") selection.topology = TopologyUse::prefer;
+      else if (value == "ignore") selection.topology = TopologyUse::ignore;
+      else return bad("is not one of prefer, ignore");
+      return Ok{};
+    case Kind::numa:
+      if (value == "prefer") selection.numa = Locality::prefer;
+      else if (value == "require") selection.numa = Locality::require;
+      else if (value == "ignore") selection.numa = Locality::ignore;
+      else return bad("is not one of prefer, require, ignore");
+      return Ok{};
   }
   return Ok{};
 }
@@ -148,6 +161,7 @@ struct CommandLine {
   std::string gpu, config, profile;
   bool status = false, json = false, dry_run = false, print_env = false, version = false, help = false;
   bool show_config = false;
+  bool show_topology = false;  // --topology without a value: the matrix, with --status
   std::vector<std::string> rest;
 };
 
@@ -172,6 +186,8 @@ Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
     std::string names = std::string(spec.flag) + (spec.kind == Kind::flag && std::string(spec.key) == "quiet" ? ",-q" : "");
     if (spec.kind == Kind::flag) {
       app.add_flag(names, flags[spec.key]);
+    } else if (spec.kind == Kind::topology) {
+      app.add_option(names, values[spec.key])->expected(0, 1);  // bare: --status --topology
     } else {
       app.add_option(names, values[spec.key]);
     }
@@ -195,6 +211,10 @@ Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
   }
   for (const auto& spec : kSpecs) {
     if (app.count(spec.flag) == 0) continue;
+    if (spec.kind == Kind::topology && values[spec.key].empty()) {
+      line.show_topology = true;
+      continue;
+    }
     line.settings[spec.key] = spec.kind == Kind::flag ? "true" : values[spec.key];
   }
   line.rest = app.remaining();
@@ -335,6 +355,9 @@ Result<Ok> check_flag_combinations(const CommandLine& line) {
     return usage_error("--status, --dry-run and --print-env cannot be combined");
   }
   if (line.json && !line.status && !line.dry_run) return usage_error("--json goes with --status or --dry-run");
+  if (line.show_topology && !line.status) {
+    return usage_error("--topology without a value goes with --status; to choose GPUs: --topology prefer|ignore");
+  }
   return Ok{};
 }
 
@@ -399,6 +422,7 @@ Result<Options> convert(const CommandLine& line, const SettingSources& sources) 
                    : line.print_env ? Action::print_env
                                     : Action::run;
   options.output = line.json ? Output::json : Output::text;
+  options.show_topology = line.show_topology;
   if (auto applied = apply_command(line.rest, options); !applied) return applied.error();
   return options;
 }
@@ -440,7 +464,7 @@ std::string help_text() {
   return R"(with-gpu )" WITH_GPU_VERSION R"HELP( - run a command on free NVIDIA GPUs
 
 usage: with-gpu [OPTIONS] [--] COMMAND [ARGS...]
-       with-gpu --status [--json]
+       with-gpu --status [--json] [--topology]
 
 Picks GPUs, claims them so concurrent with-gpu launches never collide, sets
 CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER, then replaces itself with COMMAND.
@@ -466,6 +490,16 @@ thresholds:
   --require-idle       only idle GPUs (no compute process, < 500 MiB used)
   a GPU that does not report a reading a threshold needs is rejected by it
 
+topology:
+  --topology MODE      prefer: choose several GPUs as the best-connected set (NVLink
+                       links, then PCIe path, then NUMA node; ties to free memory);
+                       ignore: most free memory only [default: prefer]
+  --numa MODE          prefer: when with-gpu may run only on some CPUs (taskset, numactl,
+                       Slurm, cgroup cpusets), GPUs local to them go first; require:
+                       only those; ignore: neither [default: prefer]
+  --bind               run the command on the CPUs local to its GPUs (within those it
+                       may use), memory preferred on their NUMA nodes (needs libnuma1)
+
 waiting:
   --wait               wait until enough GPUs are free; starts within milliseconds of
                        a claim being released, re-reads the driver every --poll-interval
@@ -475,6 +509,8 @@ waiting:
 output:
   --status             show every GPU, its processes and claims, and exit
   --json               with --status or --dry-run: print JSON (docs/json.md)
+  --topology           with --status: the GPU-by-GPU matrix, as nvidia-smi topo -m
+                       (NV# NVLinks, PIX, PXB, PHB, NODE, SYS; ? unknown)
   -n, --dry-run        show the decision and every GPU's verdict; claim and run nothing
   --print-env          print `export CUDA_VISIBLE_DEVICES=...` lines for
                        eval "$(with-gpu --print-env --min-memory 8G)"; claims nothing,

@@ -30,6 +30,8 @@ struct Options {
   bool quiet = false;
   std::optional<std::string> lock_dir;  // --lock-dir, WITH_GPU_LOCK_DIR or a config file
   IdFormat id_format = IdFormat::automatic;
+  bool bind = false;           // --bind: pin the command to the chosen GPUs' CPUs and memory
+  bool show_topology = false;  // --status --topology: the GPU-by-GPU matrix
   std::vector<std::string> command;
 };
 

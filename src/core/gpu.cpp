@@ -52,4 +52,16 @@ std::string describe_holder(const ClaimHolder& holder) {
   return text;
 }
 
+GpuLink link_between(const Machine& machine, unsigned a, unsigned b) {
+  if (a >= machine.links.size() || b >= machine.links[a].size()) return {};
+  return machine.links[a][b];
+}
+
+std::string link_label(const GpuLink& link) {
+  if (link.nvlinks > 0) return "NV" + std::to_string(link.nvlinks);
+  if (!link.pcie) return "?";
+  static const char* const kLabels[] = {"BRD", "PIX", "PXB", "PHB", "NODE", "SYS"};
+  return kLabels[static_cast<int>(*link.pcie)];
+}
+
 }  // namespace wg

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_set.hpp"
+
 namespace wg {
 
 // A compute process NVML lists on a GPU. Memory is empty where NVML reports it as
@@ -51,10 +53,28 @@ struct Gpu {
   std::optional<double> power_limit_w;              // enforced limit
   std::optional<std::vector<GpuProcess>> processes;  // empty optional: list refused
 
+  std::optional<int> numa_node;     // NUMA node of its PCIe root; empty: unknown or no NUMA
+  std::optional<CpuSet> local_cpus;  // CPUs the driver calls ideal for it
+
   std::vector<ClaimHolder> claims;  // filled in by the claims layer, not by NVML
 
   bool usable() const { return !error.has_value(); }
 };
+
+// The closest PCIe element two GPUs share (NVML's common ancestor), best first, named
+// as `nvidia-smi topo -m` prints them (BRD: two GPUs on one board, NVML's INTERNAL).
+enum class PciePath { brd, pix, pxb, phb, node, sys };
+
+// How two GPUs are connected. An empty path is unknown (a virtual machine, an old
+// driver); nvlinks counts the active NVLinks between them, directly or via NVSwitch.
+struct GpuLink {
+  std::optional<PciePath> pcie;
+  unsigned nvlinks = 0;
+};
+
+// What with-gpu asks the driver for beyond the basics: topology costs NVML calls (one
+// per GPU pair), so a query reads it only when the decision or the report needs it.
+enum class TopologyDetail { none, locality, links };
 
 // Everything one query of the driver returns.
 struct Machine {
@@ -62,7 +82,15 @@ struct Machine {
   std::optional<std::string> nvml_version;
   std::optional<int> cuda_driver_version;  // e.g. 12040 for 12.4
   std::vector<Gpu> gpus;
+  // links[a][b] for NVML indices a and b; empty unless links were asked for.
+  std::vector<std::vector<GpuLink>> links;
 };
+
+// The link between GPUs a and b; unknown when links were not read.
+GpuLink link_between(const Machine& machine, unsigned a, unsigned b);
+
+// "NV4", "PIX", ..., "SYS"; "?" when unknown.
+std::string link_label(const GpuLink& link);
 
 // A reading as the filters use it: the window's mean where the driver keeps samples,
 // else the instantaneous value.

@@ -9,9 +9,10 @@ namespace wg {
 class GpuSource {
  public:
   virtual ~GpuSource() = default;
-  // Reads every GPU. Per-GPU faults are recorded on the GPU (it becomes unusable or a
-  // reading becomes unknown); only a failure of the whole driver is an Error.
-  virtual Result<Machine> query() = 0;
+  // Reads every GPU, and as much topology as `detail` asks for. Per-GPU faults are
+  // recorded on the GPU (it becomes unusable or a reading becomes unknown); only a
+  // failure of the whole driver is an Error.
+  virtual Result<Machine> query(TopologyDetail detail) = 0;
 };
 
 }  // namespace wg

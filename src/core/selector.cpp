@@ -20,6 +20,25 @@ bool matches_type(const Gpu& gpu, const SelectionOptions& options) {
   return !options.gpu_type || lowercase(gpu.name).find(lowercase(*options.gpu_type)) != std::string::npos;
 }
 
+// Local: one of its CPUs is one with-gpu may run on (all of them when that is unknown).
+bool is_local(const Gpu& gpu, const SelectionOptions& options) {
+  if (!gpu.local_cpus) return false;
+  return !options.allowed_cpus || is_local_to(gpu, *options.allowed_cpus);
+}
+
+bool prefers_local(const SelectionOptions& options) {
+  return options.numa == Locality::prefer && options.cpus_restricted;
+}
+
+void add_numa_reason(const Gpu& gpu, const SelectionOptions& options, std::vector<Reason>& reasons) {
+  if (options.numa != Locality::require) return;
+  if (!gpu.local_cpus) {
+    reasons.push_back({Filter::numa_unknown, 0, 0, {}});
+  } else if (!is_local(gpu, options)) {
+    reasons.push_back({Filter::numa, double(gpu.numa_node.value_or(-1)), 0, gpu.local_cpus->to_string()});
+  }
+}
+
 Reason claim_reason(const Gpu& gpu, const ClaimHolder& holder) {
   if (holder.mode == ClaimMode::exclusive) return {Filter::claimed, double(holder.pid), 0, describe_holder(holder)};
   return {Filter::shared, double(holder.pid), double(gpu.claims.size()), describe_holder(holder)};
@@ -89,6 +108,7 @@ std::vector<Reason> reasons_against(const Gpu& gpu, const SelectionOptions& opti
   if (options.type_fallback == TypeFallback::strict && !options.manual && !matches_type(gpu, options)) {
     reasons.push_back({Filter::gpu_type, 0, 0, *options.gpu_type});
   }
+  add_numa_reason(gpu, options, reasons);
   return reasons;
 }
 
@@ -111,13 +131,37 @@ std::vector<unsigned> ranked_eligible(const Machine& machine, const Decision& de
   std::sort(eligible.begin(), eligible.end(), [&](unsigned a, unsigned b) {
     return ranks_before(machine.gpus[a], machine.gpus[b]);
   });
-  // Type matches first, keeping rank order within each group (0.5's fallback).
+  // Type matches first, then GPUs local to our CPUs, keeping rank order within each group.
+  if (prefers_local(options)) {
+    std::stable_partition(eligible.begin(), eligible.end(),
+                          [&](unsigned index) { return is_local(machine.gpus[index], options); });
+  }
   std::stable_partition(eligible.begin(), eligible.end(),
                         [&](unsigned index) { return matches_type(machine.gpus[index], options); });
   return eligible;
 }
 
-std::vector<unsigned> pick(const Decision& decision, const std::vector<unsigned>& ranked,
+// How far down the preference groups a GPU is: type matches, then local GPUs.
+int preference_tier(const Gpu& gpu, const SelectionOptions& options) {
+  return (matches_type(gpu, options) ? 0 : 2) + (prefers_local(options) && !is_local(gpu, options) ? 1 : 0);
+}
+
+// Several GPUs: those of better preference groups than the last one needed are taken;
+// the rest come from that group as the best-connected set.
+std::vector<unsigned> pick_set(const Machine& machine, const std::vector<unsigned>& ranked, std::size_t take,
+                               const SelectionOptions& options) {
+  int last = preference_tier(machine.gpus[ranked[take - 1]], options);
+  std::vector<unsigned> required;
+  std::vector<unsigned> candidates;
+  for (unsigned index : ranked) {
+    int tier = preference_tier(machine.gpus[index], options);
+    if (tier < last) required.push_back(index);
+    if (tier == last) candidates.push_back(index);
+  }
+  return choose_set(machine, required, candidates, take);
+}
+
+std::vector<unsigned> pick(const Machine& machine, const Decision& decision, const std::vector<unsigned>& ranked,
                            const SelectionOptions& options) {
   if (options.manual) {
     for (unsigned index : *options.manual) {
@@ -127,6 +171,9 @@ std::vector<unsigned> pick(const Decision& decision, const std::vector<unsigned>
   }
   if (ranked.size() < options.min_gpus) return {};
   auto take = std::min<std::size_t>(ranked.size(), std::max(options.min_gpus, options.max_gpus));
+  if (take >= 2 && options.topology == TopologyUse::prefer && !machine.links.empty()) {
+    return pick_set(machine, ranked, take, options);
+  }
   return {ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(take)};
 }
 
@@ -141,6 +188,8 @@ void add_warnings(const Machine& machine, Decision& decision) {
 
 }  // namespace
 
+bool is_local_to(const Gpu& gpu, const CpuSet& cpus) { return gpu.local_cpus && gpu.local_cpus->intersects(cpus); }
+
 Decision select_gpus(const Machine& machine, const SelectionOptions& options) {
   Decision decision;
   for (const auto& gpu : machine.gpus) {
@@ -154,7 +203,7 @@ Decision select_gpus(const Machine& machine, const SelectionOptions& options) {
         options.manual->begin(), options.manual->end(), [&](unsigned index) { return decision.verdicts[index].reasons.empty(); }));
   }
   decision.needed = options.manual ? static_cast<unsigned>(options.manual->size()) : options.min_gpus;
-  decision.chosen = pick(decision, ranked, options);
+  decision.chosen = pick(machine, decision, ranked, options);
   decision.ok = !decision.chosen.empty();
   for (auto& verdict : decision.verdicts) {
     if (verdict.reasons.empty()) {

@@ -9,11 +9,14 @@
 #include <vector>
 
 #include "core/gpu.hpp"
+#include "core/gpu_set.hpp"
 
 namespace wg {
 
 enum class IdleRequirement { any, idle_only };
 enum class TypeFallback { allowed, strict };
+enum class TopologyUse { prefer, ignore };         // --topology: score GPU sets by interconnect
+enum class Locality { prefer, require, ignore };   // --numa: GPUs local to with-gpu's CPUs
 
 struct SelectionOptions {
   unsigned min_gpus = 1;
@@ -33,6 +36,12 @@ struct SelectionOptions {
   std::optional<std::string> gpu_type;
   TypeFallback type_fallback = TypeFallback::allowed;
   ClaimMode claim_mode = ClaimMode::exclusive;  // --share asks for a shared claim
+  TopologyUse topology = TopologyUse::prefer;
+  Locality numa = Locality::prefer;
+  // The CPUs with-gpu may run on; `cpus_restricted` when that is fewer than the machine
+  // has online (taskset, numactl, a Slurm or cgroup cpuset). Filled by the CLI.
+  std::optional<CpuSet> allowed_cpus;
+  bool cpus_restricted = false;
 };
 
 // Why a GPU was not eligible. Values are machine-readable: the GPU's reading and the
@@ -53,6 +62,9 @@ enum class Filter {
   cooling,           // was above --max-temp: value = ms below it so far, limit = window ms
   not_idle,          // --require-idle; value = process count (or -1 when unknown)
   gpu_type,          // --strict and the name does not contain --gpu-type
+  numa,              // --numa require: none of its local CPUs is allowed; value = its NUMA node
+                     // (-1 unknown), text = its local CPUs
+  numa_unknown,      // --numa require, the driver reports no local CPUs for it
 };
 
 struct Reason {
@@ -90,7 +102,13 @@ struct Decision {
 
 // Decides which GPUs to use. Auto mode ranks eligible GPUs by free memory (most
 // first), then fewer compute processes, then lower index; --gpu-type matches go
-// first. Manual mode keeps the --gpu order and needs every listed GPU eligible.
+// first, then (when with-gpu's CPUs are restricted) GPUs local to them. Several GPUs
+// are chosen as the set with the best interconnect among those the ranking allows
+// (set_score), ties going to the better-ranked GPUs. Manual mode keeps the --gpu order
+// and needs every listed GPU eligible.
 Decision select_gpus(const Machine& machine, const SelectionOptions& options);
+
+// True when one of the GPU's local CPUs is in `cpus`.
+bool is_local_to(const Gpu& gpu, const CpuSet& cpus);
 
 }  // namespace wg

@@ -44,6 +44,23 @@ enum : int {
   NVML_VALUE_TYPE_SIGNED_INT = 5,
 };
 
+// nvmlGpuTopologyLevel_t: the closest common ancestor of two GPUs on the PCIe tree.
+enum : int {
+  NVML_TOPOLOGY_INTERNAL = 0,
+  NVML_TOPOLOGY_SINGLE = 10,
+  NVML_TOPOLOGY_MULTIPLE = 20,
+  NVML_TOPOLOGY_HOSTBRIDGE = 30,
+  NVML_TOPOLOGY_NODE = 40,
+  NVML_TOPOLOGY_SYSTEM = 50,
+};
+
+// nvmlEnableState_t and nvmlAffinityScope_t.
+enum : int { NVML_FEATURE_DISABLED = 0, NVML_FEATURE_ENABLED = 1 };
+enum : int { NVML_AFFINITY_SCOPE_NODE = 0, NVML_AFFINITY_SCOPE_SOCKET = 1 };
+
+// Links per GPU in the newest drivers (older ones answer INVALID_ARGUMENT beyond theirs).
+constexpr unsigned NVML_NVLINK_MAX_LINKS = 18;
+
 // Value NVML puts in usedGpuMemory when it cannot attribute memory to a process.
 constexpr unsigned long long NVML_VALUE_NOT_AVAILABLE = ~0ull;
 
@@ -167,5 +184,15 @@ typedef nvmlReturn_t (*nvmlDeviceGetPowerUsage_fn)(nvmlDevice_t, unsigned int*);
 typedef nvmlReturn_t (*nvmlDeviceGetEnforcedPowerLimit_fn)(nvmlDevice_t, unsigned int*);
 typedef nvmlReturn_t (*nvmlDeviceGetSamples_fn)(nvmlDevice_t, int type, unsigned long long last_seen, int* value_type,
                                                 unsigned int* count, nvmlSample_t* samples);
+
+// CPU and NUMA node masks are arrays of unsigned long, 64 CPUs (or nodes) per element.
+typedef nvmlReturn_t (*nvmlDeviceGetCpuAffinity_fn)(nvmlDevice_t, unsigned int size, unsigned long* cpus);
+typedef nvmlReturn_t (*nvmlDeviceGetMemoryAffinity_fn)(nvmlDevice_t, unsigned int size, unsigned long* nodes,
+                                                       int scope);
+typedef nvmlReturn_t (*nvmlDeviceGetTopologyCommonAncestor_fn)(nvmlDevice_t, nvmlDevice_t, int* level);
+typedef nvmlReturn_t (*nvmlDeviceGetNvLinkState_fn)(nvmlDevice_t, unsigned int link, int* active);
+typedef nvmlReturn_t (*nvmlDeviceGetNvLinkRemotePciInfo_fn)(nvmlDevice_t, unsigned int link, nvmlPciInfo_t* pci);
+
+static_assert(sizeof(unsigned long) == 8, "NVML's CPU masks are 64 bits per element on x86-64 Linux");
 
 }  // extern "C"

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/units.hpp"
+#include "nvml/nvml_topology.hpp"
 
 namespace wg {
 namespace {
@@ -35,17 +36,22 @@ class GpuReader {
   GpuReader(const NvmlLibrary& library, std::size_t v3_stride, std::chrono::milliseconds window)
       : nvml_(library), api_(library.api()), v3_stride_(v3_stride), window_(window) {}
 
-  Gpu read(unsigned index) {
+  // Reads GPU `index`; `device` is its handle, or null when the GPU is unusable.
+  Gpu read(unsigned index, nvmlDevice_t& device) {
     Gpu gpu;
     gpu.index = index;
-    nvmlDevice_t device = nullptr;
+    device = nullptr;
     if (nvmlReturn_t code = api_.get_handle(index, &device); code != NVML_SUCCESS) {
       gpu.error = nvml_.describe(code);
+      device = nullptr;
       return gpu;
     }
     gpu.name = read_device_string(api_.get_name, device, NVML_DEVICE_NAME_V2_BUFFER_SIZE).value_or("");
     gpu.pci_bus_id = read_pci_bus_id(device);
-    if (!read_identity(device, gpu) || !read_memory(device, gpu)) return gpu;
+    if (!read_identity(device, gpu) || !read_memory(device, gpu)) {
+      device = nullptr;
+      return gpu;
+    }
     read_sensors(device, gpu);
     gpu.processes = read_processes(device);
     return gpu;
@@ -227,7 +233,7 @@ std::size_t process_v3_stride(const std::string& driver_version) {
   return sizeof(nvmlProcessInfo_v2_t);
 }
 
-Result<Machine> NvmlGpuSource::query() {
+Result<Machine> NvmlGpuSource::query(TopologyDetail detail) {
   const NvmlApi& api = library_->api();
   Machine machine;
   machine.driver_version = read_string(api.get_driver_version, NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE);
@@ -243,7 +249,10 @@ Result<Machine> NvmlGpuSource::query() {
                  {}};
   }
   GpuReader reader(*library_, process_v3_stride(machine.driver_version.value_or("")), sample_window_);
-  for (unsigned index = 0; index < count; ++index) machine.gpus.push_back(reader.read(index));
+  std::vector<nvmlDevice_t> devices(count, nullptr);
+  for (unsigned index = 0; index < count; ++index) machine.gpus.push_back(reader.read(index, devices[index]));
+  if (detail != TopologyDetail::none) read_locality(api, devices, machine);
+  if (detail == TopologyDetail::links) read_links(api, devices, machine);
   return machine;
 }
 

@@ -15,7 +15,7 @@ class NvmlGpuSource : public GpuSource {
   // `sample_window` is how far back utilization and power are averaged.
   NvmlGpuSource(std::unique_ptr<NvmlLibrary> library, std::chrono::milliseconds sample_window)
       : library_(std::move(library)), sample_window_(sample_window) {}
-  Result<Machine> query() override;
+  Result<Machine> query(TopologyDetail detail) override;
   const NvmlLibrary& library() const { return *library_; }
 
  private:

@@ -33,6 +33,11 @@ void bind_all(void* handle, NvmlApi& api) {
   bind(handle, api.get_power, "nvmlDeviceGetPowerUsage");
   bind(handle, api.get_power_limit, "nvmlDeviceGetEnforcedPowerLimit");
   bind(handle, api.get_samples, "nvmlDeviceGetSamples");
+  bind(handle, api.get_cpu_affinity, "nvmlDeviceGetCpuAffinity");
+  bind(handle, api.get_memory_affinity, "nvmlDeviceGetMemoryAffinity");
+  bind(handle, api.get_common_ancestor, "nvmlDeviceGetTopologyCommonAncestor");
+  bind(handle, api.get_nvlink_state, "nvmlDeviceGetNvLinkState");
+  bind(handle, api.get_nvlink_remote_pci, "nvmlDeviceGetNvLinkRemotePciInfo_v2");
   bind(handle, api.get_driver_version, "nvmlSystemGetDriverVersion");
   bind(handle, api.get_nvml_version, "nvmlSystemGetNVMLVersion");
   bind(handle, api.get_cuda_driver_version, "nvmlSystemGetCudaDriverVersion_v2",

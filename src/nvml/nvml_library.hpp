@@ -33,6 +33,11 @@ struct NvmlApi {
   nvmlDeviceGetPowerUsage_fn get_power = nullptr;
   nvmlDeviceGetEnforcedPowerLimit_fn get_power_limit = nullptr;
   nvmlDeviceGetSamples_fn get_samples = nullptr;
+  nvmlDeviceGetCpuAffinity_fn get_cpu_affinity = nullptr;
+  nvmlDeviceGetMemoryAffinity_fn get_memory_affinity = nullptr;
+  nvmlDeviceGetTopologyCommonAncestor_fn get_common_ancestor = nullptr;
+  nvmlDeviceGetNvLinkState_fn get_nvlink_state = nullptr;
+  nvmlDeviceGetNvLinkRemotePciInfo_fn get_nvlink_remote_pci = nullptr;  // nvmlPciInfo_t
   nvmlSystemGetDriverVersion_fn get_driver_version = nullptr;
   nvmlSystemGetNVMLVersion_fn get_nvml_version = nullptr;
   nvmlSystemGetCudaDriverVersion_fn get_cuda_driver_version = nullptr;

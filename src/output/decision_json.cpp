@@ -23,7 +23,8 @@ constexpr FilterInfo kFilters[] = {
     {Filter::max_temp, "max_temp", "celsius"},      {Filter::temp_unknown, "temp_unknown", "celsius"},
     {Filter::max_power, "max_power", "watts"},      {Filter::power_unknown, "power_unknown", "watts"},
     {Filter::cooling, "cooling", "ms"},             {Filter::not_idle, "not_idle", "processes"},
-    {Filter::gpu_type, "gpu_type", nullptr},
+    {Filter::gpu_type, "gpu_type", nullptr},       {Filter::numa, "numa", "node"},
+    {Filter::numa_unknown, "numa_unknown", nullptr},
 };
 
 const FilterInfo& info(Filter filter) {
@@ -40,8 +41,9 @@ json reason_json(const Gpu& gpu, const Reason& reason) {
   bool bytes = reason.filter == Filter::min_memory || reason.filter == Filter::hidden_usage;
   auto number = [bytes](double value) { return bytes ? json(to_mib(std::uint64_t(value))) : json(value); };
   bool has_value = filter.unit && reason.filter != Filter::util_unknown && reason.filter != Filter::temp_unknown &&
-                   reason.filter != Filter::power_unknown && !(reason.filter == Filter::not_idle && reason.value < 0);
+                   reason.filter != Filter::power_unknown && !((reason.filter == Filter::not_idle || reason.filter == Filter::numa) && reason.value < 0);
   bool has_limit = filter.unit && reason.filter != Filter::claimed && reason.filter != Filter::not_idle &&
+                   reason.filter != Filter::numa &&
                    !(reason.filter == Filter::power_unknown && reason.limit == 0);
   return {{"filter", filter.name},
           {"value", has_value ? number(reason.value) : json(nullptr)},

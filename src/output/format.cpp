@@ -72,6 +72,10 @@ std::string format_reason(const Gpu& gpu, const Reason& reason) {
       return fmt::format("cooling: below --max-temp for {:.1f}s of {:.1f}s", reason.value / 1000, reason.limit / 1000);
     case Filter::not_idle: return not_idle_reason(gpu, reason);
     case Filter::gpu_type: return fmt::format("'{}' does not match --gpu-type {} (--strict)", gpu.name, reason.text);
+    case Filter::numa:
+      return fmt::format("not local to the CPUs with-gpu may use (--numa require; its CPUs: {}{})", reason.text,
+                         reason.value >= 0 ? fmt::format(", NUMA node {}", reason.value) : "");
+    case Filter::numa_unknown: return "local CPUs not reported by the driver (--numa require)";
   }
   return "rejected";
 }

@@ -36,8 +36,29 @@ json claims_json(const Gpu& gpu) {
   return list;
 }
 
+const char* pcie_label(const std::optional<PciePath>& path) {
+  static const char* const kLabels[] = {"BRD", "PIX", "PXB", "PHB", "NODE", "SYS"};
+  return path ? kLabels[static_cast<int>(*path)] : nullptr;
+}
+
+// This GPU's link to every other GPU; empty when topology was not read.
+json links_json(const Machine& machine, const Gpu& gpu) {
+  json list = json::array();
+  if (machine.links.empty()) return list;
+  for (const auto& other : machine.gpus) {
+    if (other.index == gpu.index) continue;
+    GpuLink link = link_between(machine, gpu.index, other.index);
+    const char* pcie = pcie_label(link.pcie);
+    list.push_back({{"gpu", other.index},
+                    {"label", link.nvlinks || pcie ? json(link_label(link)) : json(nullptr)},
+                    {"nvlinks", link.nvlinks},
+                    {"pcie", pcie ? json(pcie) : json(nullptr)}});
+  }
+  return list;
+}
+
 // Every key is present for every GPU; what NVML could not read is null.
-json gpu_json(const Gpu& gpu) {
+json gpu_json(const Machine& machine, const Gpu& gpu) {
   bool ok = gpu.usable();
   auto when_usable = [ok](json value) { return ok ? value : json(nullptr); };
   auto count = process_count(gpu);
@@ -62,14 +83,17 @@ json gpu_json(const Gpu& gpu) {
           {"processes", processes_json(gpu)},
           {"is_idle", is_idle(gpu)},
           {"hidden_usage_mb", hidden ? json(to_mib(*hidden)) : json(nullptr)},
-          {"claims", claims_json(gpu)}};
+          {"claims", claims_json(gpu)},
+          {"numa_node", nullable(gpu.numa_node)},
+          {"local_cpus", gpu.local_cpus ? json(gpu.local_cpus->to_string()) : json(nullptr)},
+          {"links", links_json(machine, gpu)}};
 }
 
 }  // namespace
 
 std::string render_status_json(const Machine& machine, const StatusContext& context) {
   json gpus = json::array();
-  for (const auto& gpu : machine.gpus) gpus.push_back(gpu_json(gpu));
+  for (const auto& gpu : machine.gpus) gpus.push_back(gpu_json(machine, gpu));
   json cuda = nullptr;
   if (machine.cuda_driver_version) {
     int version = *machine.cuda_driver_version;

@@ -87,10 +87,11 @@ Color state_color(const Gpu& gpu) {
 using Row = std::vector<std::string>;
 
 Row row_of(const Gpu& gpu) {
-  if (!gpu.usable()) return {std::to_string(gpu.index), gpu.name.empty() ? "n/a" : gpu.name, "", "", "", "", ""};
+  if (!gpu.usable()) return {std::to_string(gpu.index), gpu.name.empty() ? "n/a" : gpu.name, "", "", "", "", "", "", ""};
   auto count = process_count(gpu);
   return {std::to_string(gpu.index), gpu.name, memory_cell(gpu), util_cell(gpu), or_na(gpu.temperature_c, "C"),
-          power_cell(gpu), count ? std::to_string(*count) : "n/a"};
+          power_cell(gpu), count ? std::to_string(*count) : "n/a", (gpu.numa_node ? std::to_string(*gpu.numa_node) : "n/a"),
+          gpu.local_cpus ? gpu.local_cpus->to_string() : "n/a"};
 }
 
 }  // namespace
@@ -110,7 +111,7 @@ std::string gpu_state(const Gpu& gpu) {
 }
 
 std::string render_status_table(const Machine& machine, const StatusSource& source, const Style& style) {
-  std::vector<Row> rows = {{"GPU", "NAME", "MEMORY USED / TOTAL", "UTIL", "TEMP", "POWER", "PROCS"}};
+  std::vector<Row> rows = {{"GPU", "NAME", "MEMORY USED / TOTAL", "UTIL", "TEMP", "POWER", "PROCS", "NUMA", "CPUS"}};
   for (const auto& gpu : machine.gpus) rows.push_back(row_of(gpu));
   std::vector<std::size_t> widths(rows.front().size(), 0);
   for (const auto& row : rows) {
@@ -120,7 +121,7 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
   for (std::size_t r = 0; r < rows.size(); ++r) {
     std::string line;
     for (std::size_t i = 0; i < rows[r].size(); ++i) {
-      bool right = i == 0 || i >= 3;  // numbers right-aligned, names left
+      bool right = i == 0 || (i >= 3 && i <= 7);  // numbers right-aligned, names and CPU lists left
       line += right ? fmt::format("{:>{}}  ", rows[r][i], widths[i]) : fmt::format("{:<{}}  ", rows[r][i], widths[i]);
     }
     if (r == 0) {

@@ -476,3 +476,142 @@ NVML_DOUBLE_SYMBOL(nvmlDeviceGetComputeRunningProcesses_v2, nvmlReturn_t, (nvmlD
                                                                   void* infos))
 NVML_DOUBLE_SYMBOL(nvmlDeviceGetComputeRunningProcesses_v3, nvmlReturn_t, (nvmlDevice_t device, unsigned int* count,
                                                                   void* infos))
+
+// Topology. Per GPU: "local_cpus" ("0-23,48-71") and "numa_node"; per machine:
+// "topology": {"pcie": rows of nvidia-smi topo -m labels, "nvlinks": [[a, b, count]],
+// "nvswitch_links": {"index": count}}. What the file leaves out answers NOT_SUPPORTED.
+namespace {
+
+unsigned index_of(nvmlDevice_t device) { return static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(device) - 1); }
+
+const json* topology() {
+  const json& machine = state().machine;
+  return machine.contains("topology") && machine["topology"].is_object() ? &machine["topology"] : nullptr;
+}
+
+// Sets the bits of a "0-3,8" list in a mask of `words` 64-bit words.
+bool fill_mask(const std::string& list, unsigned words, unsigned long* mask) {
+  std::memset(mask, 0, words * sizeof(unsigned long));
+  std::size_t start = 0;
+  while (start < list.size()) {
+    std::size_t end = std::min(list.find(',', start), list.size());
+    unsigned first = 0, last = 0;
+    std::string item = list.substr(start, end - start);
+    int read = std::sscanf(item.c_str(), "%u-%u", &first, &last);
+    if (read < 1) return false;
+    if (read == 1) last = first;
+    for (unsigned cpu = first; cpu <= last && cpu / 64 < words; ++cpu) mask[cpu / 64] |= 1ul << (cpu % 64);
+    start = end + 1;
+  }
+  return true;
+}
+
+// The NVLinks of GPU `index`, in link order: the GPU each one reaches, or -1 for NVSwitch.
+std::vector<int> nvlink_peers(unsigned index) {
+  std::vector<int> peers;
+  const json* topo = topology();
+  if (!topo) return peers;
+  if (topo->contains("nvlinks")) {
+    for (const auto& entry : (*topo)["nvlinks"]) {
+      unsigned a = entry[0], b = entry[1], count = entry[2];
+      if (a != index && b != index) continue;
+      for (unsigned i = 0; i < count; ++i) peers.push_back(static_cast<int>(a == index ? b : a));
+    }
+  }
+  if (topo->contains("nvswitch_links")) {
+    unsigned count = (*topo)["nvswitch_links"].value(std::to_string(index), 0u);
+    for (unsigned i = 0; i < count; ++i) peers.push_back(-1);
+  }
+  return peers;
+}
+
+int topology_level(const std::string& label) {
+  static const std::map<std::string, int> levels = {
+      {"BRD", NVML_TOPOLOGY_INTERNAL}, {"PIX", NVML_TOPOLOGY_SINGLE}, {"PXB", NVML_TOPOLOGY_MULTIPLE},
+      {"PHB", NVML_TOPOLOGY_HOSTBRIDGE}, {"NODE", NVML_TOPOLOGY_NODE}, {"SYS", NVML_TOPOLOGY_SYSTEM}};
+  auto found = levels.find(label);
+  return found == levels.end() ? -1 : found->second;
+}
+
+// The label in row a, column b of "pcie" (whitespace-separated, "X" on the diagonal).
+std::string pcie_label(unsigned a, unsigned b) {
+  const json* topo = topology();
+  if (!topo || !topo->contains("pcie") || a >= (*topo)["pcie"].size()) return {};
+  std::string row = (*topo)["pcie"][a];
+  std::vector<std::string> cells;
+  std::size_t start = 0;
+  while (start < row.size()) {
+    std::size_t begin = row.find_first_not_of(' ', start);
+    if (begin == std::string::npos) break;
+    std::size_t end = std::min(row.find(' ', begin), row.size());
+    cells.push_back(row.substr(begin, end - begin));
+    start = end;
+  }
+  return b < cells.size() ? cells[b] : std::string();
+}
+
+}  // namespace
+
+static nvmlReturn_t impl_nvmlDeviceGetCpuAffinity(nvmlDevice_t device, unsigned int size, unsigned long* cpus) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetCpuAffinity", gpu); code != NVML_SUCCESS) return code;
+  if (!gpu->contains("local_cpus") || !(*gpu)["local_cpus"].is_string()) return NVML_ERROR_NOT_SUPPORTED;
+  return fill_mask((*gpu)["local_cpus"], size, cpus) ? NVML_SUCCESS : NVML_ERROR_UNKNOWN;
+}
+
+static nvmlReturn_t impl_nvmlDeviceGetMemoryAffinity(nvmlDevice_t device, unsigned int size, unsigned long* nodes,
+                                                     int scope) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetMemoryAffinity", gpu); code != NVML_SUCCESS) return code;
+  if (scope != NVML_AFFINITY_SCOPE_NODE && scope != NVML_AFFINITY_SCOPE_SOCKET) return NVML_ERROR_INVALID_ARGUMENT;
+  if (!gpu->contains("numa_node") || !(*gpu)["numa_node"].is_number_unsigned()) return NVML_ERROR_NOT_SUPPORTED;
+  return fill_mask(std::to_string((*gpu)["numa_node"].get<unsigned>()), size, nodes) ? NVML_SUCCESS
+                                                                                    : NVML_ERROR_UNKNOWN;
+}
+
+static nvmlReturn_t impl_nvmlDeviceGetTopologyCommonAncestor(nvmlDevice_t first, nvmlDevice_t second, int* level) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(first, "nvmlDeviceGetTopologyCommonAncestor", gpu); code != NVML_SUCCESS) {
+    return code;
+  }
+  if (nvmlReturn_t code = check_device(second, "nvmlDeviceGetTopologyCommonAncestor", gpu); code != NVML_SUCCESS) {
+    return code;
+  }
+  int found = topology_level(pcie_label(index_of(first), index_of(second)));
+  if (found < 0) return NVML_ERROR_NOT_SUPPORTED;
+  *level = found;
+  return NVML_SUCCESS;
+}
+
+static nvmlReturn_t impl_nvmlDeviceGetNvLinkState(nvmlDevice_t device, unsigned int link, int* active) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetNvLinkState", gpu); code != NVML_SUCCESS) return code;
+  auto peers = nvlink_peers(index_of(device));
+  if (peers.empty()) return NVML_ERROR_NOT_SUPPORTED;
+  if (link >= peers.size()) return NVML_ERROR_INVALID_ARGUMENT;
+  *active = NVML_FEATURE_ENABLED;
+  return NVML_SUCCESS;
+}
+
+static nvmlReturn_t impl_nvmlDeviceGetNvLinkRemotePciInfo_v2(nvmlDevice_t device, unsigned int link, nvmlPciInfo_t* pci) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetNvLinkRemotePciInfo_v2", gpu); code != NVML_SUCCESS) {
+    return code;
+  }
+  auto peers = nvlink_peers(index_of(device));
+  if (link >= peers.size()) return NVML_ERROR_INVALID_ARGUMENT;
+  std::memset(pci, 0, sizeof *pci);
+  std::string bus = "00000000:FE:00.0";  // an NVSwitch: no GPU has this bus id
+  if (peers[link] >= 0) bus = state().machine["gpus"][static_cast<std::size_t>(peers[link])].value("pci_bus_id", "");
+  std::snprintf(pci->busId, sizeof pci->busId, "%s", bus.c_str());
+  return NVML_SUCCESS;
+}
+
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetCpuAffinity, nvmlReturn_t, (nvmlDevice_t device, unsigned int size, unsigned long* cpus))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetMemoryAffinity, nvmlReturn_t,
+                   (nvmlDevice_t device, unsigned int size, unsigned long* nodes, int scope))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetTopologyCommonAncestor, nvmlReturn_t,
+                   (nvmlDevice_t first, nvmlDevice_t second, int* level))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetNvLinkState, nvmlReturn_t, (nvmlDevice_t device, unsigned int link, int* active))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetNvLinkRemotePciInfo_v2, nvmlReturn_t,
+                   (nvmlDevice_t device, unsigned int link, nvmlPciInfo_t* pci))

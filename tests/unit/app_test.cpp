@@ -20,7 +20,7 @@ using test::machine_of;
 class FakeGpuSource : public GpuSource {
  public:
   explicit FakeGpuSource(std::vector<Machine>* machines, int* queries) : machines_(machines), queries_(queries) {}
-  Result<Machine> query() override {
+  Result<Machine> query(TopologyDetail) override {
     auto index = std::min<std::size_t>(static_cast<std::size_t>((*queries_)++), machines_->size() - 1);
     return (*machines_)[index];
   }

@@ -17,7 +17,7 @@ class NvmlSourceTest : public ::testing::Test {
   Result<Machine> query(const std::string& machine_json, const char* library = NVML_DOUBLE) {
     auto source = open(machine_json, library, std::chrono::milliseconds(5000));
     if (!source) return source.error();
-    return (*source)->query();
+    return (*source)->query(TopologyDetail::links);
   }
 
   Result<std::unique_ptr<NvmlGpuSource>> open(const std::string& machine_json, const char* library,
@@ -189,7 +189,7 @@ TEST_F(NvmlSourceTest, AveragesTheSampleBufferOverTheWindowBackFromTheNewestSamp
                 "power_w": [[0, 100], [500, 200], [6000, 900]]}}]})";
   auto source = open(json, NVML_DOUBLE, std::chrono::milliseconds(1000));
   ASSERT_TRUE(source);
-  auto machine = (*source)->query();
+  auto machine = (*source)->query(TopologyDetail::none);
   ASSERT_TRUE(machine);
   const Gpu& gpu = machine->gpus[0];
   EXPECT_DOUBLE_EQ(*gpu.utilization_avg_percent, 30.0);  // 10, 30, 50: the 3 s old sample is outside

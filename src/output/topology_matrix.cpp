@@ -1,0 +1,54 @@
+#include "output/topology_matrix.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+namespace wg {
+namespace {
+
+constexpr const char* kLegend = R"(
+  X    = self
+  NV#  = connected by # NVLinks (directly or through NVSwitch)
+  BRD  = two GPUs on one board
+  PIX  = at most one PCIe bridge between them
+  PXB  = several PCIe bridges, no host bridge
+  PHB  = a PCIe host bridge (the CPU's root complex)
+  NODE = PCIe and the link between host bridges within one NUMA node
+  SYS  = PCIe and the link between NUMA nodes (e.g. UPI, Infinity Fabric)
+  ?    = not reported by the driver
+)";
+
+}  // namespace
+
+std::string render_topology_matrix(const Machine& machine) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> head = {""};
+  for (const auto& gpu : machine.gpus) head.push_back("GPU" + std::to_string(gpu.index));
+  head.push_back("CPU AFFINITY");
+  head.push_back("NUMA");
+  rows.push_back(head);
+  for (const auto& gpu : machine.gpus) {
+    std::vector<std::string> row = {"GPU" + std::to_string(gpu.index)};
+    for (const auto& other : machine.gpus) {
+      row.push_back(other.index == gpu.index ? "X" : link_label(link_between(machine, gpu.index, other.index)));
+    }
+    row.push_back(gpu.local_cpus ? gpu.local_cpus->to_string() : "n/a");
+    row.push_back(gpu.numa_node ? std::to_string(*gpu.numa_node) : "n/a");
+    rows.push_back(row);
+  }
+  std::vector<std::size_t> widths(head.size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) line += fmt::format("{:<{}}  ", row[i], widths[i]);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out + kLegend;
+}
+
+}  // namespace wg

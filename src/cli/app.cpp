@@ -423,7 +423,7 @@ class Flow {
     auto warn = [this](const std::string& what) {
       if (!options_.quiet) err_ << "with-gpu: warning: --bind: " << what << "\n";
     };
-    if (!plan.problem.empty()) return warn(plan.problem + "; the command runs unpinned");
+    if (!plan.problem.empty()) return warn(plan.problem + "; the command keeps the CPUs with-gpu was given");
     if (services_.pin_cpus) {
       if (auto pinned = services_.pin_cpus(plan.cpus); !pinned) return warn(pinned.error().message);
     }
@@ -441,7 +441,7 @@ class Flow {
         memory = "memory placement left to the kernel (" + preferred.error().message + ")";
       }
     }
-    if (!options_.quiet) err_ << "with-gpu: bound to CPUs " << plan.cpus.to_string() << "; " << memory << "\n";
+    if (!options_.quiet) err_ << "with-gpu: bound to CPU" << (plan.cpus.count() == 1 ? " " : "s ") << plan.cpus.to_string() << "; " << memory << "\n";
   }
 
   const Options& options_;

@@ -12,8 +12,8 @@ constexpr int kPciePoints[] = {6, 5, 4, 3, 2, 1};
 class SetSearch {
  public:
   SetSearch(const Machine& machine, const std::vector<unsigned>& required, const std::vector<unsigned>& candidates,
-            std::size_t count)
-      : required_(required.size()), count_(count) {
+            std::size_t count, double exact_limit)
+      : required_(required.size()), count_(count), exact_limit_(exact_limit) {
     pool_ = required;
     pool_.insert(pool_.end(), candidates.begin(), candidates.end());
     std::size_t n = pool_.size();
@@ -25,7 +25,7 @@ class SetSearch {
 
   std::vector<unsigned> run() {
     std::size_t free = count_ - required_;
-    std::vector<std::size_t> best = combinations(pool_.size() - required_, free) <= kExhaustiveLimit ? exhaustive()
+    std::vector<std::size_t> best = combinations(pool_.size() - required_, free) <= exact_limit_ ? exhaustive()
                                                                                                    : heuristic();
     std::sort(best.begin(), best.end());
     std::vector<unsigned> chosen;
@@ -155,6 +155,7 @@ class SetSearch {
   std::vector<unsigned> pool_;
   std::size_t required_;
   std::size_t count_;
+  double exact_limit_;
   std::vector<int> scores_;
 };
 
@@ -178,14 +179,14 @@ long set_score(const Machine& machine, const std::vector<unsigned>& gpus) {
 }
 
 std::vector<unsigned> choose_set(const Machine& machine, const std::vector<unsigned>& required,
-                                 const std::vector<unsigned>& candidates, std::size_t count) {
+                                 const std::vector<unsigned>& candidates, std::size_t count, double exact_limit) {
   if (count <= required.size()) return {required.begin(), required.begin() + static_cast<std::ptrdiff_t>(count)};
   if (count >= required.size() + candidates.size()) {
     std::vector<unsigned> all = required;
     all.insert(all.end(), candidates.begin(), candidates.end());
     return all;
   }
-  return SetSearch(machine, required, candidates, count).run();
+  return SetSearch(machine, required, candidates, count, exact_limit).run();
 }
 
 }  // namespace wg

@@ -19,11 +19,11 @@ long set_score(const Machine& machine, const std::vector<unsigned>& gpus);
 // `count` GPUs: every one of `required`, the rest from `candidates` (given best ranked
 // first), with the highest set_score; among equal scores, the set whose worst-ranked
 // member ranks best (then its second worst, ...): memory first.
-// Exact while the combinations are few (kExhaustiveLimit); beyond, a greedy build
-// from every candidate followed by single swaps. Returned in the order given.
-std::vector<unsigned> choose_set(const Machine& machine, const std::vector<unsigned>& required,
-                                 const std::vector<unsigned>& candidates, std::size_t count);
-
+// Exact while the combinations are at most `exact_limit`; beyond, a greedy build from
+// every candidate followed by single swaps. Returned in the order given.
 inline constexpr double kExhaustiveLimit = 20000;
+std::vector<unsigned> choose_set(const Machine& machine, const std::vector<unsigned>& required,
+                                 const std::vector<unsigned>& candidates, std::size_t count,
+                                 double exact_limit = kExhaustiveLimit);
 
 }  // namespace wg

@@ -41,8 +41,10 @@ Result<Ok> pin_to_cpus(const CpuSet& cpus) {
 
 std::optional<std::string> sysfs_bus_id(const std::string& nvml_bus_id) {
   unsigned domain = 0, bus = 0, device = 0, function = 0;
-  char tail = 0;
-  if (std::sscanf(nvml_bus_id.c_str(), "%x:%x:%x.%x%c", &domain, &bus, &device, &function, &tail) != 4) {
+  int used = 0;
+  bool plain = nvml_bus_id.find_first_not_of("0123456789abcdefABCDEF:.") == std::string::npos;
+  if (!plain || std::sscanf(nvml_bus_id.c_str(), "%x:%x:%x.%x%n", &domain, &bus, &device, &function, &used) != 4 ||
+      used != int(nvml_bus_id.size())) {
     return std::nullopt;
   }
   char text[32];

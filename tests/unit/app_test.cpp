@@ -19,8 +19,10 @@ using test::machine_of;
 // Serves a list of machines, one per query; the last one repeats.
 class FakeGpuSource : public GpuSource {
  public:
-  explicit FakeGpuSource(std::vector<Machine>* machines, int* queries) : machines_(machines), queries_(queries) {}
-  Result<Machine> query(TopologyDetail) override {
+  FakeGpuSource(std::vector<Machine>* machines, int* queries, std::vector<TopologyDetail>* details)
+      : machines_(machines), queries_(queries), details_(details) {}
+  Result<Machine> query(TopologyDetail detail) override {
+    details_->push_back(detail);
     auto index = std::min<std::size_t>(static_cast<std::size_t>((*queries_)++), machines_->size() - 1);
     return (*machines_)[index];
   }
@@ -28,6 +30,7 @@ class FakeGpuSource : public GpuSource {
  private:
   std::vector<Machine>* machines_;
   int* queries_;
+  std::vector<TopologyDetail>* details_;
 };
 
 struct FakeHeld : HeldClaims {
@@ -116,13 +119,21 @@ class AppTest : public ::testing::Test {
     args.insert(args.begin(), "with-gpu");
     Services services{[this](const std::string&, std::chrono::milliseconds) -> Result<std::unique_ptr<GpuSource>> {
                         if (nvml_error) return *nvml_error;
-                        return std::unique_ptr<GpuSource>(new FakeGpuSource(&machines, &queries));
+                        return std::unique_ptr<GpuSource>(new FakeGpuSource(&machines, &queries, &details));
                       },
                       [this](const std::string&) { return std::unique_ptr<ClaimStore>(new ForwardingStore(&claims)); },
                       [this](const std::string&) {
                         return std::unique_ptr<ChangeWatch>(new FakeWatch(&clock, &script, &waits));
                       },
                       &clock, &launcher};
+    services.pin_cpus = [this](const CpuSet& cpus) -> Result<Ok> {
+      events.push_back("pin " + cpus.to_string());
+      return Ok{};
+    };
+    services.prefer_memory = [this](const std::vector<int>& nodes) -> Result<std::vector<int>> {
+      events.push_back("prefer " + std::to_string(nodes.size()) + " node(s)");
+      return nodes;
+    };
     return run_app(args, env, services, out, err);
   }
 
@@ -141,6 +152,8 @@ class AppTest : public ::testing::Test {
                                             GpuBuilder(2).free_mib(20000)})};
   Machine busy = machine_of({GpuBuilder(0).free_mib(100), GpuBuilder(1).claimed_by(4242)});
   int queries = 0;
+  std::vector<TopologyDetail> details;  // what each query asked for
+  std::vector<std::string> events;      // pinning and memory policy, in order
   std::optional<Error> nvml_error;
   FakeClaimStore claims;
   FakeClock clock;
@@ -384,6 +397,45 @@ TEST_F(AppTest, TraceNamesEveryPhaseBeforeExec) {
   env.trace = false;
   run({"true"});
   EXPECT_EQ(err.str().find("trace"), std::string::npos);
+}
+
+TEST_F(AppTest, ReadsTopologyOnlyWhenTheDecisionOrTheReportNeedsIt) {
+  run({"true"});
+  run({"--min-gpus", "2", "true"});
+  run({"--min-gpus", "2", "--topology", "ignore", "true"});
+  run({"--bind", "true"});
+  run({"--status"});
+  run({"--status", "--json"});
+  EXPECT_EQ(details, (std::vector<TopologyDetail>{TopologyDetail::none, TopologyDetail::links, TopologyDetail::none,
+                                                  TopologyDetail::locality, TopologyDetail::locality,
+                                                  TopologyDetail::links}));
+  details.clear();
+  env.allowed_cpus = CpuSet::parse("0-3");
+  env.online_cpus = CpuSet::parse("0-7");
+  run({"true"});
+  run({"--numa", "ignore", "true"});
+  EXPECT_EQ(details, (std::vector<TopologyDetail>{TopologyDetail::locality, TopologyDetail::none}));
+}
+
+TEST_F(AppTest, BindPinsToTheAllowedLocalCpusAndPrefersTheirMemoryBeforeExec) {
+  machines = {machine_of({GpuBuilder(0).locality(1, "8-15"), GpuBuilder(1).free_mib(100)})};
+  env.allowed_cpus = CpuSet::parse("0-11");
+  run({"--bind", "true"});
+  EXPECT_EQ(events, (std::vector<std::string>{"pin 8-11", "prefer 1 node(s)"}));
+  EXPECT_EQ(launcher.launched, std::vector<std::string>{"true"});
+  EXPECT_NE(err.str().find("with-gpu: bound to CPUs 8-11; memory preferred on NUMA node 1\n"), std::string::npos)
+      << err.str();
+}
+
+TEST_F(AppTest, BindThatCannotPinWarnsAndStillRunsTheCommand) {
+  machines = {machine_of({GpuBuilder(0), GpuBuilder(1).free_mib(100)})};
+  run({"--bind", "true"});
+  EXPECT_TRUE(events.empty());
+  EXPECT_EQ(launcher.launched, std::vector<std::string>{"true"});
+  EXPECT_NE(err.str().find("with-gpu: warning: --bind: the driver does not report the CPUs local to GPU 0; "
+                           "the command keeps the CPUs with-gpu was given\n"),
+            std::string::npos)
+      << err.str();
 }
 
 }  // namespace

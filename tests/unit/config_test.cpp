@@ -149,6 +149,9 @@ poll_interval = "500ms"
 quiet = true
 id_format = "uuid"
 share = true
+topology = "ignore"
+numa = "require"
+bind = true
 )");
   auto options = parse({"cmd"});
   ASSERT_TRUE(options) << options.error().message;
@@ -167,6 +170,9 @@ share = true
   EXPECT_TRUE(options->quiet);
   EXPECT_EQ(options->id_format, IdFormat::uuid);
   EXPECT_EQ(options->selection.claim_mode, ClaimMode::shared);
+  EXPECT_EQ(options->selection.topology, TopologyUse::ignore);
+  EXPECT_EQ(options->selection.numa, Locality::require);
+  EXPECT_TRUE(options->bind);
 }
 
 TEST_F(ConfigTest, AFlagOnlyMinGpusCarriesAWeakerMaxGpusAlong) {

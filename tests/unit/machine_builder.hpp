@@ -51,6 +51,12 @@ class GpuBuilder {
     gpu_.processes->push_back({pid, std::nullopt});
     return *this;
   }
+  // NUMA node and local CPUs ("0-23,48-71").
+  GpuBuilder& locality(int node, const std::string& cpus) {
+    gpu_.numa_node = node;
+    gpu_.local_cpus = CpuSet::parse(cpus);
+    return *this;
+  }
   GpuBuilder& processes_refused() {
     gpu_.processes.reset();
     return *this;

@@ -14,10 +14,11 @@ namespace {
 // Loads the NVML double through the product's loader, answering from `machine_json`.
 class NvmlSourceTest : public ::testing::Test {
  protected:
-  Result<Machine> query(const std::string& machine_json, const char* library = NVML_DOUBLE) {
+  Result<Machine> query(const std::string& machine_json, const char* library = NVML_DOUBLE,
+                        TopologyDetail detail = TopologyDetail::links) {
     auto source = open(machine_json, library, std::chrono::milliseconds(5000));
     if (!source) return source.error();
-    return (*source)->query(TopologyDetail::links);
+    return (*source)->query(detail);
   }
 
   Result<std::unique_ptr<NvmlGpuSource>> open(const std::string& machine_json, const char* library,
@@ -241,6 +242,70 @@ TEST_F(NvmlSourceTest, ALibraryWithoutNvmlSymbolsIsRefused) {
   EXPECT_EQ(source.error().message,
             "libm.so.6 is not a usable NVML library (required symbols are missing); check WITH_GPU_NVML_LIBRARY and "
             "the NVIDIA driver installation");
+}
+
+// Three GPUs: 0 and 1 on node 0 under one switch with 4 NVLinks, 2 on node 1.
+const char* kTopology = R"({"topology": {"pcie": ["X PIX SYS", "PIX X SYS", "SYS SYS X"], "nvlinks": [[0, 1, 4]]},
+  "gpus": [
+    {"uuid": "GPU-a0", "pci_bus_id": "00000000:1A:00.0", "memory_total_mib": 1000, "memory_used_mib": 0,
+     "numa_node": 0, "local_cpus": "0-15,32-47"},
+    {"uuid": "GPU-a1", "pci_bus_id": "00000000:1B:00.0", "memory_total_mib": 1000, "memory_used_mib": 0,
+     "numa_node": 0, "local_cpus": "0-15,32-47"},
+    {"uuid": "GPU-a2", "pci_bus_id": "00000000:86:00.0", "memory_total_mib": 1000, "memory_used_mib": 0,
+     "numa_node": 1, "local_cpus": "16-31,48-63"}]})";
+
+TEST_F(NvmlSourceTest, ReadsLocalityPciePathsAndNvlinks) {
+  auto machine = query(kTopology);
+  ASSERT_TRUE(machine) << machine.error().message;
+  EXPECT_EQ(machine->gpus[0].numa_node, 0);
+  EXPECT_EQ(machine->gpus[2].numa_node, 1);
+  EXPECT_EQ(machine->gpus[2].local_cpus->to_string(), "16-31,48-63");
+  EXPECT_EQ(link_label(link_between(*machine, 0, 1)), "NV4");
+  EXPECT_EQ(link_between(*machine, 1, 0).pcie, PciePath::pix);
+  EXPECT_EQ(link_label(link_between(*machine, 0, 2)), "SYS");
+  EXPECT_EQ(link_between(*machine, 2, 1).nvlinks, 0u);
+}
+
+TEST_F(NvmlSourceTest, ReadsNoTopologyUnlessAskedAndLinksOnlyForLinks) {
+  auto none = query(kTopology, NVML_DOUBLE, TopologyDetail::none);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->gpus[0].local_cpus);
+  EXPECT_TRUE(none->links.empty());
+  auto locality = query(kTopology, NVML_DOUBLE, TopologyDetail::locality);
+  ASSERT_TRUE(locality);
+  EXPECT_EQ(locality->gpus[0].local_cpus->to_string(), "0-15,32-47");
+  EXPECT_TRUE(locality->links.empty());
+}
+
+TEST_F(NvmlSourceTest, CountsNvswitchLinksBetweenEveryPairOfGpusThatReachTheSwitches) {
+  std::string json = kTopology;
+  json.replace(json.find(R"("nvlinks": [[0, 1, 4]])"), 22, R"("nvswitch_links": {"0": 18, "2": 12})");
+  auto machine = query(json);
+  ASSERT_TRUE(machine) << machine.error().message;
+  EXPECT_EQ(link_label(link_between(*machine, 0, 2)), "NV12");
+  EXPECT_EQ(link_label(link_between(*machine, 0, 1)), "PIX");  // GPU 1 has no NVLink
+}
+
+TEST_F(NvmlSourceTest, TopologyIsUnknownNotAnErrorWhenTheDriverLacksItOrRefusesIt) {
+  std::string json = kTopology;
+  json.insert(1, R"("missing_symbols": ["nvmlDeviceGetCpuAffinity", "nvmlDeviceGetMemoryAffinity",
+                     "nvmlDeviceGetTopologyCommonAncestor", "nvmlDeviceGetNvLinkState"], )");
+  auto machine = query(json);
+  ASSERT_TRUE(machine) << machine.error().message;
+  EXPECT_FALSE(machine->gpus[0].local_cpus);
+  EXPECT_FALSE(machine->gpus[0].numa_node);
+  EXPECT_EQ(link_label(link_between(*machine, 0, 1)), "?");
+
+  json = kTopology;
+  auto at = json.find(R"("numa_node": 1)");
+  json.insert(at, R"("errors": {"nvmlDeviceGetCpuAffinity": "NOT_SUPPORTED", "nvmlDeviceGetNvLinkState": "UNKNOWN",
+                                "nvmlDeviceGetTopologyCommonAncestor": "NOT_SUPPORTED"}, )");
+  machine = query(json);
+  ASSERT_TRUE(machine) << machine.error().message;
+  EXPECT_FALSE(machine->gpus[2].local_cpus);
+  EXPECT_EQ(machine->gpus[2].numa_node, 1);
+  EXPECT_EQ(link_label(link_between(*machine, 0, 2)), "?");
+  EXPECT_EQ(link_label(link_between(*machine, 0, 1)), "NV4");
 }
 
 }  // namespace

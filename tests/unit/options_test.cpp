@@ -152,5 +152,36 @@ TEST(Options, AMissingValueIsAUsageError) {
   EXPECT_EQ(options.error().kind, ErrorKind::usage);
 }
 
+TEST(Options, TopologyNumaAndBind) {
+  auto options = parse({"--topology", "ignore", "--numa", "require", "--bind", "cmd"});
+  ASSERT_TRUE(options) << options.error().message;
+  EXPECT_EQ(options->selection.topology, TopologyUse::ignore);
+  EXPECT_EQ(options->selection.numa, Locality::require);
+  EXPECT_TRUE(options->bind);
+  EXPECT_FALSE(options->show_topology);
+  EXPECT_EQ(options->command, (std::vector<std::string>{"cmd"}));
+  auto defaults = parse({"cmd"});
+  EXPECT_EQ(defaults->selection.topology, TopologyUse::prefer);
+  EXPECT_EQ(defaults->selection.numa, Locality::prefer);
+  EXPECT_FALSE(defaults->bind);
+}
+
+TEST(Options, BareTopologyShowsTheMatrixWithStatusOnly) {
+  auto status = parse({"--status", "--topology"});
+  ASSERT_TRUE(status) << status.error().message;
+  EXPECT_TRUE(status->show_topology);
+  EXPECT_EQ(status->action, Action::status);
+  auto first = parse({"--topology", "--status"});
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_TRUE(first->show_topology);
+  EXPECT_EQ(error_of({"--topology", "--", "cmd"}),
+            "--topology without a value goes with --status; to choose GPUs: --topology prefer|ignore");
+}
+
+TEST(Options, TopologyAndNumaValuesAreCheckedWordForWord) {
+  EXPECT_EQ(error_of({"--topology", "nvlink", "cmd"}), "--topology: 'nvlink' is not one of prefer, ignore");
+  EXPECT_EQ(error_of({"--numa", "strict", "cmd"}), "--numa: 'strict' is not one of prefer, require, ignore");
+}
+
 }  // namespace
 }  // namespace wg

@@ -84,9 +84,25 @@ json gpus_json(const Machine& machine, const Decision& decision) {
                     {"name", gpu.name.empty() ? json(nullptr) : json(gpu.name)},
                     {"verdict", verdict_name(verdict.verdict)},
                     {"reasons", reasons},
-                    {"readings", readings_json(gpu)}});
+                    {"readings", readings_json(gpu)},
+                    {"numa_node", gpu.numa_node ? json(*gpu.numa_node) : json(nullptr)},
+                    {"local_cpus", gpu.local_cpus ? json(gpu.local_cpus->to_string()) : json(nullptr)}});
   }
   return gpus;
+}
+
+// How each pair of chosen GPUs is connected, as the matrix labels it.
+json chosen_links_json(const Machine& machine, const Decision& decision) {
+  json links = json::array();
+  if (!decision.ok || machine.links.empty()) return links;
+  for (std::size_t i = 0; i < decision.chosen.size(); ++i) {
+    for (std::size_t j = i + 1; j < decision.chosen.size(); ++j) {
+      GpuLink link = link_between(machine, decision.chosen[i], decision.chosen[j]);
+      links.push_back({{"gpus", {decision.chosen[i], decision.chosen[j]}},
+                       {"label", link.nvlinks || link.pcie ? json(link_label(link)) : json(nullptr)}});
+    }
+  }
+  return links;
 }
 
 json warnings_json(const Machine& machine, const Decision& decision, const SelectionOptions& options) {
@@ -121,7 +137,9 @@ std::string render_decision_json(const Machine& machine, const Decision& decisio
               {"id_format", env ? json(env->format == IdFormat::uuid ? "uuid" : "index") : json(nullptr)},
               {"sample_window_ms", options.sample_window_ms},
               {"gpus", gpus_json(machine, decision)},
-              {"warnings", warnings_json(machine, decision, options)}};
+              {"warnings", warnings_json(machine, decision, options)},
+              {"topology", options.topology == TopologyUse::prefer ? "prefer" : "ignore"},
+              {"chosen_links", chosen_links_json(machine, decision)}};
   return out.dump(2) + "\n";
 }
 

@@ -120,6 +120,8 @@ cases = [
     ("power_unknown", ["--max-power", "100"], {"gpus": [gpu(0, power_w=None)]}, {}),
     ("not_idle", ["--require-idle"], {"gpus": [gpu(0, processes=[{"pid": 7, "used_memory_mib": 10}], memory_used_mib=10)]}, {}),
     ("gpu_type", ["--gpu-type", "h100", "--strict"], {"gpus": [gpu(0)]}, {}),
+    ("numa", ["--numa", "require"], {"gpus": [gpu(0, local_cpus="4000", numa_node=3)]}, {}),
+    ("numa_unknown", ["--numa", "require"], {"gpus": [gpu(0)]}, {}),
     ("not_allocated", [], {"gpus": [gpu(0), gpu(1, memory_total_mib=100)]}, {"CUDA_VISIBLE_DEVICES": "1"}),
     ("unusable", [], {"gpus": [gpu(0, errors={"nvmlDeviceGetMemoryInfo": "GPU_IS_LOST"})]}, {}),
 ]
@@ -145,6 +147,23 @@ if claimed:
     reason = claimed["gpus"][1]["reasons"][0]
     check("claimed names the holder's pid", reason["filter"] == "claimed" and reason["value"] == holder.pid
           and reason["unit"] == "pid", json.dumps(reason))
+
+# Topology: the two-socket example's status and a set chosen by interconnect.
+with open(os.path.join(root, "examples", "machines", "server-2socket-nvlink.json")) as f:
+    server = json.load(f)
+server_env = env_for(server, WITH_GPU_LOCK_DIR=os.path.join(work, "server-locks"))
+status = valid("status with topology", run(["--status", "--json"], server_env).stdout, status_schema)
+if status:
+    check("every GPU lists its link to every other", all(len(g["links"]) == 7 for g in status["gpus"])
+          and status["gpus"][2]["links"][2] == {"gpu": 3, "label": "NV12", "nvlinks": 12, "pcie": "PIX"},
+          json.dumps(status["gpus"][2]["links"]))
+decision = valid("dry run choosing an NVLink pair", run(["--dry-run", "--json", "--min-gpus", "2", "true"],
+                                                        server_env).stdout, decision_schema)
+if decision:
+    check("the chosen pair and its link are named", decision["chosen"] == [1, 0]
+          and decision["chosen_links"] == [{"gpus": [1, 0], "label": "NV12"}]
+          and decision["gpus"][0]["local_cpus"] == "0-23,48-71" and decision["topology"] == "prefer",
+          json.dumps(decision["chosen_links"]))
 
 # --print-env evaluated by a shell; it claims nothing.
 shell = subprocess.run(["sh", "-c", f'eval "$("{binary}" --print-env --quiet)" && echo "$CUDA_VISIBLE_DEVICES $CUDA_DEVICE_ORDER"'],

@@ -2,9 +2,32 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "output/format.hpp"
 
 namespace wg {
+namespace {
+
+// " (linked by NV12 at worst)": the weakest connection among several chosen GPUs, when known.
+std::string weakest_link_note(const Machine& machine, const Decision& decision) {
+  if (decision.chosen.size() < 2 || machine.links.empty()) return {};
+  std::optional<GpuLink> weakest;
+  int lowest = 0;
+  for (std::size_t i = 0; i < decision.chosen.size(); ++i) {
+    for (std::size_t j = i + 1; j < decision.chosen.size(); ++j) {
+      int score = pair_score(machine, decision.chosen[i], decision.chosen[j]);
+      if (!weakest || score < lowest) {
+        weakest = link_between(machine, decision.chosen[i], decision.chosen[j]);
+        lowest = score;
+      }
+    }
+  }
+  if (!weakest->pcie && weakest->nvlinks == 0) return {};
+  return fmt::format(" (linked by {}{})", link_label(*weakest), decision.chosen.size() > 2 ? " at worst" : "");
+}
+
+}  // namespace
 
 std::string no_gpu_headline(const Decision& decision) {
   return fmt::format("no suitable GPU: need {}, {} eligible", decision.needed, decision.eligible_count);
@@ -65,7 +88,7 @@ std::string render_dry_run(const Machine& machine, const Decision& decision, con
   std::string out;
   if (decision.ok && env) {
     out += fmt::format("would run: {}\n", command.empty() ? "(no command)" : joined(command));
-    out += fmt::format("on GPU {}\n", index_list(decision.chosen));
+    out += fmt::format("on GPU {}{}\n", index_list(decision.chosen), weakest_link_note(machine, decision));
     out += fmt::format("  CUDA_VISIBLE_DEVICES={}\n", env->visible_devices);
     if (env->device_order) out += fmt::format("  CUDA_DEVICE_ORDER={}\n", *env->device_order);
   } else {
@@ -83,6 +106,7 @@ std::string selection_summary(const Machine& machine, const Decision& decision, 
     gpus += fmt::format("{}GPU {} ({}, {} free)", gpus.empty() ? "" : ", ", index, gpu.name,
                         format_bytes(gpu.memory_free_bytes));
   }
-  return fmt::format("using {}; CUDA_VISIBLE_DEVICES={}", gpus, env.visible_devices);
+  return fmt::format("using {}{}; CUDA_VISIBLE_DEVICES={}", gpus, weakest_link_note(machine, decision),
+                     env.visible_devices);
 }
 }  // namespace wg

@@ -48,6 +48,10 @@ TEST_F(Topology, TopologyIgnoreTakesTheGpusWithTheMostFreeMemory) {
 
 TEST_F(Topology, FourOfEightComeFromOneSocketAsTwoNvlinkPairs) {
   EXPECT_EQ(probe({"--min-gpus", "4"}), "6,4,5,7|PCI_BUS_ID");
+  auto result = with_gpu({"--min-gpus", "4", "true"});
+  EXPECT_TRUE(contains(result.err, " (linked by NODE at worst); CUDA_VISIBLE_DEVICES=6,4,5,7\n")) << result.err;
+  auto pair = with_gpu({"--min-gpus", "2", "--dry-run", "true"});
+  EXPECT_TRUE(contains(pair.out, "on GPU 1,0 (linked by NV12)\n")) << pair.out;
 }
 
 TEST_F(Topology, UnderTasksetGpusLocalToThoseCpusComeFirst) {

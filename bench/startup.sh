@@ -24,6 +24,19 @@ print(json.dumps({"gpus": [{"name": "NVIDIA H100 80GB HBM3", "uuid": f"GPU-{i:08
   for i in range(n)]}))
 PY
 done
+# 64 GPUs with topology: NVLink islands of 8 (NV2 between each pair), two sockets.
+python3 - "$work/m64.json" >"$work/m64t.json" <<'PY'
+import json, sys
+machine = json.load(open(sys.argv[1]))
+def label(a, b):
+    return "X" if a == b else "PXB" if a // 4 == b // 4 else "NODE" if (a // 8) % 2 == (b // 8) % 2 else "SYS"
+machine["topology"] = {"pcie": [" ".join(label(a, b) for b in range(64)) for a in range(64)],
+                       "nvlinks": [[a, b, 2] for a in range(64) for b in range(a + 1, 64) if a // 8 == b // 8]}
+for i, gpu in enumerate(machine["gpus"]):
+    gpu["numa_node"] = (i // 8) % 2
+    gpu["local_cpus"] = "0-23" if (i // 8) % 2 == 0 else "24-47"
+print(json.dumps(machine))
+PY
 commands=("env CUDA_VISIBLE_DEVICES=0 true")
 names=("floor")
 for n in 1 8 64 256; do
@@ -34,6 +47,10 @@ for n in 1 8 64 256; do
   commands+=("env NVML_DOUBLE_MACHINE=$work/m$n.json $bin --status")
   names+=("status-$n")
 done
+commands+=("env NVML_DOUBLE_MACHINE=$work/m64t.json $bin --quiet --min-memory 0 --min-gpus 8 -- true")
+names+=("set-64")
+commands+=("env NVML_DOUBLE_MACHINE=$work/m64t.json $bin --quiet --min-memory 0 --min-gpus 8 --topology ignore -- true")
+names+=("setignore-64")
 hyperfine -N --warmup 5 --runs 40 --export-json "$work/h.json" "${commands[@]}" >/dev/null 2>&1
 echo "# with-gpu start-up benchmarks"
 echo
@@ -49,7 +66,9 @@ print("| --- | --- | --- | --- |")
 for name, r in zip(names, results):
     kind, _, n = name.partition("-")
     label = {"floor": "`env CUDA_VISIBLE_DEVICES=0 true`", "run": "`with-gpu --min-memory 0 -- true`",
-             "status": "`with-gpu --status`"}[kind]
+             "status": "`with-gpu --status`",
+             "set": "`with-gpu --min-memory 0 --min-gpus 8 -- true` (topology: 2,016 pair queries)",
+             "setignore": "`with-gpu --min-memory 0 --min-gpus 8 --topology ignore -- true`"}[kind]
     print(f"| {label} | {n or '-'} | {r['median'] * 1000:.2f} | {r['median'] / floor:.2f} |")
 with open(sys.argv[1] + ".dat", "w") as out:
     for name, r in zip(names, results):
@@ -79,7 +98,18 @@ echo "## Selection cost (select_gpus, 8 of N GPUs, in memory; median of 51)"
 echo
 echo "| GPUs | median µs |"
 echo "| --- | --- |"
-"$build/bench/selection_bench" | tail -n +2 | while read -r n us; do echo "| $n | $us |"; done
+"$build/bench/selection_bench" >"$work/selection.txt"
+sed -n '2,/^gpus set/p' "$work/selection.txt" | grep -v '^gpus' | while read -r n us; do echo "| $n | $us |"; done
+echo
+echo "## Topology-aware sets (k of N GPUs: NVLink islands of 8, two sockets; median of 21)"
+echo
+echo "Against the same choice with \`--topology ignore\` (memory only) in the same run."
+echo
+echo "| GPUs | set of | by topology µs | ignore µs | set score |"
+echo "| --- | --- | --- | --- | --- |"
+sed -n '/^gpus set/,$p' "$work/selection.txt" | tail -n +2 | while read -r n k t i score; do
+  echo "| $n | $k | $t | $i | $score |"
+done
 mkdir -p docs
 gnuplot <<PLOT
 set terminal png size 720,420 noenhanced

@@ -1,6 +1,7 @@
 #include "core/gpu_set.hpp"
 
 #include <algorithm>
+#include <set>
 
 namespace wg {
 namespace {
@@ -137,11 +138,17 @@ class SetSearch {
     }
   }
 
+  // Seeds that grow into a set already seen (every member of one NVLink island, say)
+  // skip the swap phase: it would end where it ended before.
   std::vector<std::size_t> heuristic() const {
     std::vector<std::size_t> best;
     long best_score = -1;
+    std::set<std::vector<std::size_t>> seen;
     for (std::size_t seed = required_; seed < pool_.size(); ++seed) {
       auto set = greedy(seed);
+      auto key = set;
+      std::sort(key.begin(), key.end());
+      if (!seen.insert(key).second) continue;
       improve(set);
       long s = total(set);
       if (best.empty() || better(set, s, best, best_score)) {

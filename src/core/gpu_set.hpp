@@ -21,7 +21,7 @@ long set_score(const Machine& machine, const std::vector<unsigned>& gpus);
 // member ranks best (then its second worst, ...): memory first.
 // Exact while the combinations are at most `exact_limit`; beyond, a greedy build from
 // every candidate followed by single swaps. Returned in the order given.
-inline constexpr double kExhaustiveLimit = 20000;
+inline constexpr double kExhaustiveLimit = 5000;
 std::vector<unsigned> choose_set(const Machine& machine, const std::vector<unsigned>& required,
                                  const std::vector<unsigned>& candidates, std::size_t count,
                                  double exact_limit = kExhaustiveLimit);

@@ -45,6 +45,8 @@ struct State {
   off_t loaded_size = -1;
   bool initialised = false;
   std::map<unsigned, unsigned> process_calls;  // per GPU, for understated size queries
+  unsigned generation = 0;                      // bumped on every reload, for caches
+  long long checked_us = 0;                     // when the file was last stat'ed
 };
 
 State& state() {
@@ -76,6 +78,14 @@ bool reload() {
   State& s = state();
   const char* path = std::getenv("NVML_DOUBLE_MACHINE");
   if (!path) return false;
+  // One stat per half millisecond at most within a session (nvmlInit stats again): a
+  // query of a big machine makes thousands of calls, and with-gpu never re-reads the
+  // driver more often than every 10 ms.
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  long long now_us = now.tv_sec * 1000000ll + now.tv_nsec / 1000;
+  if (s.loaded_path == path && now_us - s.checked_us < 500) return true;
+  s.checked_us = now_us;
   struct stat info {};
   if (stat(path, &info) != 0) return false;
   bool same = s.loaded_path == path && info.st_size == s.loaded_size &&
@@ -91,6 +101,7 @@ bool reload() {
   s.loaded_path = path;
   s.loaded_mtime = info.st_mtim;
   s.loaded_size = info.st_size;
+  ++s.generation;
   return true;
 }
 
@@ -112,6 +123,7 @@ nvmlReturn_t injected(const json& owner, const std::string& symbol) {
 // True when the machine file lists `symbol` in "missing_symbols" (an old driver).
 // Runs inside dlsym, so it only reads the file and allocates.
 bool symbol_missing(const char* symbol) {
+  state().checked_us = 0;  // resolvers run at each dlopen, before nvmlInit
   if (!reload() || !state().machine.contains("missing_symbols")) return false;
   for (const auto& name : state().machine["missing_symbols"]) {
     if (name.is_string() && name.get<std::string>() == symbol) return true;
@@ -161,6 +173,7 @@ unsigned long long mib(const json& gpu, const char* key) {
 }
 
 nvmlReturn_t init(const char* symbol) {
+  state().checked_us = 0;  // a new session always sees the file as it is now
   if (!reload()) return NVML_ERROR_DRIVER_NOT_LOADED;
   nvmlReturn_t code = injected(state().machine, symbol);
   if (code == NVML_SUCCESS) state().initialised = true;
@@ -506,25 +519,6 @@ bool fill_mask(const std::string& list, unsigned words, unsigned long* mask) {
   return true;
 }
 
-// The NVLinks of GPU `index`, in link order: the GPU each one reaches, or -1 for NVSwitch.
-std::vector<int> nvlink_peers(unsigned index) {
-  std::vector<int> peers;
-  const json* topo = topology();
-  if (!topo) return peers;
-  if (topo->contains("nvlinks")) {
-    for (const auto& entry : (*topo)["nvlinks"]) {
-      unsigned a = entry[0], b = entry[1], count = entry[2];
-      if (a != index && b != index) continue;
-      for (unsigned i = 0; i < count; ++i) peers.push_back(static_cast<int>(a == index ? b : a));
-    }
-  }
-  if (topo->contains("nvswitch_links")) {
-    unsigned count = (*topo)["nvswitch_links"].value(std::to_string(index), 0u);
-    for (unsigned i = 0; i < count; ++i) peers.push_back(-1);
-  }
-  return peers;
-}
-
 int topology_level(const std::string& label) {
   static const std::map<std::string, int> levels = {
       {"BRD", NVML_TOPOLOGY_INTERNAL}, {"PIX", NVML_TOPOLOGY_SINGLE}, {"PXB", NVML_TOPOLOGY_MULTIPLE},
@@ -533,21 +527,73 @@ int topology_level(const std::string& label) {
   return found == levels.end() ? -1 : found->second;
 }
 
-// The label in row a, column b of "pcie" (whitespace-separated, "X" on the diagonal).
-std::string pcie_label(unsigned a, unsigned b) {
-  const json* topo = topology();
-  if (!topo || !topo->contains("pcie") || a >= (*topo)["pcie"].size()) return {};
-  std::string row = (*topo)["pcie"][a];
-  std::vector<std::string> cells;
+// The machine file's topology parsed once per reload: a 64-GPU machine asks for 2,016
+// pairs, and re-reading JSON each time would make the double, not with-gpu, the cost.
+struct TopologyCache {
+  unsigned generation = ~0u;
+  std::vector<std::vector<int>> levels;  // NVML level per pair, -1 unknown
+  std::vector<std::vector<int>> peers;   // per GPU, per link: the GPU it reaches, -1 NVSwitch
+};
+
+std::vector<int> parse_row(const std::string& row) {
+  std::vector<int> cells;
   std::size_t start = 0;
   while (start < row.size()) {
     std::size_t begin = row.find_first_not_of(' ', start);
     if (begin == std::string::npos) break;
     std::size_t end = std::min(row.find(' ', begin), row.size());
-    cells.push_back(row.substr(begin, end - begin));
+    cells.push_back(topology_level(row.substr(begin, end - begin)));
     start = end;
   }
-  return b < cells.size() ? cells[b] : std::string();
+  return cells;
+}
+
+void fill_peers(const json& topo, std::vector<std::vector<int>>& peers) {
+  if (topo.contains("nvlinks")) {
+    for (const auto& entry : topo["nvlinks"]) {
+      unsigned a = entry[0], b = entry[1], count = entry[2];
+      if (a >= peers.size() || b >= peers.size()) continue;
+      for (unsigned i = 0; i < count; ++i) {
+        peers[a].push_back(static_cast<int>(b));
+        peers[b].push_back(static_cast<int>(a));
+      }
+    }
+  }
+  if (topo.contains("nvswitch_links")) {
+    for (std::size_t index = 0; index < peers.size(); ++index) {
+      unsigned count = topo["nvswitch_links"].value(std::to_string(index), 0u);
+      for (unsigned i = 0; i < count; ++i) peers[index].push_back(-1);
+    }
+  }
+}
+
+const TopologyCache& topology_cache() {
+  static TopologyCache cache;
+  if (cache.generation == state().generation) return cache;
+  cache = TopologyCache{};
+  cache.generation = state().generation;
+  std::size_t count = state().machine.contains("gpus") ? state().machine["gpus"].size() : 0;
+  cache.peers.assign(count, {});
+  const json* topo = topology();
+  if (!topo) return cache;
+  if (topo->contains("pcie")) {
+    for (const auto& row : (*topo)["pcie"]) cache.levels.push_back(parse_row(row.get<std::string>()));
+  }
+  fill_peers(*topo, cache.peers);
+  return cache;
+}
+
+// The NVLinks of GPU `index`, in link order: the GPU each one reaches, or -1 for NVSwitch.
+const std::vector<int>& nvlink_peers(unsigned index) {
+  static const std::vector<int> none;
+  const auto& peers = topology_cache().peers;
+  return index < peers.size() ? peers[index] : none;
+}
+
+// NVML's level for the pair, from row a, column b of "pcie"; -1 when not given.
+int pcie_level(unsigned a, unsigned b) {
+  const auto& levels = topology_cache().levels;
+  return a < levels.size() && b < levels[a].size() ? levels[a][b] : -1;
 }
 
 }  // namespace
@@ -577,7 +623,7 @@ static nvmlReturn_t impl_nvmlDeviceGetTopologyCommonAncestor(nvmlDevice_t first,
   if (nvmlReturn_t code = check_device(second, "nvmlDeviceGetTopologyCommonAncestor", gpu); code != NVML_SUCCESS) {
     return code;
   }
-  int found = topology_level(pcie_label(index_of(first), index_of(second)));
+  int found = pcie_level(index_of(first), index_of(second));
   if (found < 0) return NVML_ERROR_NOT_SUPPORTED;
   *level = found;
   return NVML_SUCCESS;
@@ -586,7 +632,7 @@ static nvmlReturn_t impl_nvmlDeviceGetTopologyCommonAncestor(nvmlDevice_t first,
 static nvmlReturn_t impl_nvmlDeviceGetNvLinkState(nvmlDevice_t device, unsigned int link, int* active) {
   const json* gpu = nullptr;
   if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetNvLinkState", gpu); code != NVML_SUCCESS) return code;
-  auto peers = nvlink_peers(index_of(device));
+  const auto& peers = nvlink_peers(index_of(device));
   if (peers.empty()) return NVML_ERROR_NOT_SUPPORTED;
   if (link >= peers.size()) return NVML_ERROR_INVALID_ARGUMENT;
   *active = NVML_FEATURE_ENABLED;
@@ -598,7 +644,7 @@ static nvmlReturn_t impl_nvmlDeviceGetNvLinkRemotePciInfo_v2(nvmlDevice_t device
   if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetNvLinkRemotePciInfo_v2", gpu); code != NVML_SUCCESS) {
     return code;
   }
-  auto peers = nvlink_peers(index_of(device));
+  const auto& peers = nvlink_peers(index_of(device));
   if (link >= peers.size()) return NVML_ERROR_INVALID_ARGUMENT;
   std::memset(pci, 0, sizeof *pci);
   std::string bus = "00000000:FE:00.0";  // an NVSwitch: no GPU has this bus id

@@ -89,11 +89,27 @@ class Flow {
       return options_.show_topology || options_.output == Output::json ? TopologyDetail::links
                                                                         : TopologyDetail::locality;
     }
-    bool several = std::max(selection.min_gpus, selection.max_gpus) >= 2 && !options_.gpu_list;
-    if (several && selection.topology == TopologyUse::prefer) return TopologyDetail::links;
-    bool locality = selection.numa == Locality::require || options_.bind ||
+    bool locality = selection.numa == Locality::require || options_.bind || wants_links() ||
                     (selection.numa == Locality::prefer && cpus_restricted());
     return locality ? TopologyDetail::locality : TopologyDetail::none;
+  }
+
+  // Several GPUs chosen by interconnect: links are read once the filters have run.
+  bool wants_links() const {
+    const SelectionOptions& selection = options_.selection;
+    return options_.action != Action::status && std::max(selection.min_gpus, selection.max_gpus) >= 2 &&
+           !options_.gpu_list && selection.topology == TopologyUse::prefer;
+  }
+
+  // Reads the links among the GPUs that passed the filters and decides again with them.
+  void read_links_among_eligible(Round& round) {
+    std::vector<unsigned> eligible;
+    for (const auto& verdict : round.decision.verdicts) {
+      if (verdict.reasons.empty()) eligible.push_back(verdict.index);
+    }
+    if (eligible.size() < 2) return;
+    source_->read_links(round.machine, eligible);
+    round.decision = select_gpus(round.machine, round.selection);
   }
 
   // True when with-gpu may run on fewer CPUs than the machine has online.
@@ -230,6 +246,7 @@ class Flow {
     if (auto prepared = prepare_selection(round); !prepared) return prepared.error();
     if (options_.wait) track_cooling(round);
     round.decision = select_gpus(round.machine, round.selection);
+    if (wants_links()) read_links_among_eligible(round);
     trace("select");
     if (options_.action == Action::run) {
       if (auto claimed = claim(round); !claimed) return claimed.error();

@@ -4,6 +4,8 @@
 #include "core/gpu.hpp"
 #include "core/result.hpp"
 
+#include <vector>
+
 namespace wg {
 
 class GpuSource {
@@ -13,6 +15,10 @@ class GpuSource {
   // recorded on the GPU (it becomes unusable or a reading becomes unknown); only a
   // failure of the whole driver is an Error.
   virtual Result<Machine> query(TopologyDetail detail) = 0;
+
+  // Reads how the GPUs in `among` are connected to each other into machine.links (one
+  // driver call per pair, so only the GPUs a decision can still choose are asked about).
+  virtual void read_links(Machine& machine, const std::vector<unsigned>& among) = 0;
 };
 
 }  // namespace wg

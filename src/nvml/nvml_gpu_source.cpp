@@ -252,8 +252,18 @@ Result<Machine> NvmlGpuSource::query(TopologyDetail detail) {
   std::vector<nvmlDevice_t> devices(count, nullptr);
   for (unsigned index = 0; index < count; ++index) machine.gpus.push_back(reader.read(index, devices[index]));
   if (detail != TopologyDetail::none) read_locality(api, devices, machine);
-  if (detail == TopologyDetail::links) read_links(api, devices, machine);
+  if (detail == TopologyDetail::links) wg::read_links(api, devices, machine);
   return machine;
+}
+
+void NvmlGpuSource::read_links(Machine& machine, const std::vector<unsigned>& among) {
+  const NvmlApi& api = library_->api();
+  std::vector<nvmlDevice_t> devices(machine.gpus.size(), nullptr);
+  for (unsigned index : among) {
+    if (index >= devices.size() || !machine.gpus[index].usable()) continue;
+    if (api.get_handle(index, &devices[index]) != NVML_SUCCESS) devices[index] = nullptr;
+  }
+  wg::read_links(api, devices, machine);
 }
 
 }  // namespace wg

@@ -16,6 +16,7 @@ class NvmlGpuSource : public GpuSource {
   NvmlGpuSource(std::unique_ptr<NvmlLibrary> library, std::chrono::milliseconds sample_window)
       : library_(std::move(library)), sample_window_(sample_window) {}
   Result<Machine> query(TopologyDetail detail) override;
+  void read_links(Machine& machine, const std::vector<unsigned>& among) override;
   const NvmlLibrary& library() const { return *library_; }
 
  private:

@@ -19,8 +19,13 @@ using test::machine_of;
 // Serves a list of machines, one per query; the last one repeats.
 class FakeGpuSource : public GpuSource {
  public:
-  FakeGpuSource(std::vector<Machine>* machines, int* queries, std::vector<TopologyDetail>* details)
-      : machines_(machines), queries_(queries), details_(details) {}
+  FakeGpuSource(std::vector<Machine>* machines, int* queries, std::vector<TopologyDetail>* details,
+                std::vector<std::vector<unsigned>>* link_reads)
+      : machines_(machines), queries_(queries), details_(details), link_reads_(link_reads) {}
+  void read_links(Machine& machine, const std::vector<unsigned>& among) override {
+    link_reads_->push_back(among);
+    machine.links.assign(machine.gpus.size(), std::vector<GpuLink>(machine.gpus.size()));
+  }
   Result<Machine> query(TopologyDetail detail) override {
     details_->push_back(detail);
     auto index = std::min<std::size_t>(static_cast<std::size_t>((*queries_)++), machines_->size() - 1);
@@ -31,6 +36,7 @@ class FakeGpuSource : public GpuSource {
   std::vector<Machine>* machines_;
   int* queries_;
   std::vector<TopologyDetail>* details_;
+  std::vector<std::vector<unsigned>>* link_reads_;
 };
 
 struct FakeHeld : HeldClaims {
@@ -119,7 +125,7 @@ class AppTest : public ::testing::Test {
     args.insert(args.begin(), "with-gpu");
     Services services{[this](const std::string&, std::chrono::milliseconds) -> Result<std::unique_ptr<GpuSource>> {
                         if (nvml_error) return *nvml_error;
-                        return std::unique_ptr<GpuSource>(new FakeGpuSource(&machines, &queries, &details));
+                        return std::unique_ptr<GpuSource>(new FakeGpuSource(&machines, &queries, &details, &link_reads));
                       },
                       [this](const std::string&) { return std::unique_ptr<ClaimStore>(new ForwardingStore(&claims)); },
                       [this](const std::string&) {
@@ -153,6 +159,7 @@ class AppTest : public ::testing::Test {
   Machine busy = machine_of({GpuBuilder(0).free_mib(100), GpuBuilder(1).claimed_by(4242)});
   int queries = 0;
   std::vector<TopologyDetail> details;  // what each query asked for
+  std::vector<std::vector<unsigned>> link_reads;  // the GPUs each read of links was about
   std::vector<std::string> events;      // pinning and memory policy, in order
   std::optional<Error> nvml_error;
   FakeClaimStore claims;
@@ -406,15 +413,26 @@ TEST_F(AppTest, ReadsTopologyOnlyWhenTheDecisionOrTheReportNeedsIt) {
   run({"--bind", "true"});
   run({"--status"});
   run({"--status", "--json"});
-  EXPECT_EQ(details, (std::vector<TopologyDetail>{TopologyDetail::none, TopologyDetail::links, TopologyDetail::none,
+  EXPECT_EQ(details, (std::vector<TopologyDetail>{TopologyDetail::none, TopologyDetail::locality, TopologyDetail::none,
                                                   TopologyDetail::locality, TopologyDetail::locality,
                                                   TopologyDetail::links}));
+  EXPECT_EQ(link_reads, (std::vector<std::vector<unsigned>>{{0, 1, 2}}));  // --min-gpus 2, among the eligible
   details.clear();
   env.allowed_cpus = CpuSet::parse("0-3");
   env.online_cpus = CpuSet::parse("0-7");
   run({"true"});
   run({"--numa", "ignore", "true"});
   EXPECT_EQ(details, (std::vector<TopologyDetail>{TopologyDetail::locality, TopologyDetail::none}));
+}
+
+TEST_F(AppTest, ReadsLinksOnlyAmongGpusThatPassedTheFilters) {
+  machines = {machine_of({GpuBuilder(0).free_mib(100), GpuBuilder(1), GpuBuilder(2).free_mib(100), GpuBuilder(3)})};
+  run({"--min-gpus", "2", "true"});
+  EXPECT_EQ(link_reads, (std::vector<std::vector<unsigned>>{{1, 3}}));
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "1,3");
+  link_reads.clear();
+  run({"--min-gpus", "3", "true"});  // one eligible GPU short: nothing to choose among
+  EXPECT_EQ(link_reads, (std::vector<std::vector<unsigned>>{{1, 3}}));
 }
 
 TEST_F(AppTest, BindPinsToTheAllowedLocalCpusAndPrefersTheirMemoryBeforeExec) {

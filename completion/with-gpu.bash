@@ -11,11 +11,11 @@ _with_gpu() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local flags="--gpu --min-gpus --max-gpus --gpu-type --strict --min-memory --max-util --max-temp --max-power
     --sample-window --require-idle --wait --timeout --poll-interval --status --json --dry-run --print-env --quiet
-    --id-format --share --lock-dir --profile --config --show-config --version --help"
+    --id-format --share --lock-dir --profile --config --show-config --version --help --topology --numa --bind"
   local i
   for ((i = 1; i < COMP_CWORD; i++)); do
     # After "--" or the first word that is not an option or its value, complete the command.
-    if [[ ${COMP_WORDS[i]} == -- || ( ${COMP_WORDS[i]} != -* && ${COMP_WORDS[i-1]} != --@(gpu|min-gpus|max-gpus|gpu-type|min-memory|max-util|max-temp|max-power|sample-window|timeout|poll-interval|id-format|lock-dir|profile|config) ) ]]; then
+    if [[ ${COMP_WORDS[i]} == -- || ( ${COMP_WORDS[i]} != -* && ${COMP_WORDS[i-1]} != --@(gpu|min-gpus|max-gpus|gpu-type|min-memory|max-util|max-temp|max-power|sample-window|timeout|poll-interval|id-format|lock-dir|profile|config|topology|numa) ) ]]; then
       COMPREPLY=($(compgen -c -- "$cur"))
       return
     fi
@@ -24,6 +24,8 @@ _with_gpu() {
     --profile) COMPREPLY=($(compgen -W "$(_with_gpu_profiles)" -- "$cur")); return ;;
     --config | --lock-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --id-format) COMPREPLY=($(compgen -W "auto index uuid" -- "$cur")); return ;;
+    --topology) COMPREPLY=($(compgen -W "prefer ignore" -- "$cur")); return ;;
+    --numa) COMPREPLY=($(compgen -W "prefer require ignore" -- "$cur")); return ;;
   esac
   COMPREPLY=($(compgen -W "$flags" -- "$cur"))
   [[ ${#COMPREPLY[@]} -eq 0 && $cur != -* ]] && COMPREPLY=($(compgen -c -- "$cur"))

@@ -27,6 +27,9 @@ complete_words "--profile" with-gpu --prof
 complete_words "inference lab-wide llm" with-gpu --profile ""
 complete_words "lab-wide llm" with-gpu --min-gpus 2 --profile l
 complete_words "auto index uuid" with-gpu --id-format ""
+complete_words "ignore prefer require" with-gpu --numa ""
+complete_words "ignore prefer" with-gpu --topology ""
+complete_words "--bind" with-gpu --bi
 complete_words "--sample-window --share --show-config --status --strict" with-gpu --s
 complete_words "" with-gpu --profile llm python --prof
 echo "$passed passed, $failed failed"

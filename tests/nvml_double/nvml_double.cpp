@@ -123,7 +123,6 @@ nvmlReturn_t injected(const json& owner, const std::string& symbol) {
 // True when the machine file lists `symbol` in "missing_symbols" (an old driver).
 // Runs inside dlsym, so it only reads the file and allocates.
 bool symbol_missing(const char* symbol) {
-  state().checked_us = 0;  // resolvers run at each dlopen, before nvmlInit
   if (!reload() || !state().machine.contains("missing_symbols")) return false;
   for (const auto& name : state().machine["missing_symbols"]) {
     if (name.is_string() && name.get<std::string>() == symbol) return true;
@@ -281,6 +280,7 @@ NVML_EXPORT const char* nvmlErrorString(nvmlReturn_t code) {
 static nvmlReturn_t impl_nvmlInit() { return init("nvmlInit"); }
 static nvmlReturn_t impl_nvmlShutdown() {
   state().initialised = false;
+  state().checked_us = 0;  // the next dlopen's resolvers and nvmlInit see the file as it is then
   return NVML_SUCCESS;
 }
 static nvmlReturn_t impl_nvmlDeviceGetCount(unsigned int* out) { return count("nvmlDeviceGetCount", out); }

@@ -11,11 +11,11 @@ mkdir -p build-fuzz
 # in debug builds, where a release build reports the syntax error (fuzz/regressions).
 flags=(-std=c++20 -O1 -g -DNDEBUG -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
        -Ibuild/src/generated -DTOML_HEADER_ONLY=1)
-core=(src/core/units.cpp src/core/gpu.cpp src/core/gpu_list.cpp src/core/visible_devices.cpp src/core/identity.cpp
-      src/core/selector.cpp)
+core=(src/core/units.cpp src/core/cpu_set.cpp src/core/gpu.cpp src/core/gpu_list.cpp src/core/visible_devices.cpp
+      src/core/identity.cpp src/core/selector.cpp src/core/gpu_set.cpp)
 build() { local name=$1; shift; [[ build-fuzz/$name -nt fuzz/$name.cpp ]] || clang++-14 "${flags[@]}" "fuzz/$name.cpp" "$@" -o "build-fuzz/$name"; }
 [[ -f build/src/generated/cli/version.hpp ]] || scripts/build.sh
-build fuzz_units src/core/units.cpp
+build fuzz_units src/core/units.cpp src/core/cpu_set.cpp
 build fuzz_gpu_list "${core[@]}"
 build fuzz_config src/config/config_file.cpp
 build fuzz_command_line src/cli/options.cpp src/config/config_file.cpp "${core[@]}"

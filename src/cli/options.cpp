@@ -51,6 +51,21 @@ const std::vector<std::string> kOtherFlags = {"--gpu",      "--status",  "--json
 
 bool is_true(const std::string& value) { return value == "true"; }
 
+// Sets `target` to the choice named `value`, or says which names there are.
+template <class E, class Bad>
+Result<Ok> choose(const std::string& value, std::initializer_list<std::pair<const char*, E>> choices, E& target,
+                  const Bad& bad) {
+  std::string names;
+  for (const auto& [choice, meaning] : choices) {
+    if (value == choice) {
+      target = meaning;
+      return Ok{};
+    }
+    names += (names.empty() ? "" : ", ") + std::string(choice);
+  }
+  return bad("is not one of " + names);
+}
+
 // Applies one value. `name` starts every message: "--min-memory" for a flag,
 // "config.toml:3:1: min_memory" for a config key.
 Result<Ok> apply(const Spec& spec, const std::string& value, const std::string& name, Options& options) {
@@ -120,22 +135,13 @@ Result<Ok> apply(const Spec& spec, const std::string& value, const std::string& 
       (key == "gpu_type" ? selection.gpu_type : options.lock_dir) = value;
       return Ok{};
     case Kind::id_format:
-      if (value == "auto") options.id_format = IdFormat::automatic;
-      else if (value == "index") options.id_format = IdFormat::index;
-      else if (value == "uuid") options.id_format = IdFormat::uuid;
-      else return bad("is not one of auto, index, uuid");
-      return Ok{};
+      return choose(value, {{"auto", IdFormat::automatic}, {"index", IdFormat::index}, {"uuid", IdFormat::uuid}},
+                    options.id_format, bad);
     case Kind::topology:
-      if (value == "prefer") selection.topology = TopologyUse::prefer;
-      else if (value == "ignore") selection.topology = TopologyUse::ignore;
-      else return bad("is not one of prefer, ignore");
-      return Ok{};
+      return choose(value, {{"prefer", TopologyUse::prefer}, {"ignore", TopologyUse::ignore}}, selection.topology, bad);
     case Kind::numa:
-      if (value == "prefer") selection.numa = Locality::prefer;
-      else if (value == "require") selection.numa = Locality::require;
-      else if (value == "ignore") selection.numa = Locality::ignore;
-      else return bad("is not one of prefer, require, ignore");
-      return Ok{};
+      return choose(value, {{"prefer", Locality::prefer}, {"require", Locality::require}, {"ignore", Locality::ignore}},
+                    selection.numa, bad);
   }
   return Ok{};
 }

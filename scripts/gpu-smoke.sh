@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real-hardware smoke test: scripts/gpu-smoke.sh PATH-TO-WITH-GPU
 # Compares `with-gpu --status` with nvidia-smi, checks what a launched command is
-# given, checks that with-gpu never shows up as a GPU process (no CUDA context), and
+# given, compares NUMA nodes and local CPUs with sysfs and runs --bind, checks that
+# with-gpu never shows up as a GPU process (no CUDA context), and
 # times start-up to exec. Changes nothing on the machine. Exits non-zero on a mismatch.
 set -uo pipefail
 bin=$(readlink -f "${1:?usage: scripts/gpu-smoke.sh PATH-TO-WITH-GPU}")
@@ -71,6 +72,32 @@ uuid_seen=$("$bin" --quiet --min-memory 0 --id-format uuid -- sh -c 'echo "$CUDA
 if command -v python3 >/dev/null && python3 -c 'import torch' 2>/dev/null; then
   "$bin" --quiet --min-memory 0 -- python3 -c 'import torch; print("torch sees", torch.cuda.device_count(), torch.cuda.get_device_name(0))'
 fi
+
+echo; echo "== topology against nvidia-smi topo -m"
+"$bin" --status --topology | sed -n '/^ *GPU0/,$p' || fail "with-gpu --status --topology exited $?"
+nvidia-smi topo -m 2>/dev/null | head -20
+python3 - "$work/wg.json" <<'PY' || failures=$((failures + 1))
+import json, subprocess, sys
+gpus = json.load(open(sys.argv[1]))["gpus"]
+bad = 0
+for gpu in gpus:
+    bus = (gpu["pci_bus_id"] or "").lower()
+    sysfs = "/sys/bus/pci/devices/" + bus[4:] if bus.startswith("0000") else ""
+    try:
+        node = int(open(sysfs + "/numa_node").read())
+        cpus = open(sysfs + "/local_cpulist").read().strip()
+    except OSError:
+        print(f"skip: GPU {gpu['index']} has no sysfs entry at {sysfs}"); continue
+    expected_node = node if node >= 0 else None
+    ok = gpu["numa_node"] in (expected_node, None) and gpu["local_cpus"] is not None
+    print(("ok:   " if ok else "FAIL: ") + f"GPU {gpu['index']} numa_node {gpu['numa_node']} (sysfs {node}), "
+          f"local_cpus {gpu['local_cpus']} (sysfs {cpus})")
+    bad += 0 if ok else 1
+sys.exit(1 if bad else 0)
+PY
+bound=$("$bin" --bind --min-memory 0 -- grep Cpus_allowed_list /proc/self/status 2>"$work/bind.err")
+echo "--bind: $(cat "$work/bind.err" | tr '\n' ' ')"
+[[ $bound == Cpus_allowed_list:* ]] && pass "--bind ran the command: $bound" || fail "--bind gave '$bound'"
 
 echo; echo "== with-gpu never appears as a GPU process (no CUDA context)"
 "$bin" --wait --quiet --timeout 3s --poll-interval 100ms --min-memory 100000G true 2>/dev/null &

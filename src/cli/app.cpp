@@ -389,10 +389,13 @@ class Flow {
   int show_dry_run(const Round& round) {
     CudaEnvironment env = cuda_env_for(round);
     const CudaEnvironment* shown = round.decision.ok ? &env : nullptr;
+    std::optional<Binding> binding;
+    if (options_.bind && round.decision.ok) binding = plan_binding(round.machine, round.decision.chosen, env_.allowed_cpus);
+    const Binding* plan = binding ? &*binding : nullptr;
     if (options_.output == Output::json) {
-      out_ << render_decision_json(round.machine, round.decision, round.selection, shown, options_.command);
+      out_ << render_decision_json(round.machine, round.decision, round.selection, shown, options_.command, plan);
     } else {
-      out_ << render_dry_run(round.machine, round.decision, shown, options_.command);
+      out_ << render_dry_run(round.machine, round.decision, shown, options_.command, plan);
     }
     out_.flush();
     return round.decision.ok ? 0 : static_cast<int>(ExitCode::no_suitable_gpu);

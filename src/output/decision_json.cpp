@@ -121,7 +121,14 @@ json warnings_json(const Machine& machine, const Decision& decision, const Selec
 const char* filter_name(Filter filter) { return info(filter).name; }
 
 std::string render_decision_json(const Machine& machine, const Decision& decision, const SelectionOptions& options,
-                                 const CudaEnvironment* env, const std::vector<std::string>& command) {
+                                 const CudaEnvironment* env, const std::vector<std::string>& command,
+                                 const Binding* binding) {
+  json bind = nullptr;
+  if (binding) {
+    bind = {{"cpus", binding->problem.empty() ? json(binding->cpus.to_string()) : json(nullptr)},
+            {"memory_nodes", binding->memory_nodes},
+            {"problem", binding->problem.empty() ? json(nullptr) : json(binding->problem)}};
+  }
   json environment = nullptr;
   if (env) {
     environment = {{"CUDA_VISIBLE_DEVICES", env->visible_devices}};
@@ -139,7 +146,8 @@ std::string render_decision_json(const Machine& machine, const Decision& decisio
               {"gpus", gpus_json(machine, decision)},
               {"warnings", warnings_json(machine, decision, options)},
               {"topology", options.topology == TopologyUse::prefer ? "prefer" : "ignore"},
-              {"chosen_links", chosen_links_json(machine, decision)}};
+              {"chosen_links", chosen_links_json(machine, decision)},
+              {"binding", bind}};
   return out.dump(2) + "\n";
 }
 

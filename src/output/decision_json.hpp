@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/binding.hpp"
 #include "core/identity.hpp"
 #include "core/selector.hpp"
 
@@ -18,6 +19,7 @@ const char* filter_name(Filter filter);
 // Whether it would run, the GPUs and the exact environment, and every GPU's verdict
 // with machine-readable reasons. `env` is null when it would not run.
 std::string render_decision_json(const Machine& machine, const Decision& decision, const SelectionOptions& options,
-                                 const CudaEnvironment* env, const std::vector<std::string>& command);
+                                 const CudaEnvironment* env, const std::vector<std::string>& command,
+                                 const Binding* binding);
 
 }  // namespace wg

@@ -83,14 +83,27 @@ std::string index_list(const std::vector<unsigned>& indices) {
 
 }  // namespace
 
+std::string describe_binding(const Binding& binding) {
+  if (!binding.problem.empty()) return "not pinned: " + binding.problem;
+  std::string nodes;
+  for (int node : binding.memory_nodes) {
+    if (!nodes.empty()) nodes += ',';
+    nodes += std::to_string(node);
+  }
+  return fmt::format("CPU{} {}; {}", binding.cpus.count() == 1 ? "" : "s", binding.cpus.to_string(),
+                     nodes.empty() ? "memory left to the kernel (NUMA node unknown)"
+                                   : "memory preferred on NUMA node " + nodes);
+}
+
 std::string render_dry_run(const Machine& machine, const Decision& decision, const CudaEnvironment* env,
-                           const std::vector<std::string>& command) {
+                           const std::vector<std::string>& command, const Binding* binding) {
   std::string out;
   if (decision.ok && env) {
     out += fmt::format("would run: {}\n", command.empty() ? "(no command)" : joined(command));
     out += fmt::format("on GPU {}{}\n", index_list(decision.chosen), weakest_link_note(machine, decision));
     out += fmt::format("  CUDA_VISIBLE_DEVICES={}\n", env->visible_devices);
     if (env->device_order) out += fmt::format("  CUDA_DEVICE_ORDER={}\n", *env->device_order);
+    if (binding) out += "  --bind: " + describe_binding(*binding) + "\n";
   } else {
     out += "would not run: " + no_gpu_headline(decision) + "\n";
   }

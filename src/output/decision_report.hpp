@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/binding.hpp"
 #include "core/identity.hpp"
 #include "core/selector.hpp"
 
@@ -16,9 +17,13 @@ std::string no_gpu_headline(const Decision& decision);
 // One indented line per GPU that was not chosen, with why: "  GPU 2: 1.2 GiB free < 8.0 GiB".
 std::string rejection_lines(const Machine& machine, const Decision& decision);
 
-// The dry run: the decision, the environment, every GPU's verdict.
+// The dry run: the decision, the environment, the --bind plan (null without --bind),
+// every GPU's verdict.
 std::string render_dry_run(const Machine& machine, const Decision& decision, const CudaEnvironment* env,
-                           const std::vector<std::string>& command);
+                           const std::vector<std::string>& command, const Binding* binding);
+
+// "CPUs 0-23; memory preferred on NUMA node 0", or the reason it cannot bind.
+std::string describe_binding(const Binding& binding);
 
 // "using GPU 1 (NVIDIA A100, 75.3 GiB free); CUDA_VISIBLE_DEVICES=1"
 std::string selection_summary(const Machine& machine, const Decision& decision, const CudaEnvironment& env);

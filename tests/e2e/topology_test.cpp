@@ -96,6 +96,16 @@ TEST_F(Topology, BindPinsTheCommandToItsGpusCpusAndPrefersItsNumaNode) {
   EXPECT_TRUE(contains(other.err, "with-gpu: bound to CPU 1; ")) << other.err;
 }
 
+TEST_F(Topology, DryRunShowsWhatBindWouldDo) {
+  auto result = with_gpu({"--dry-run", "--bind", "--gpu", "6", "true"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(contains(result.out, "  CUDA_DEVICE_ORDER=PCI_BUS_ID\n  --bind: CPU 1; memory preferred on NUMA node 1\n"))
+      << result.out;
+  auto json_out = json::parse(with_gpu({"--dry-run", "--json", "--bind", "--gpu", "0,6", "true"}).out);
+  EXPECT_EQ(json_out["binding"], (json{{"cpus", "0-1"}, {"memory_nodes", {0, 1}}, {"problem", nullptr}}));
+  EXPECT_TRUE(json::parse(with_gpu({"--dry-run", "--json", "true"}).out)["binding"].is_null());
+}
+
 TEST_F(Topology, BindWithinTasksetNeverWidensTheCpus) {
   if (!two_cpus()) GTEST_SKIP() << "needs CPUs 0 and 1";
   auto result = under_taskset("0", {"--bind", "--gpu", "6", "--", "grep", "Cpus_allowed_list", "/proc/self/status"});

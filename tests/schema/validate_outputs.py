@@ -165,6 +165,13 @@ if decision:
           and decision["gpus"][0]["local_cpus"] == "0-23,48-71" and decision["topology"] == "prefer",
           json.dumps(decision["chosen_links"]))
 
+unknown = valid("dry run with --bind and no topology", run(["--dry-run", "--json", "--bind", "true"], unclaimed).stdout,
+                decision_schema)
+if unknown:
+    check("--bind without local CPUs says why it would not pin", unknown["binding"] == {
+        "cpus": None, "memory_nodes": [], "problem": "the driver does not report the CPUs local to GPU 0"},
+          json.dumps(unknown["binding"]))
+
 # --print-env evaluated by a shell; it claims nothing.
 shell = subprocess.run(["sh", "-c", f'eval "$("{binary}" --print-env --quiet)" && echo "$CUDA_VISIBLE_DEVICES $CUDA_DEVICE_ORDER"'],
                        env=env, capture_output=True, text=True)

@@ -361,6 +361,10 @@ Result<Ok> check_flag_combinations(const CommandLine& line) {
     return usage_error("--status, --dry-run and --print-env cannot be combined");
   }
   if (line.json && !line.status && !line.dry_run) return usage_error("--json goes with --status or --dry-run");
+  if (given("bind") && (line.status || line.print_env)) {
+    return usage_error(std::string("--bind pins a command that with-gpu runs; ") +
+                       (line.status ? "--status" : "--print-env") + " runs none");
+  }
   if (line.show_topology && !line.status) {
     return usage_error("--topology without a value goes with --status; to choose GPUs: --topology prefer|ignore");
   }

@@ -181,6 +181,8 @@ TEST(Options, BareTopologyShowsTheMatrixWithStatusOnly) {
 TEST(Options, TopologyAndNumaValuesAreCheckedWordForWord) {
   EXPECT_EQ(error_of({"--topology", "nvlink", "cmd"}), "--topology: 'nvlink' is not one of prefer, ignore");
   EXPECT_EQ(error_of({"--numa", "strict", "cmd"}), "--numa: 'strict' is not one of prefer, require, ignore");
+  EXPECT_EQ(error_of({"--bind", "--print-env"}), "--bind pins a command that with-gpu runs; --print-env runs none");
+  EXPECT_EQ(error_of({"--status", "--bind"}), "--bind pins a command that with-gpu runs; --status runs none");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 
@@ -62,10 +63,15 @@ UniqueFd open_lock_file(const std::string& path) {
 UniqueFd open_release_signal(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.valid()) {
-    std::string text = std::to_string(getpid()) + "\n";
-    if (ftruncate(fd.get(), 0) == 0) {
-      [[maybe_unused]] auto written = pwrite(fd.get(), text.data(), text.size(), 0);
+    // A fixed-width line overwrites the last holder's in place: changing a file's size
+    // costs a journal transaction (~0.7 ms on ext4), a third of a launch.
+    char text[16];
+    int length = std::snprintf(text, sizeof text, "%10d\n", static_cast<int>(getpid()));
+    struct stat info {};
+    if (fstat(fd.get(), &info) == 0 && info.st_size > length) {
+      [[maybe_unused]] int truncated = ftruncate(fd.get(), length);
     }
+    [[maybe_unused]] auto written = pwrite(fd.get(), text, static_cast<std::size_t>(length), 0);
   }
   return fd;
 }

@@ -114,7 +114,8 @@ class Flow {
 
   // True when with-gpu may run on fewer CPUs than the machine has online.
   bool cpus_restricted() const {
-    return env_.allowed_cpus && env_.online_cpus && !(env_.online_cpus->intersection(*env_.allowed_cpus) == *env_.online_cpus);
+    if (!env_.allowed_cpus || !env_.online_cpus) return false;
+    return !(env_.online_cpus->intersection(*env_.allowed_cpus) == *env_.online_cpus);
   }
 
   Result<Machine> query_machine() {
@@ -447,21 +448,13 @@ class Flow {
     if (services_.pin_cpus) {
       if (auto pinned = services_.pin_cpus(plan.cpus); !pinned) return warn(pinned.error().message);
     }
-    std::string memory = "memory placement left to the kernel (NUMA node unknown)";
+    std::string why_not = "NUMA node unknown";
     if (!plan.memory_nodes.empty() && services_.prefer_memory) {
       auto preferred = services_.prefer_memory(plan.memory_nodes);
-      if (preferred) {
-        std::string nodes;
-        for (int node : *preferred) {
-          if (!nodes.empty()) nodes += ',';
-          nodes += std::to_string(node);
-        }
-        memory = "memory preferred on NUMA node " + nodes;
-      } else {
-        memory = "memory placement left to the kernel (" + preferred.error().message + ")";
-      }
+      plan.memory_nodes = preferred ? *preferred : std::vector<int>{};
+      if (!preferred) why_not = preferred.error().message;
     }
-    if (!options_.quiet) err_ << "with-gpu: bound to CPU" << (plan.cpus.count() == 1 ? " " : "s ") << plan.cpus.to_string() << "; " << memory << "\n";
+    if (!options_.quiet) err_ << "with-gpu: bound to " << describe_binding(plan, why_not) << "\n";
   }
 
   const Options& options_;

@@ -83,7 +83,7 @@ std::string index_list(const std::vector<unsigned>& indices) {
 
 }  // namespace
 
-std::string describe_binding(const Binding& binding) {
+std::string describe_binding(const Binding& binding, const std::string& why_not) {
   if (!binding.problem.empty()) return "not pinned: " + binding.problem;
   std::string nodes;
   for (int node : binding.memory_nodes) {
@@ -91,7 +91,7 @@ std::string describe_binding(const Binding& binding) {
     nodes += std::to_string(node);
   }
   return fmt::format("CPU{} {}; {}", binding.cpus.count() == 1 ? "" : "s", binding.cpus.to_string(),
-                     nodes.empty() ? "memory left to the kernel (NUMA node unknown)"
+                     nodes.empty() ? "memory left to the kernel (" + why_not + ")"
                                    : "memory preferred on NUMA node " + nodes);
 }
 

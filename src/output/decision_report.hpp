@@ -22,8 +22,9 @@ std::string rejection_lines(const Machine& machine, const Decision& decision);
 std::string render_dry_run(const Machine& machine, const Decision& decision, const CudaEnvironment* env,
                            const std::vector<std::string>& command, const Binding* binding);
 
-// "CPUs 0-23; memory preferred on NUMA node 0", or the reason it cannot bind.
-std::string describe_binding(const Binding& binding);
+// "CPUs 0-23; memory preferred on NUMA node 0", or the reason it cannot bind; without
+// memory nodes, "memory left to the kernel (WHY_NOT)".
+std::string describe_binding(const Binding& binding, const std::string& why_not = "NUMA node unknown");
 
 // "using GPU 1 (NVIDIA A100, 75.3 GiB free); CUDA_VISIBLE_DEVICES=1"
 std::string selection_summary(const Machine& machine, const Decision& decision, const CudaEnvironment& env);

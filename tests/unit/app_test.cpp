@@ -138,6 +138,7 @@ class AppTest : public ::testing::Test {
     };
     services.prefer_memory = [this](const std::vector<int>& nodes) -> Result<std::vector<int>> {
       events.push_back("prefer " + std::to_string(nodes.size()) + " node(s)");
+      if (numa_error) return *numa_error;
       return nodes;
     };
     return run_app(args, env, services, out, err);
@@ -162,6 +163,7 @@ class AppTest : public ::testing::Test {
   std::vector<std::vector<unsigned>> link_reads;  // the GPUs each read of links was about
   std::vector<std::string> events;      // pinning and memory policy, in order
   std::optional<Error> nvml_error;
+  std::optional<Error> numa_error;  // what the fake libnuma answers
   FakeClaimStore claims;
   FakeClock clock;
   std::vector<FakeWatch::Scripted> script;
@@ -442,6 +444,18 @@ TEST_F(AppTest, BindPinsToTheAllowedLocalCpusAndPrefersTheirMemoryBeforeExec) {
   EXPECT_EQ(events, (std::vector<std::string>{"pin 8-11", "prefer 1 node(s)"}));
   EXPECT_EQ(launcher.launched, std::vector<std::string>{"true"});
   EXPECT_NE(err.str().find("with-gpu: bound to CPUs 8-11; memory preferred on NUMA node 1\n"), std::string::npos)
+      << err.str();
+}
+
+TEST_F(AppTest, BindWithoutLibnumaStillPinsAndSaysWhereMemoryGoes) {
+  machines = {machine_of({GpuBuilder(0).locality(0, "0-3"), GpuBuilder(1).free_mib(100)})};
+  numa_error = Error{ErrorKind::internal, "libnuma.so.1 is not installed (Debian: apt install libnuma1)", {}};
+  run({"--bind", "true"});
+  EXPECT_EQ(events, (std::vector<std::string>{"pin 0-3", "prefer 1 node(s)"}));
+  EXPECT_EQ(launcher.launched, std::vector<std::string>{"true"});
+  EXPECT_NE(err.str().find("with-gpu: bound to CPUs 0-3; memory left to the kernel (libnuma.so.1 is not installed "
+                           "(Debian: apt install libnuma1))\n"),
+            std::string::npos)
       << err.str();
 }
 

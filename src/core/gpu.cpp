@@ -41,6 +41,7 @@ std::optional<std::size_t> process_count(const Gpu& gpu) {
 
 const ClaimHolder* blocking_holder(const Gpu& gpu, ClaimMode wanted) {
   for (const auto& holder : gpu.claims) {
+    if (holder.inherited) continue;
     if (wanted == ClaimMode::exclusive || holder.mode == ClaimMode::exclusive) return &holder;
   }
   return nullptr;

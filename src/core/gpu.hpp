@@ -22,12 +22,15 @@ struct GpuProcess {
 enum class ClaimMode { exclusive, shared };
 
 // A process holding a with-gpu claim on a GPU. User and command come from /proc and
-// are empty when the process is gone or in another pid namespace.
+// are empty when the process is gone or in another pid namespace. `inherited`: the
+// claim is this process's own, through descriptors inherited from the with-gpu that
+// launched an ancestor (a with-gpu run inside a with-gpu run); it keeps nobody out here.
 struct ClaimHolder {
   int pid = 0;
   ClaimMode mode = ClaimMode::exclusive;
   std::optional<std::string> user;
   std::optional<std::string> command;
+  bool inherited = false;
 };
 
 // One GPU. `error` set means NVML could not read it (handle or memory query failed):
@@ -122,7 +125,8 @@ bool is_idle(const Gpu& gpu);
 std::optional<std::size_t> process_count(const Gpu& gpu);
 
 // The first holder whose claim keeps a claim of mode `wanted` out: any holder for an
-// exclusive claim, an exclusive holder for a shared one. Null when the GPU is free.
+// exclusive claim, an exclusive holder for a shared one; never an inherited claim.
+// Null when the GPU is free.
 const ClaimHolder* blocking_holder(const Gpu& gpu, ClaimMode wanted);
 
 // "alice, python train.py": who holds a claim, as far as it is known ("" if nothing is).

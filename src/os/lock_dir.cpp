@@ -1,5 +1,6 @@
 #include "os/lock_dir.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -76,6 +78,11 @@ UniqueFd open_release_signal(const std::string& path) {
   return fd;
 }
 
+std::optional<FileKey> file_key(const struct stat& info) {
+  if (!S_ISREG(info.st_mode)) return std::nullopt;
+  return FileKey{major(info.st_dev), minor(info.st_dev), info.st_ino};
+}
+
 std::map<FileKey, std::vector<ClaimHolder>> read_proc_locks() {
   std::istringstream text(read_small_file("/proc/locks").value_or(""));
   return parse_proc_locks(text);
@@ -115,6 +122,29 @@ Result<Ok> LockDir::prepare() {
   return Ok{};
 }
 
+const std::set<FileKey>& LockDir::inherited() {
+  if (inherited_) return *inherited_;
+  inherited_.emplace();
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return *inherited_;
+  while (const dirent* entry = readdir(dir)) {
+    struct stat info {};
+    int fd = std::atoi(entry->d_name);
+    // Inherited claims survived an exec, so they lack FD_CLOEXEC; our own never do.
+    if (entry->d_name[0] == '.' || fd == dirfd(dir) || fcntl(fd, F_GETFD) != 0 || fstat(fd, &info) != 0) continue;
+    if (auto key = file_key(info)) inherited_->insert(*key);
+  }
+  closedir(dir);
+  return *inherited_;
+}
+
+bool LockDir::is_inherited(const std::string& path) {
+  struct stat info {};
+  if (lstat(path.c_str(), &info) != 0) return false;
+  auto key = file_key(info);
+  return key && inherited().count(*key) > 0;
+}
+
 void LockDir::read_holders(Machine& machine) {
   auto holders = read_proc_locks();
   for (auto& gpu : machine.gpus) {
@@ -124,18 +154,25 @@ void LockDir::read_holders(Machine& machine) {
     auto found = holders.find({major(info.st_dev), minor(info.st_dev), info.st_ino});
     if (found == holders.end()) continue;
     gpu.claims = found->second;
+    bool ours = is_inherited(lock_path(gpu.uuid));
     for (auto& holder : gpu.claims) {
       holder.user = process_user(holder.pid);
       holder.command = process_command(holder.pid);
+      holder.inherited = ours;
     }
   }
 }
 
 Result<ClaimAttempt> LockDir::claim(const std::vector<const Gpu*>& gpus, ClaimMode mode) {
   if (auto ready = prepare(); !ready) return ready.error();
+  inherited();  // before this attempt opens any lock file
   std::vector<UniqueFd> fds;
+  std::vector<const Gpu*> claimed;
   for (const Gpu* gpu : gpus) {
     std::string path = lock_path(gpu->uuid);
+    // Already ours: the ancestor's descriptors stay open in the command we exec.
+    if (is_inherited(path)) continue;
+    claimed.push_back(gpu);
     UniqueFd fd = open_lock_file(path);
     if (!fd.valid()) {
       return lock_dir_error("cannot open lock file " + path + ": " + std::strerror(errno));
@@ -147,7 +184,7 @@ Result<ClaimAttempt> LockDir::claim(const std::vector<const Gpu*>& gpus, ClaimMo
     }
     fds.push_back(std::move(fd));
   }
-  for (const Gpu* gpu : gpus) {
+  for (const Gpu* gpu : claimed) {
     if (UniqueFd signal = open_release_signal(lock_path(gpu->uuid)); signal.valid()) fds.push_back(std::move(signal));
   }
   return ClaimAttempt{std::make_unique<FlockClaims>(std::move(fds)), std::nullopt};

@@ -3,9 +3,11 @@
 // /tmp/with-gpu): the kernel drops a claim the moment its last holder exits, however
 // it exits, so nothing is ever stale.
 
+#include <set>
 #include <string>
 
 #include "core/claims.hpp"
+#include "os/proc_locks.hpp"
 
 namespace wg {
 
@@ -23,7 +25,13 @@ class LockDir : public ClaimStore {
   std::string lock_path(const std::string& uuid) const;
 
  private:
+  // The lock files this process already has open, inherited from the with-gpu that
+  // launched an ancestor: their claims are ours. Read once, before we open any.
+  const std::set<FileKey>& inherited();
+  bool is_inherited(const std::string& path);
+
   std::string path_;
+  std::optional<std::set<FileKey>> inherited_;
 };
 
 }  // namespace wg

@@ -31,7 +31,8 @@ json claims_json(const Gpu& gpu) {
     list.push_back({{"pid", holder.pid},
                     {"mode", holder.mode == ClaimMode::exclusive ? "exclusive" : "shared"},
                     {"user", nullable(holder.user)},
-                    {"command", nullable(holder.command)}});
+                    {"command", nullable(holder.command)},
+                    {"inherited", holder.inherited}});
   }
   return list;
 }

@@ -106,6 +106,7 @@ std::string gpu_state(const Gpu& gpu) {
     holders += fmt::format("pid {}", holder.pid);
     std::string who = describe_holder(holder);
     if (!who.empty()) holders += " (" + shorten(who, 40) + ")";
+    if (holder.inherited) holders += " [inherited: this process's own]";
   }
   return (exclusive ? "CLAIMED by " : "SHARED by ") + holders;
 }

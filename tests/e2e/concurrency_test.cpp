@@ -32,6 +32,7 @@ TEST_F(Claims, TheCommandHoldsTheClaimUnderItsOwnPidAndSigkillFreesItAtOnce) {
   EXPECT_EQ(claims[0]["mode"], "exclusive");
   EXPECT_EQ(claims[0]["user"], current_user());
   EXPECT_EQ(claims[0]["command"], "sleep 30");
+  EXPECT_EQ(claims[0]["inherited"], false);
 
   auto refused = with_gpu({"--gpu", "1", "true"});
   EXPECT_EQ(refused.exit_code, 4);
@@ -110,6 +111,39 @@ TEST_F(Claims, TimeoutWithoutWaitIsAUsageError) {
   auto result = with_gpu({"--timeout", "5", "true"});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.err, "with-gpu: error: --timeout needs --wait\n");
+}
+
+// A with-gpu run inside a with-gpu run (a sweep driver, a notebook started under
+// with-gpu) uses its parent's GPUs: the inherited claim is its own.
+TEST_F(Claims, ANestedLaunchUsesItsParentsClaimedGpu) {
+  std::string inner = std::string(WITH_GPU_BINARY) + " --quiet -- sh -c 'echo \"inner $CUDA_VISIBLE_DEVICES\"'";
+  auto result = with_gpu({"--quiet", "--gpu", "2", "--", "sh", "-c", inner});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "inner 2\n");
+  auto waiting = with_gpu({"--quiet", "--gpu", "1", "--", "sh", "-c",
+                           std::string(WITH_GPU_BINARY) + " --quiet --wait --timeout 2s --gpu 1 -- echo ran"});
+  EXPECT_EQ(waiting.exit_code, 0) << waiting.err;
+  EXPECT_EQ(waiting.out, "ran\n");
+}
+
+TEST_F(Claims, ANestedStatusShowsTheClaimAsItsOwnAndOthersStillWait) {
+  auto holder = start({"--gpu", "0", "--", "sh", "-c",
+                       std::string(WITH_GPU_BINARY) + " --status --json > " + (temp / "nested.json") + "; exec sleep 30"},
+                      "holder");
+  ASSERT_FALSE(wait_for_claims(0).empty());
+  json nested;
+  for (int i = 0; i < 400 && nested.is_null(); ++i) {
+    std::string text = read_file(temp / "nested.json");
+    if (!text.empty()) nested = json::parse(text, nullptr, false);
+    if (nested.is_discarded()) nested = json();
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_FALSE(nested.is_null());
+  EXPECT_EQ(nested["gpus"][0]["claims"][0]["inherited"], true);
+  // Outside the nested run, the claim is somebody else's, as always.
+  EXPECT_EQ(json::parse(with_gpu({"--status", "--json"}).out)["gpus"][0]["claims"][0]["inherited"], false);
+  EXPECT_EQ(with_gpu({"--gpu", "0", "true"}).exit_code, 4);
+  holder->signal(SIGKILL);
 }
 
 }  // namespace

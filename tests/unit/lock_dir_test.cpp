@@ -51,6 +51,26 @@ TEST_F(LockDirTest, AClaimExcludesOthersUntilReleased) {
   EXPECT_NE(retaken->held, nullptr);
 }
 
+TEST_F(LockDirTest, DescriptorsKeptAcrossExecMakeTheClaimOursInTheNextProgram) {
+  // keep_across_exec clears FD_CLOEXEC, as before exec; a LockDir created afterwards
+  // stands for the program exec'd (a with-gpu run inside the command).
+  LockDir parent(dir);
+  auto held = parent.claim({&a}, ClaimMode::exclusive);
+  ASSERT_TRUE(held && held->held);
+  held->held->keep_across_exec();
+  LockDir nested(dir);
+  auto again = nested.claim({&a, &b}, ClaimMode::exclusive);
+  ASSERT_TRUE(again);
+  EXPECT_NE(again->held, nullptr) << "the inherited claim on a must not keep the nested run out";
+  Machine machine = test::machine_of({a, b});
+  nested.read_holders(machine);
+  ASSERT_EQ(machine.gpus[0].claims.size(), 1u);
+  EXPECT_TRUE(machine.gpus[0].claims[0].inherited);
+  EXPECT_EQ(blocking_holder(machine.gpus[0], ClaimMode::exclusive), nullptr);
+  ASSERT_EQ(machine.gpus[1].claims.size(), 1u);  // b: the nested run's own new claim
+  EXPECT_FALSE(machine.gpus[1].claims[0].inherited);
+}
+
 TEST_F(LockDirTest, ASetIsClaimedAllOrNothing) {
   LockDir store(dir);
   auto holds_b = store.claim({&b}, ClaimMode::exclusive);

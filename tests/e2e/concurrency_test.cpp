@@ -26,7 +26,7 @@ class Claims : public E2E {
 
 TEST_F(Claims, TheCommandHoldsTheClaimUnderItsOwnPidAndSigkillFreesItAtOnce) {
   auto holder = start({"--gpu", "1", "--", "sleep", "30"}, "holder");
-  json claims = wait_for_claims(1);
+  json claims = wait_for_claims(1, "sleep 30");
   ASSERT_EQ(claims.size(), 1u);
   EXPECT_EQ(claims[0]["pid"], holder->pid());  // exec keeps the pid: the command is the holder
   EXPECT_EQ(claims[0]["mode"], "exclusive");

@@ -80,14 +80,17 @@ class E2E : public ::testing::Test {
   }
 
   // The holders of a GPU's claims as --status --json reports them, polled (up to ~10 s)
-  // until there are some.
-  json wait_for_claims(int index) const {
+  // until there are some, and, given `command`, until the first holder runs it (the
+  // claim is taken just before with-gpu execs the command).
+  json wait_for_claims(int index, const std::string& command = "") const {
+    json claims = json::array();
     for (int i = 0; i < 400; ++i) {
       auto status = json::parse(with_gpu({"--status", "--json"}).out);
-      if (!status["gpus"][index]["claims"].empty()) return status["gpus"][index]["claims"];
+      claims = status["gpus"][index]["claims"];
+      if (!claims.empty() && (command.empty() || claims[0]["command"] == command)) return claims;
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
-    return json::array();
+    return claims;
   }
 
   // Until a background with-gpu NAME has said it is waiting (up to ~10 s).

@@ -94,9 +94,9 @@ sleeper = subprocess.Popen(["sleep", "30"])
 machine = {"gpus": [gpu(0, processes=[{"pid": sleeper.pid, "used_memory_mib": 1000}], memory_used_mib=1000), gpu(1)]}
 env = env_for(machine)
 holder = subprocess.Popen([binary, "--quiet", "--gpu", "1", "--", "sleep", "30"], env=env)
-for _ in range(200):
+for _ in range(200):  # until the holder has exec'd its command (it claims just before)
     status = json.loads(run(["--status", "--json"], env).stdout)
-    if status["gpus"][1]["claims"]:
+    if status["gpus"][1]["claims"] and status["gpus"][1]["claims"][0]["command"] == "sleep 30":
         break
     time.sleep(0.025)
 status = valid("status with a claim", run(["--status", "--json"], env).stdout, status_schema)

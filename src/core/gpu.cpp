@@ -58,11 +58,14 @@ GpuLink link_between(const Machine& machine, unsigned a, unsigned b) {
   return machine.links[a][b];
 }
 
+const char* pcie_label(PciePath path) {
+  static const char* const kLabels[] = {"BRD", "PIX", "PXB", "PHB", "NODE", "SYS"};
+  return kLabels[static_cast<int>(path)];
+}
+
 std::string link_label(const GpuLink& link) {
   if (link.nvlinks > 0) return "NV" + std::to_string(link.nvlinks);
-  if (!link.pcie) return "?";
-  static const char* const kLabels[] = {"BRD", "PIX", "PXB", "PHB", "NODE", "SYS"};
-  return kLabels[static_cast<int>(*link.pcie)];
+  return link.pcie ? pcie_label(*link.pcie) : "?";
 }
 
 }  // namespace wg

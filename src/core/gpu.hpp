@@ -92,6 +92,9 @@ struct Machine {
 // The link between GPUs a and b; unknown when links were not read.
 GpuLink link_between(const Machine& machine, unsigned a, unsigned b);
 
+// "BRD", "PIX", "PXB", "PHB", "NODE" or "SYS", as nvidia-smi topo -m prints the path.
+const char* pcie_label(PciePath path);
+
 // "NV4", "PIX", ..., "SYS"; "?" when unknown.
 std::string link_label(const GpuLink& link);
 

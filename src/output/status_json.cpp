@@ -37,11 +37,6 @@ json claims_json(const Gpu& gpu) {
   return list;
 }
 
-const char* pcie_label(const std::optional<PciePath>& path) {
-  static const char* const kLabels[] = {"BRD", "PIX", "PXB", "PHB", "NODE", "SYS"};
-  return path ? kLabels[static_cast<int>(*path)] : nullptr;
-}
-
 // This GPU's link to every other GPU; empty when topology was not read.
 json links_json(const Machine& machine, const Gpu& gpu) {
   json list = json::array();
@@ -49,7 +44,7 @@ json links_json(const Machine& machine, const Gpu& gpu) {
   for (const auto& other : machine.gpus) {
     if (other.index == gpu.index) continue;
     GpuLink link = link_between(machine, gpu.index, other.index);
-    const char* pcie = pcie_label(link.pcie);
+    const char* pcie = link.pcie ? pcie_label(*link.pcie) : nullptr;
     list.push_back({{"gpu", other.index},
                     {"label", link.nvlinks || pcie ? json(link_label(link)) : json(nullptr)},
                     {"nvlinks", link.nvlinks},

@@ -138,10 +138,15 @@ const std::set<FileKey>& LockDir::inherited() {
   return *inherited_;
 }
 
-bool LockDir::is_inherited(const std::string& path) {
+std::optional<FileKey> LockDir::lock_key(const std::string& uuid) const {
   struct stat info {};
-  if (lstat(path.c_str(), &info) != 0) return false;
-  auto key = file_key(info);
+  if (lstat(lock_path(uuid).c_str(), &info) != 0) return std::nullopt;
+  return file_key(info);
+}
+
+bool LockDir::is_inherited(const std::string& uuid) {
+  if (inherited().empty()) return false;  // no inherited file at all: spare the launch path a stat
+  auto key = lock_key(uuid);
   return key && inherited().count(*key) > 0;
 }
 
@@ -149,12 +154,12 @@ void LockDir::read_holders(Machine& machine) {
   auto holders = read_proc_locks();
   for (auto& gpu : machine.gpus) {
     gpu.claims.clear();
-    struct stat info {};
-    if (!gpu.usable() || lstat(lock_path(gpu.uuid).c_str(), &info) != 0) continue;
-    auto found = holders.find({major(info.st_dev), minor(info.st_dev), info.st_ino});
+    auto key = gpu.usable() ? lock_key(gpu.uuid) : std::nullopt;
+    if (!key) continue;
+    auto found = holders.find(*key);
     if (found == holders.end()) continue;
     gpu.claims = found->second;
-    bool ours = is_inherited(lock_path(gpu.uuid));
+    bool ours = inherited().count(*key) > 0;
     for (auto& holder : gpu.claims) {
       holder.user = process_user(holder.pid);
       holder.command = process_command(holder.pid);
@@ -169,9 +174,9 @@ Result<ClaimAttempt> LockDir::claim(const std::vector<const Gpu*>& gpus, ClaimMo
   std::vector<UniqueFd> fds;
   std::vector<const Gpu*> claimed;
   for (const Gpu* gpu : gpus) {
-    std::string path = lock_path(gpu->uuid);
     // Already ours: the ancestor's descriptors stay open in the command we exec.
-    if (is_inherited(path)) continue;
+    if (is_inherited(gpu->uuid)) continue;
+    std::string path = lock_path(gpu->uuid);
     claimed.push_back(gpu);
     UniqueFd fd = open_lock_file(path);
     if (!fd.valid()) {

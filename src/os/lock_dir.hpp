@@ -3,6 +3,7 @@
 // /tmp/with-gpu): the kernel drops a claim the moment its last holder exits, however
 // it exits, so nothing is ever stale.
 
+#include <optional>
 #include <set>
 #include <string>
 
@@ -28,7 +29,9 @@ class LockDir : public ClaimStore {
   // The lock files this process already has open, inherited from the with-gpu that
   // launched an ancestor: their claims are ours. Read once, before we open any.
   const std::set<FileKey>& inherited();
-  bool is_inherited(const std::string& path);
+  bool is_inherited(const std::string& uuid);
+  // The GPU's lock file as /proc/locks names it; empty when it does not exist yet.
+  std::optional<FileKey> lock_key(const std::string& uuid) const;
 
   std::string path_;
   std::optional<std::set<FileKey>> inherited_;

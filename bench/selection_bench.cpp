@@ -21,7 +21,7 @@ wg::Machine machine_of(unsigned count) {
     gpu.name = i % 2 ? "NVIDIA H100 80GB HBM3" : "NVIDIA L40S";
     gpu.memory_total_bytes = 80ull << 30;
     gpu.memory_free_bytes = ((i * 7919u) % 80u + 1u) * (1ull << 30);
-    gpu.memory_used_bytes = gpu.memory_total_bytes - gpu.memory_free_bytes;
+    gpu.memory_used_bytes = *gpu.memory_total_bytes - *gpu.memory_free_bytes;
     gpu.processes = std::vector<wg::GpuProcess>{{1000 + i, gpu.memory_used_bytes}};
     gpu.utilization_percent = i % 100;
     gpu.temperature_c = 40 + i % 50;

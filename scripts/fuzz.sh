@@ -13,17 +13,24 @@ flags=(-std=c++20 -O1 -g -DNDEBUG -fsanitize=fuzzer,address,undefined -fno-sanit
        -Ibuild/src/generated -DTOML_HEADER_ONLY=1)
 core=(src/core/units.cpp src/core/cpu_set.cpp src/core/gpu.cpp src/core/gpu_list.cpp src/core/visible_devices.cpp
       src/core/identity.cpp src/core/selector.cpp src/core/gpu_set.cpp)
-build() { local name=$1; shift; [[ build-fuzz/$name -nt fuzz/$name.cpp ]] || clang++-14 "${flags[@]}" "fuzz/$name.cpp" "$@" -o "build-fuzz/$name"; }
+# Rebuilds a target when its fuzz source or any source it compiles is newer than it.
+build() {
+  local name=$1 source; shift
+  for source in "fuzz/$name.cpp" "$@"; do
+    [[ build-fuzz/$name -nt $source ]] || { clang++-14 "${flags[@]}" "fuzz/$name.cpp" "$@" -o "build-fuzz/$name"; return; }
+  done
+}
 [[ -f build/src/generated/cli/version.hpp ]] || scripts/build.sh
 build fuzz_units src/core/units.cpp src/core/cpu_set.cpp
 build fuzz_gpu_list "${core[@]}"
 build fuzz_config src/config/config_file.cpp
 build fuzz_command_line src/cli/options.cpp src/config/config_file.cpp "${core[@]}"
+build fuzz_show_config src/cli/options.cpp src/config/config_file.cpp "${core[@]}"
 # Inputs that once found a problem run first, each once.
 build-fuzz/fuzz_config fuzz/regressions/config-*.toml >build-fuzz/regressions.log 2>&1 ||
   { cat build-fuzz/regressions.log; echo "a fuzz regression came back"; exit 1; }
 echo "regressions: $(ls fuzz/regressions | wc -l) inputs pass"
-for target in units gpu_list config command_line; do
+for target in units gpu_list config command_line show_config; do
   mkdir -p "build-fuzz/corpus-$target"
   echo "fuzz_$target: ${seconds}s"
   log=build-fuzz/fuzz_$target.log

@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <functional>
 #include <map>
+#include <memory>
 #include <ctime>
 #include <iostream>
 
@@ -31,6 +34,11 @@
 
 namespace wg {
 namespace {
+
+constexpr std::chrono::milliseconds kDeletedClaimPoll{250};
+// How long a driver call begun at the --timeout may still take: well within the 100 ms
+// in which a timeout must end the run.
+constexpr std::chrono::milliseconds kLastLook{50};
 
 ExitCode exit_code_for(ErrorKind kind) {
   switch (kind) {
@@ -75,11 +83,33 @@ class Flow {
     source_ = std::move(*source);
     claims_ = services_.open_claims(lock_dir());
     trace("load");
-    return options_.action == Action::status ? show_status() : select_and_launch();
+    if (options_.action == Action::init_lock_dir) return init_lock_dir();
+    int status = options_.action == Action::status ? show_status() : select_and_launch();
+    if (abandoned_ && services_.exit_now) {
+      out_.flush();
+      err_.flush();
+      services_.exit_now(status);
+    }
+    return status;
   }
 
  private:
-  std::string lock_dir() const { return options_.lock_dir.value_or(kDefaultLockDir); }
+  std::string lock_dir() const { return options_.lock_dir.value_or(env_.default_lock_dir); }
+
+  // --init-lock-dir: root's hardened directory, a lock file for every GPU the driver lists.
+  int init_lock_dir() {
+    auto machine = source_->query(TopologyDetail::none);
+    if (!machine) return report(machine.error(), err_);
+    std::vector<std::string> uuids;
+    for (const auto& gpu : machine->gpus) {
+      if (!gpu.uuid.empty()) uuids.push_back(gpu.uuid);
+    }
+    auto done = services_.init_lock_dir(options_.init_lock_dir.value_or(kHardenedLockDir), uuids);
+    if (!done) return report(done.error(), err_);
+    out_ << *done;
+    out_.flush();
+    return 0;
+  }
 
   // How much topology this run needs: pair links cost one NVML call per pair, so they
   // are read only to choose several GPUs by them or to show them.
@@ -102,14 +132,45 @@ class Flow {
   }
 
   // Reads the links among the GPUs that passed the filters and decides again with them.
-  void read_links_among_eligible(Round& round) {
+  Result<Ok> read_links_among_eligible(Round& round) {
     std::vector<unsigned> eligible;
     for (const auto& verdict : round.decision.verdicts) {
       if (verdict.reasons.empty()) eligible.push_back(verdict.index);
     }
-    if (eligible.size() < 2) return;
-    source_->read_links(round.machine, eligible);
+    if (eligible.size() < 2) return Ok{};
+    if (watch_) {
+      auto linked = call_driver([machine = round.machine, eligible](GpuSource& source) mutable -> Result<Machine> {
+        source.read_links(machine, eligible);
+        return machine;
+      });
+      if (!linked) return linked.error();
+      round.machine = std::move(*linked);
+    } else {
+      source_->read_links(round.machine, eligible);
+    }
     round.decision = select_gpus(round.machine, round.selection);
+    return Ok{};
+  }
+
+  // While waiting, a driver call runs on a thread of its own (ChangeWatch::run_until) so
+  // that the timeout and SIGINT/SIGTERM end the run even when the driver hangs. The call
+  // owns what it touches (the source is shared, the answer lives on the heap): abandoned,
+  // it outlives this frame until the process ends. Without --wait it runs in line: no
+  // timeout applies and no signal is blocked, so the default action of a signal ends it.
+  Result<Machine> call_driver(std::function<Result<Machine>(GpuSource&)> call) {
+    auto answer = std::make_shared<std::optional<Result<Machine>>>();
+    auto deadline = std::chrono::steady_clock::time_point::max();
+    // The last look, taken at the timeout itself, still gets a moment to answer.
+    if (options_.timeout) deadline = std::max(start_ + *options_.timeout, services_.clock->now() + kLastLook);
+    WakeEvent event = watch_->run_until([answer, source = source_, call] { answer->emplace(call(*source)); }, deadline);
+    if (event.kind == Wake::done) return std::move(**answer);
+    abandoned_ = true;
+    if (event.kind == Wake::signal) return interrupted(event.signal);
+    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(services_.clock->now() - start_);
+    return Error{ErrorKind::timed_out,
+                 "timed out after " + seconds(elapsed) +
+                     " waiting: the driver had not answered a query; nothing was claimed",
+                 "hint: check that `nvidia-smi` answers promptly\n"};
   }
 
   // True when with-gpu may run on fewer CPUs than the machine has online.
@@ -120,7 +181,8 @@ class Flow {
 
   Result<Machine> query_machine() {
     TopologyDetail detail = topology_detail();
-    auto machine = source_->query(detail);
+    auto machine = watch_ ? call_driver([detail](GpuSource& source) { return source.query(detail); })
+                          : source_->query(detail);
     if (machine && detail != TopologyDetail::none && services_.fill_locality) services_.fill_locality(*machine);
     return machine;
   }
@@ -141,11 +203,12 @@ class Flow {
     // Only --status shows who runs each compute process; decisions never need it.
     if (services_.describe_processes) services_.describe_processes(*machine);
     if (options_.output == Output::json) {
-      out_ << render_status_json(*machine, {env_.hostname, env_.timestamp});
+      out_ << render_status_json(*machine, {env_.hostname, env_.timestamp, claims_->place()});
     } else {
       Style style{env_.stdout_tty && !env_.no_color ? Colors::on : Colors::off};
       out_ << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
-                                             env_.nvml_library.has_value(), options_.sample_window.count()},
+                                             env_.nvml_library.has_value(), options_.sample_window.count(),
+                                             claims_->place()},
                                   style);
       if (options_.show_topology) out_ << "\n" << render_topology_matrix(*machine);
     }
@@ -192,7 +255,8 @@ class Flow {
   // again. Only when nothing is left are the holders read, so the reasons name them.
   Result<Ok> claim(Round& round) {
     bool holders_known = false;
-    for (std::size_t tries = 0; tries <= round.machine.gpus.size() + 1; ++tries) {
+    // Each try either succeeds or rules out one GPU (taken, or its lock file unusable).
+    for (std::size_t tries = 0; tries <= 2 * round.machine.gpus.size() + 1; ++tries) {
       if (!round.decision.ok) {
         // Quick re-checks after a release skip the read: nobody is shown their result.
         if (holders_known || quick_recheck()) return Ok{};
@@ -208,8 +272,12 @@ class Flow {
         round.held = std::move(attempt->held);
         return Ok{};
       }
-      Gpu& taken = round.machine.gpus[*attempt->conflict_index];
-      if (taken.claims.empty()) taken.claims.push_back({0, ClaimMode::exclusive, {}, {}});  // holder not read yet
+      if (attempt->problem_index) {
+        round.machine.gpus[*attempt->problem_index].lock_problem = attempt->problem;
+      } else {
+        Gpu& taken = round.machine.gpus[*attempt->conflict_index];
+        if (taken.claims.empty()) taken.claims.push_back({0, ClaimMode::exclusive, {}, {}});  // holder not read yet
+      }
       round.decision = select_gpus(round.machine, round.selection);
     }
     round.decision.ok = false;
@@ -247,7 +315,9 @@ class Flow {
     if (auto prepared = prepare_selection(round); !prepared) return prepared.error();
     if (options_.wait) track_cooling(round);
     round.decision = select_gpus(round.machine, round.selection);
-    if (wants_links()) read_links_among_eligible(round);
+    if (wants_links()) {
+      if (auto linked = read_links_among_eligible(round); !linked) return linked.error();
+    }
     trace("select");
     if (options_.action == Action::run) {
       if (auto claimed = claim(round); !claimed) return claimed.error();
@@ -284,13 +354,15 @@ class Flow {
     auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - start_);
     if (options_.timeout && elapsed >= *options_.timeout) {
       reporter.finish();
-      if (quick_recheck()) refresh_holders(round);
-      return no_gpu_error(round, ErrorKind::timed_out, "timed out after " + seconds(elapsed) + " waiting: ");
+      return timed_out(round);
     }
     if (!options_.quiet && !quick_recheck()) {
       reporter.update(elapsed, round.decision.needed, wait_blockers(round.machine, round.decision, round.selection));
     }
     auto next_attempt = now + next_delay(round.decision);
+    // A claim held through a deleted lock file ends without a wake: look again soon.
+    claims_->track_claims(round.machine);
+    if (claims_->tracks_deleted_claims()) next_attempt = std::min(next_attempt, now + kDeletedClaimPoll);
     if (options_.timeout) next_attempt = std::min(next_attempt, start_ + *options_.timeout);
     for (;;) {
       auto tick = env_.stderr_tty ? std::min(next_attempt, now + std::chrono::seconds(1)) : next_attempt;
@@ -352,27 +424,45 @@ class Flow {
 
   int select_and_launch() {
     start_ = services_.clock->now();
-    std::unique_ptr<ChangeWatch> watch;
     if (options_.wait && options_.action == Action::run) {
       if (auto ready = claims_->prepare(); !ready) return report(ready.error(), err_);
-      watch = services_.open_watch(lock_dir());
+      watch_ = services_.open_watch(lock_dir());
     }
     WaitReporter reporter(err_, env_.stderr_tty ? Terminal::tty : Terminal::not_tty);
+    std::optional<Round> last;  // the driver's latest answer, for a timeout during the next query
     for (;;) {
       auto round = try_once();
-      if (!round) return report(round.error(), err_);
+      if (!round) {
+        reporter.finish();
+        if (last && round.error().kind == ErrorKind::timed_out) {
+          return report(timed_out(*last, "the driver had not answered its latest query; these reasons are from the "
+                                         "one before\n"),
+                        err_);
+        }
+        return report(round.error(), err_);
+      }
       if (options_.action == Action::dry_run) return show_dry_run(*round);
       if (options_.action == Action::print_env) return print_env(*round);
       if (round->held) {
         reporter.finish();
-        watch.reset();  // restores the signal mask before exec
+        watch_.reset();  // restores the signal mask before exec
         return launch(*round);
       }
       if (!options_.wait) return report(no_gpu_error(*round, ErrorKind::no_suitable_gpu, ""), err_);
-      if (auto waited = wait_for_next_attempt(*round, reporter, *watch); !waited) {
+      if (auto waited = wait_for_next_attempt(*round, reporter, *watch_); !waited) {
         return report(waited.error(), err_);
       }
+      last = std::move(*round);
     }
+  }
+
+  // The timeout's message: what the latest round rejected, and `note` before the hint.
+  Error timed_out(Round& round, const std::string& note = "") {
+    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(services_.clock->now() - start_);
+    if (quick_recheck()) refresh_holders(round);
+    Error error = no_gpu_error(round, ErrorKind::timed_out, "timed out after " + seconds(elapsed) + " waiting: ");
+    error.details.insert(error.details.rfind("hint: "), note);
+    return error;
   }
 
   static std::string seconds(std::chrono::milliseconds duration) {
@@ -389,17 +479,19 @@ class Flow {
 
   int show_dry_run(const Round& round) {
     CudaEnvironment env = cuda_env_for(round);
-    const CudaEnvironment* shown = round.decision.ok ? &env : nullptr;
+    ClaimsPlace place = claims_->place();
+    const CudaEnvironment* shown = round.decision.ok && !place.problem ? &env : nullptr;
     std::optional<Binding> binding;
     if (options_.bind && round.decision.ok) binding = plan_binding(round.machine, round.decision.chosen, env_.allowed_cpus);
     const Binding* plan = binding ? &*binding : nullptr;
     if (options_.output == Output::json) {
-      out_ << render_decision_json(round.machine, round.decision, round.selection, shown, options_.command, plan);
+      out_ << render_decision_json(round.machine, round.decision, round.selection, shown, options_.command, plan, place);
     } else {
-      out_ << render_dry_run(round.machine, round.decision, shown, options_.command, plan);
+      out_ << render_dry_run(round.machine, round.decision, shown, options_.command, plan, place);
     }
     out_.flush();
-    return round.decision.ok ? 0 : static_cast<int>(ExitCode::no_suitable_gpu);
+    if (!round.decision.ok) return static_cast<int>(ExitCode::no_suitable_gpu);
+    return place.problem ? static_cast<int>(ExitCode::lock_dir) : 0;
   }
 
   // For eval "$(with-gpu --print-env ...)": the variables only, nothing claimed.
@@ -427,6 +519,7 @@ class Flow {
     }
     EnvChanges changes = {{"CUDA_VISIBLE_DEVICES", cuda.visible_devices}};
     if (cuda.device_order) changes.emplace_back("CUDA_DEVICE_ORDER", *cuda.device_order);
+    changes.emplace_back(kClaimsVariable, round.held->descriptors());
     if (options_.bind) bind(round);
     source_.reset();  // nvmlShutdown: no driver handle leaks into the command
     round.held->keep_across_exec();
@@ -462,8 +555,10 @@ class Flow {
   Services& services_;
   std::ostream& out_;
   std::ostream& err_;
-  std::unique_ptr<GpuSource> source_;
+  std::shared_ptr<GpuSource> source_;  // shared with a driver call that may be abandoned
   std::unique_ptr<ClaimStore> claims_;
+  std::unique_ptr<ChangeWatch> watch_;  // while waiting: wakes, signals, driver calls
+  bool abandoned_ = false;               // a driver call still runs: end without unloading the driver
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point phase_start_;
   std::string trace_;
@@ -487,6 +582,8 @@ Environment read_environment() {
   env.nvml_library = getenv_opt("WITH_GPU_NVML_LIBRARY");
   env.cuda_visible_devices = getenv_opt("CUDA_VISIBLE_DEVICES");
   env.cuda_device_order = getenv_opt("CUDA_DEVICE_ORDER");
+  env.inherited_claims = getenv_opt(kClaimsVariable);
+  env.default_lock_dir = default_lock_dir();
   env.no_color = getenv_opt("NO_COLOR").has_value();
   env.trace = getenv_opt("WITH_GPU_TRACE").value_or("0") != "0";
   env.allowed_cpus = allowed_cpus();
@@ -514,6 +611,7 @@ int run_app(const std::vector<std::string>& args, const Environment& env, Servic
             std::ostream& err) {
   SettingSources sources{env.config, env.profile, env.lock_dir, user_config_path(env.xdg_config_home, env.home),
                          env.system_config.value_or("/etc/with-gpu/config.toml")};
+  sources.default_lock_dir = env.default_lock_dir;
   auto options = parse_options(args, sources);
   if (!options) return report(options.error(), err);
   if (options->action == Action::print_text) {
@@ -529,12 +627,17 @@ int run(int argc, char** argv) {
   Environment env = read_environment();
   SystemClock clock;
   ExecLauncher launcher;
-  Services services{open_nvml, [](const std::string& dir) { return std::unique_ptr<ClaimStore>(new LockDir(dir)); },
+  auto open_claims = [&env](const std::string& dir) {
+    return std::unique_ptr<ClaimStore>(new LockDir(dir, env.inherited_claims));
+  };
+  Services services{open_nvml, open_claims,
                     [](const std::string& dir) { return std::unique_ptr<ChangeWatch>(new InotifyWatch(dir)); }, &clock,
                     &launcher, describe_processes};
   services.fill_locality = [](Machine& machine) { fill_locality_from_sysfs(machine); };
   services.pin_cpus = pin_to_cpus;
+  services.init_lock_dir = init_hardened_lock_dir;
   services.prefer_memory = prefer_memory_nodes;
+  services.exit_now = [](int status) { std::_Exit(status); };
   return run_app(args, env, services, std::cout, std::cerr);
 }
 

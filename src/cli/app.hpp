@@ -29,6 +29,8 @@ struct Environment {
   std::optional<std::string> nvml_library;        // WITH_GPU_NVML_LIBRARY
   std::optional<std::string> cuda_visible_devices;
   std::optional<std::string> cuda_device_order;
+  std::optional<std::string> inherited_claims;    // WITH_GPU_CLAIMS: descriptors holding our claims
+  std::string default_lock_dir = "/tmp/with-gpu"; // /run/with-gpu when root has hardened it
   bool no_color = false;                          // NO_COLOR set
   bool trace = false;                             // WITH_GPU_TRACE set (and not 0): phase timings
   bool stdout_tty = false;
@@ -56,6 +58,14 @@ struct Services {
   // nodes, returning the nodes preferred.
   std::function<Result<Ok>(const CpuSet&)> pin_cpus;
   std::function<Result<std::vector<int>>(const std::vector<int>&)> prefer_memory;
+  // Ends the process at once with `status`, without exit-time destructors: called once
+  // the outcome is reported when a driver call was abandoned (timeout, signal) and still
+  // runs on another thread, which unloading the driver would wait for or pull the code
+  // from under. Empty (tests): the flow returns as usual.
+  std::function<void(int status)> exit_now;
+  // --init-lock-dir: makes the hardened directory with a lock file for each UUID; returns
+  // a report for the user.
+  std::function<Result<std::string>(const std::string& lock_dir, const std::vector<std::string>& uuids)> init_lock_dir;
 };
 
 // Runs with-gpu and returns its exit status (when the command is launched, this

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include "cli/version.hpp"
@@ -47,7 +48,8 @@ const std::map<std::string, std::string> kBuiltIn = {
 
 // Flags that are not settings (they act, or say where settings come from).
 const std::vector<std::string> kOtherFlags = {"--gpu",      "--status",  "--json",   "--dry-run", "--print-env",
-                                              "--version",  "--help",    "--config", "--profile", "--show-config"};
+                                              "--version",  "--help",    "--config", "--profile", "--show-config",
+                                              "--init-lock-dir"};
 
 bool is_true(const std::string& value) { return value == "true"; }
 
@@ -153,6 +155,13 @@ const Spec* spec_for_key(const std::string& key) {
   return nullptr;
 }
 
+const Spec* spec_for_flag(const std::string& flag) {
+  for (const auto& spec : kSpecs) {
+    if (flag == spec.flag) return &spec;
+  }
+  return nullptr;
+}
+
 // A setting's value with where it came from, for merging and --show-config.
 struct Setting {
   std::string value;
@@ -168,6 +177,7 @@ struct CommandLine {
   bool status = false, json = false, dry_run = false, print_env = false, version = false, help = false;
   bool show_config = false;
   bool show_topology = false;  // --topology without a value: the matrix, with --status
+  std::optional<std::string> init_lock_dir;  // --init-lock-dir [PATH]: "" without PATH
   std::vector<std::string> rest;
 };
 
@@ -179,6 +189,65 @@ Error unknown_option(const std::string& given) {
   std::string message = "unknown option '" + name + "'";
   message += guess ? " (did you mean '" + *guess + "'?)" : "; see with-gpu --help";
   return usage_error(message);
+}
+
+// The short flags; none takes a value.
+constexpr const char* kShortFlags = "nqVh";
+
+bool is_known_option(const std::string& name) {
+  return spec_for_flag(name) || std::find(kOtherFlags.begin(), kOtherFlags.end(), name) != kOtherFlags.end();
+}
+
+// Options whose value is required: every setting but the flags and --topology (whose
+// value is optional), and --gpu, --config, --profile.
+bool needs_value(const std::string& name) {
+  if (name == "--gpu" || name == "--config" || name == "--profile") return true;
+  const Spec* spec = spec_for_flag(name);
+  return spec && spec->kind != Kind::flag && spec->kind != Kind::topology;
+}
+
+// A word that cannot be a value: anything starting with "--" ("--" itself included),
+// and our short flags, alone or grouped ("-n", "-nq"). "-5" stays a value.
+bool is_option_word(const std::string& word) {
+  if (word.rfind("--", 0) == 0) return true;
+  return word.size() > 1 && word[0] == '-' && word.find_first_not_of(kShortFlags, 1) == std::string::npos;
+}
+
+// CLI11 hands a value-taking option the next word even when that is an option, so
+// `--lock-dir --dry-run CMD` made a directory named --dry-run and ran CMD. Walks the
+// options as CLI11 will: they end at "--", at the command, or at an unknown word.
+// `--lock-dir=--odd` still gives that value, on purpose.
+Result<Ok> check_values_present(const std::vector<std::string>& args) {
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& word = args[i];
+    if (word == "--" || word.size() < 2 || word[0] != '-') return Ok{};
+    auto equals = word.find('=');
+    std::string name = word.substr(0, equals);
+    bool inline_value = equals != std::string::npos && equals + 1 < word.size();  // CLI11 reads "--gpu=" as "--gpu"
+    if (name.rfind("--", 0) != 0) {
+      if (word.find_first_not_of(kShortFlags, 1) != std::string::npos) return Ok{};
+      continue;
+    }
+    if (!is_known_option(name)) return Ok{};
+    if (inline_value) continue;
+    bool has_next = i + 1 < args.size();
+    bool optional_value = name == "--topology" || name == "--init-lock-dir";
+    if (optional_value && has_next && !is_option_word(args[i + 1])) ++i;
+    if (!needs_value(name)) continue;
+    if (!has_next) return usage_error(name + " needs a value");
+    const std::string& next = args[++i];
+    if (next == "--") return usage_error(name + " needs a value (got '--')");
+    if (is_option_word(next)) return usage_error(name + " needs a value (got the option '" + next + "')");
+  }
+  return Ok{};
+}
+
+// Options outside the settings table whose empty value would otherwise mean "not given".
+Result<Ok> check_not_empty(const CLI::App& app, const CommandLine& line) {
+  if (app.count("--gpu") > 0 && line.gpu.empty()) return usage_error("--gpu needs at least one GPU index or UUID");
+  if (app.count("--config") > 0 && line.config.empty()) return usage_error("--config must not be empty");
+  if (app.count("--profile") > 0 && line.profile.empty()) return usage_error("--profile must not be empty");
+  return Ok{};
 }
 
 Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
@@ -206,8 +275,11 @@ Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
   app.add_flag("-n,--dry-run", line.dry_run);
   app.add_flag("--print-env", line.print_env);
   app.add_flag("--show-config", line.show_config);
+  std::string init_path;
+  app.add_option("--init-lock-dir", init_path)->expected(0, 1);
   app.add_flag("-V,--version", line.version);
   app.add_flag("-h,--help", line.help);
+  if (auto present = check_values_present(args); !present) return present.error();
   std::vector<std::string> reversed(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
   try {
     app.parse(reversed);
@@ -215,6 +287,8 @@ Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
     std::string what = error.what();
     return usage_error(what.empty() ? "invalid command line; see with-gpu --help" : what + "; see with-gpu --help");
   }
+  if (auto filled = check_not_empty(app, line); !filled) return filled.error();
+  if (app.count("--init-lock-dir") > 0) line.init_lock_dir = init_path;
   for (const auto& spec : kSpecs) {
     if (app.count(spec.flag) == 0) continue;
     if (spec.kind == Kind::topology && values[spec.key].empty()) {
@@ -308,6 +382,36 @@ Result<Ok> layer_profile(std::map<std::string, Setting>& merged, const ConfigFil
                      (known.empty() ? " (no config file defines any profile)" : " (known profiles: " + list + ")"));
 }
 
+// `path` made absolute against the current directory ("." and empty parts dropped), so
+// the claims directory does not depend on where a command later changes to, and
+// --show-config shows the directory that is used. Config files are no exception: a
+// file is read from many directories.
+Result<std::string> absolute_lock_dir(const std::string& path, const std::string& name,
+                                      const std::optional<std::string>& current_dir) {
+  if (path.empty() || path.front() == '/') return path;
+  std::string base;
+  if (current_dir) {
+    base = *current_dir;
+  } else {
+    std::error_code error;
+    base = std::filesystem::current_path(error).string();
+    if (error) {
+      return Error{ErrorKind::lock_dir,
+                   name + ": '" + path + "' is relative and the current directory cannot be read (" + error.message() +
+                       "); give an absolute path",
+                   {}};
+    }
+  }
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto slash = std::min(path.find('/', start), path.size());
+    std::string part = path.substr(start, slash - start);
+    if (!part.empty() && part != ".") base += (!base.empty() && base.back() == '/' ? "" : "/") + part;
+    start = slash + 1;
+  }
+  return base;
+}
+
 // Every setting that is set somewhere, with the layer it comes from.
 Result<std::map<std::string, Setting>> merge(const CommandLine& line, const ConfigFiles& files,
                                              const SettingSources& sources) {
@@ -320,6 +424,11 @@ Result<std::map<std::string, Setting>> merge(const CommandLine& line, const Conf
   }
   if (sources.lock_dir) merged["lock_dir"] = {*sources.lock_dir, "WITH_GPU_LOCK_DIR", "WITH_GPU_LOCK_DIR", 6};
   for (const auto& [key, value] : line.settings) merged[key] = {value, "flag", spec_for_key(key)->flag, 7};
+  if (auto lock_dir = merged.find("lock_dir"); lock_dir != merged.end()) {
+    auto absolute = absolute_lock_dir(lock_dir->second.value, lock_dir->second.name, sources.current_dir);
+    if (!absolute) return absolute.error();
+    lock_dir->second.value = *absolute;
+  }
   return merged;
 }
 
@@ -365,22 +474,39 @@ Result<Ok> check_flag_combinations(const CommandLine& line) {
     return usage_error(std::string("--bind pins a command that with-gpu runs; ") +
                        (line.status ? "--status" : "--print-env") + " runs none");
   }
+  if (line.init_lock_dir && (line.status || line.dry_run || line.print_env || line.show_config)) {
+    return usage_error("--init-lock-dir makes the claims directory and exits; it goes with no other action");
+  }
+  if (line.init_lock_dir && !line.init_lock_dir->empty() && line.init_lock_dir->front() != '/') {
+    return usage_error("--init-lock-dir: '" + *line.init_lock_dir + "' is not an absolute path");
+  }
   if (line.show_topology && !line.status) {
     return usage_error("--topology without a value goes with --status; to choose GPUs: --topology prefer|ignore");
   }
   return Ok{};
 }
 
-std::string show_config(const std::map<std::string, Setting>& merged) {
+// Spaces that pad `text` to `width` columns, at least one. A column is a UTF-8
+// character, so a non-ASCII value lines up; a longer value simply pushes its comment on.
+std::string padding(const std::string& text, std::size_t width) {
+  auto columns = static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return std::string(columns < width ? width - columns : 1, ' ');
+}
+
+std::string built_in(const std::string& key, const std::string& default_lock_dir) {
+  return key == "lock_dir" ? default_lock_dir : kBuiltIn.at(key);
+}
+
+std::string show_config(const std::map<std::string, Setting>& merged, const std::string& default_lock_dir) {
   std::string out = "# effective settings; highest first: flag, WITH_GPU_LOCK_DIR, profile, user [defaults],\n"
                     "# system [defaults], built-in\n";
   for (const auto& spec : kSpecs) {
     auto setting = merged.find(spec.key);
-    std::string value = setting == merged.end() ? kBuiltIn.at(spec.key) : setting->second.value;
+    std::string value = setting == merged.end() ? built_in(spec.key, default_lock_dir) : setting->second.value;
     std::string origin = setting == merged.end() ? "built-in" : setting->second.origin;
     std::string key = spec.key;
-    out += key + std::string(std::max<std::size_t>(1, 15 - key.size()), ' ') + "= " + value +
-           std::string(std::max<std::size_t>(1, 16 - value.size()), ' ') + "# " + origin + "\n";
+    out += key + padding(key, 15) + "= " + value + padding(value, 16) + "# " + origin + "\n";
   }
   return out;
 }
@@ -393,9 +519,12 @@ Result<Ok> apply_command(std::vector<std::string> rest, Options& options) {
     return unknown_option(rest.front());
   }
   options.command = std::move(rest);
-  if (!options.command.empty() && (options.action == Action::print_env || options.action == Action::status)) {
-    return usage_error(std::string(options.action == Action::status ? "--status" : "--print-env") +
-                       " takes no command (got '" + options.command.front() + "')");
+  if (!options.command.empty() && (options.action == Action::print_env || options.action == Action::status ||
+                                   options.action == Action::init_lock_dir)) {
+    const char* flag = options.action == Action::status       ? "--status"
+                       : options.action == Action::print_env ? "--print-env"
+                                                              : "--init-lock-dir";
+    return usage_error(std::string(flag) + " takes no command (got '" + options.command.front() + "')");
   }
   if (options.command.empty() && options.action == Action::run) {
     return usage_error("no command given; usage: with-gpu [OPTIONS] COMMAND [ARGS...] (see with-gpu --help)");
@@ -419,7 +548,7 @@ Result<Options> convert(const CommandLine& line, const SettingSources& sources) 
   if (auto applied = apply_settings(*merged, options); !applied) return applied.error();
   if (line.show_config) {
     options.action = Action::print_text;
-    options.text = show_config(*merged);
+    options.text = show_config(*merged, sources.default_lock_dir);
     return options;
   }
   if (!line.gpu.empty()) {
@@ -427,10 +556,12 @@ Result<Options> convert(const CommandLine& line, const SettingSources& sources) 
     if (!list) return list.error();
     options.gpu_list = *list;
   }
-  options.action = line.status      ? Action::status
-                   : line.dry_run   ? Action::dry_run
-                   : line.print_env ? Action::print_env
-                                    : Action::run;
+  options.action = line.status          ? Action::status
+                   : line.dry_run       ? Action::dry_run
+                   : line.print_env     ? Action::print_env
+                   : line.init_lock_dir ? Action::init_lock_dir
+                                        : Action::run;
+  if (line.init_lock_dir && !line.init_lock_dir->empty()) options.init_lock_dir = line.init_lock_dir;
   options.output = line.json ? Output::json : Output::text;
   options.show_topology = line.show_topology;
   if (auto applied = apply_command(line.rest, options); !applied) return applied.error();
@@ -531,7 +662,11 @@ output:
 claims:
   --share              a shared claim: other --share jobs may use the GPU too, exclusive
                        jobs may not (small inference jobs, notebooks)
-  --lock-dir PATH      claims directory [default: $WITH_GPU_LOCK_DIR or /tmp/with-gpu]
+  --lock-dir PATH      claims directory [default: $WITH_GPU_LOCK_DIR, else /run/with-gpu
+                       when root made it with --init-lock-dir, else /tmp/with-gpu]
+  --init-lock-dir [PATH]  as root: make PATH [default: /run/with-gpu] a hardened claims
+                       directory, root's, with a lock file for every GPU: users can claim
+                       but not delete or plant lock files (docs/security.md); then exit
 
 configuration:
   --profile NAME       apply [profiles.NAME] from the config files [env: WITH_GPU_PROFILE]

@@ -13,7 +13,7 @@
 
 namespace wg {
 
-enum class Action { run, status, dry_run, print_env, print_text };
+enum class Action { run, status, dry_run, print_env, print_text, init_lock_dir };
 enum class Output { text, json };
 
 struct Options {
@@ -29,6 +29,7 @@ struct Options {
   Output output = Output::text;
   bool quiet = false;
   std::optional<std::string> lock_dir;  // --lock-dir, WITH_GPU_LOCK_DIR or a config file
+  std::optional<std::string> init_lock_dir;  // --init-lock-dir PATH (absolute); empty: the default
   IdFormat id_format = IdFormat::automatic;
   bool bind = false;           // --bind: pin the command to the chosen GPUs' CPUs and memory
   bool show_topology = false;  // --status --topology: the GPU-by-GPU matrix
@@ -46,6 +47,11 @@ struct SettingSources {
   std::optional<std::string> lock_dir;      // WITH_GPU_LOCK_DIR
   std::string user_config;                  // $XDG_CONFIG_HOME/with-gpu/config.toml
   std::string system_config = "/etc/with-gpu/config.toml";  // WITH_GPU_SYSTEM_CONFIG overrides
+  // A relative lock dir, from any layer, is made absolute against this directory
+  // [default: the process's current directory, read when one is relative].
+  std::optional<std::string> current_dir;
+  // The lock directory used when no layer sets one, as --show-config shows it.
+  std::string default_lock_dir = "/tmp/with-gpu";
 };
 
 // The user's default config path from XDG_CONFIG_HOME or HOME ("" when neither is set).

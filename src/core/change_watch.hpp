@@ -3,10 +3,12 @@
 // or when the user interrupts.
 
 #include <chrono>
+#include <functional>
 
 namespace wg {
 
-enum class Wake { deadline, claims_changed, signal };
+// `done`: only from run_until, the work finished first.
+enum class Wake { deadline, claims_changed, signal, done };
 
 struct WakeEvent {
   Wake kind = Wake::deadline;
@@ -19,6 +21,16 @@ class ChangeWatch {
   // Blocks until a lock file was closed (a claim may be free), SIGINT/SIGTERM
   // arrives, or `deadline` passes, whichever is first.
   virtual WakeEvent wait_until(std::chrono::steady_clock::time_point deadline) = 0;
+
+  // Runs `work` (a driver call) until it returns (Wake::done), SIGINT/SIGTERM arrives, or
+  // `deadline` passes, whichever is first. In the last two cases `work` is abandoned, still
+  // running on a thread of its own: it must own everything it touches, and the process must
+  // end without waiting for it. This default runs it here to the end, as fakes want.
+  virtual WakeEvent run_until(std::function<void()> work, std::chrono::steady_clock::time_point deadline) {
+    (void)deadline;
+    work();
+    return {Wake::done, 0};
+  }
 };
 
 }  // namespace wg

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/gpu.hpp"
@@ -17,13 +18,26 @@ class HeldClaims {
  public:
   virtual ~HeldClaims() = default;
   virtual void keep_across_exec() = 0;
+  // The descriptors that hold the claims in the command, "5,6" (new and inherited ones):
+  // the value of WITH_GPU_CLAIMS, by which a with-gpu run inside the command proves
+  // that the claims it inherits are its own.
+  virtual std::string descriptors() const = 0;
 };
 
-// The outcome of a claim attempt: all GPUs held, or none and the first one that
-// another process holds.
+// The outcome of a claim attempt: all GPUs held; or none, and either the first one that
+// another process holds or the first one whose lock file cannot be used.
 struct ClaimAttempt {
   std::unique_ptr<HeldClaims> held;
   std::optional<unsigned> conflict_index;
+  std::optional<unsigned> problem_index;
+  std::optional<LockProblem> problem;
+};
+
+// Where claims live, for reports: the directory and whether only root can change it.
+struct ClaimsPlace {
+  std::string path;
+  bool hardened = false;               // root-owned, not writable by others (--init-lock-dir)
+  std::optional<std::string> problem;  // why the directory cannot be used; empty when it can
 };
 
 class ClaimStore {
@@ -31,10 +45,18 @@ class ClaimStore {
   virtual ~ClaimStore() = default;
   // Makes the store ready for claims and for watching (creates the lock directory).
   virtual Result<Ok> prepare() = 0;
-  // Fills `claims` on every usable GPU with the processes holding it now.
+  // Fills `claims` (and `lock_problem`) on every usable GPU as the directory shows them now.
   virtual void read_holders(Machine& machine) = 0;
   // Claims every GPU of `gpus` or none (all-or-nothing, never blocking).
   virtual Result<ClaimAttempt> claim(const std::vector<const Gpu*>& gpus, ClaimMode mode) = 0;
+  // While waiting: keeps track of every GPU's claim, so that one whose lock file is then
+  // deleted or replaced is still seen by later attempts.
+  virtual void track_claims(const Machine& machine) = 0;
+  // True when a tracked claim is held through a lock file that was deleted: its end
+  // wakes nobody, so a waiter should look again soon.
+  virtual bool tracks_deleted_claims() const = 0;
+  // The directory, without creating it.
+  virtual ClaimsPlace place() const = 0;
 };
 
 }  // namespace wg

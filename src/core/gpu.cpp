@@ -1,15 +1,44 @@
 #include "core/gpu.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace wg {
 
+namespace {
+
+std::optional<MemoryFault> memory_fault(std::uint64_t total, std::uint64_t used, std::uint64_t free,
+                                        std::uint64_t reserved) {
+  if (free > total) return MemoryFault::free_above_total;
+  if (used > total) return MemoryFault::used_above_total;
+  if (reserved > total) return MemoryFault::reserved_above_total;
+  if (free > total - used) return MemoryFault::sum_above_total;
+  return std::nullopt;
+}
+
+}  // namespace
+
+void set_memory(Gpu& gpu, std::uint64_t total, std::uint64_t used, std::uint64_t free,
+                std::optional<std::uint64_t> reserved) {
+  if (auto fault = memory_fault(total, used, free, reserved.value_or(0))) {
+    gpu.impossible_memory = ImpossibleMemory{*fault, total, used, free, reserved.value_or(0)};
+    return;
+  }
+  gpu.memory_total_bytes = total;
+  gpu.memory_used_bytes = used;
+  gpu.memory_free_bytes = free;
+  gpu.memory_reserved_bytes = reserved;
+}
+
 std::optional<std::uint64_t> hidden_usage_bytes(const Gpu& gpu) {
-  if (!gpu.usable() || !gpu.processes) return std::nullopt;
+  if (!gpu.usable() || !gpu.processes || !gpu.memory_used_bytes) return std::nullopt;
   std::uint64_t attributed = 0;
   for (const auto& process : *gpu.processes) {
     if (!process.used_memory_bytes) return std::nullopt;
-    attributed += *process.used_memory_bytes;
+    // Saturates: a driver's absurd per-process figure must not wrap the sum around.
+    attributed += std::min(*process.used_memory_bytes, UINT64_MAX - attributed);
   }
-  return gpu.memory_used_bytes > attributed ? gpu.memory_used_bytes - attributed : 0;
+  return *gpu.memory_used_bytes > attributed ? *gpu.memory_used_bytes - attributed : 0;
 }
 
 bool has_suspected_hidden_usage(const Gpu& gpu) {
@@ -30,8 +59,8 @@ std::optional<Reading> power_reading(const Gpu& gpu) {
 }
 
 bool is_idle(const Gpu& gpu) {
-  return gpu.usable() && gpu.processes && gpu.processes->empty() &&
-         gpu.memory_used_bytes < kIdleUsedBelowBytes;
+  return gpu.usable() && gpu.processes && gpu.processes->empty() && gpu.memory_used_bytes &&
+         *gpu.memory_used_bytes < kIdleUsedBelowBytes;
 }
 
 std::optional<std::size_t> process_count(const Gpu& gpu) {

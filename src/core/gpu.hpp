@@ -31,6 +31,41 @@ struct ClaimHolder {
   std::optional<std::string> user;
   std::optional<std::string> command;
   bool inherited = false;
+  // The claim is held through a lock file that has since been deleted (seen by a waiter
+  // that kept the old file open): it still counts, but nobody can see it by name.
+  bool file_deleted = false;
+};
+
+// What sits at a path where a GPU's lock file should be.
+enum class FileType { regular, directory, symlink, fifo, socket, device, other };
+
+// Why a GPU's lock file cannot be used. Only that GPU is unavailable; the others stay usable.
+enum class LockFileProblem {
+  not_regular,   // something other than a regular file sits at the path
+  no_access,     // a regular file this user may not open (its mode or owner)
+  cannot_create, // no file, and only root may create one (the hardened directory)
+};
+
+struct LockProblem {
+  LockFileProblem kind = LockFileProblem::not_regular;
+  std::string path;
+  FileType type = FileType::regular;
+  std::optional<std::string> owner;  // user name (or uid) of the file, or of the directory for cannot_create
+  unsigned mode = 0;                 // permission bits
+  bool hardened_dir = false;         // the directory is root's hardened one (--init-lock-dir)
+};
+
+// Which part of a memory reading cannot be true: above the total, alone or together.
+enum class MemoryFault { free_above_total, used_above_total, reserved_above_total, sum_above_total };
+
+// A memory reading the driver answered that cannot be true (a broken or racing driver);
+// trusted, it once made a GPU look 16 EiB free.
+struct ImpossibleMemory {
+  MemoryFault fault = MemoryFault::free_above_total;
+  std::uint64_t total_bytes = 0;
+  std::uint64_t used_bytes = 0;
+  std::uint64_t free_bytes = 0;
+  std::uint64_t reserved_bytes = 0;
 };
 
 // One GPU. `error` set means NVML could not read it (handle or memory query failed):
@@ -43,10 +78,13 @@ struct Gpu {
   std::optional<std::string> pci_bus_id;  // "00000000:01:00.0"
   std::optional<std::string> error;
 
-  std::uint64_t memory_total_bytes = 0;
-  std::uint64_t memory_used_bytes = 0;
-  std::uint64_t memory_free_bytes = 0;
+  // Memory as the driver reports it; all empty when the GPU is unusable or the reading
+  // cannot be true (`impossible_memory` then keeps the driver's numbers, for messages).
+  std::optional<std::uint64_t> memory_total_bytes;
+  std::optional<std::uint64_t> memory_used_bytes;
+  std::optional<std::uint64_t> memory_free_bytes;
   std::optional<std::uint64_t> memory_reserved_bytes;  // only from the v2 memory query
+  std::optional<ImpossibleMemory> impossible_memory;
 
   std::optional<unsigned> utilization_percent;      // instantaneous
   std::optional<double> utilization_avg_percent;    // mean over the sample window
@@ -60,6 +98,7 @@ struct Gpu {
   std::optional<CpuSet> local_cpus;  // CPUs the driver calls ideal for it
 
   std::vector<ClaimHolder> claims;  // filled in by the claims layer, not by NVML
+  std::optional<LockProblem> lock_problem;  // likewise: its lock file cannot be used
 
   bool usable() const { return !error.has_value(); }
 };
@@ -113,8 +152,15 @@ constexpr std::uint64_t kIdleUsedBelowBytes = 500ull * 1024 * 1024;
 constexpr std::uint64_t kHiddenUsageAboveBytes = 512ull * 1024 * 1024;
 constexpr std::uint64_t kLowFreeWarningBytes = 2048ull * 1024 * 1024;
 
+// Records a memory reading on `gpu`: the numbers when they can be true, else memory stays
+// unknown and `impossible_memory` says why (free, used or reserved above the total, or free
+// and used together above it). Compares without subtracting, so nothing wraps around.
+void set_memory(Gpu& gpu, std::uint64_t total, std::uint64_t used, std::uint64_t free,
+                std::optional<std::uint64_t> reserved);
+
 // Memory used that NVML's process list does not account for. Empty where that is
-// unknown: the list was refused, or some process's memory is reported as not available.
+// unknown: memory is unknown, the list was refused, or some process's memory is reported
+// as not available.
 std::optional<std::uint64_t> hidden_usage_bytes(const Gpu& gpu);
 
 // True when hidden usage is known and above the 512 MiB threshold.

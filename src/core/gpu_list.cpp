@@ -33,6 +33,13 @@ std::string lowercase(std::string_view text) {
   return out;
 }
 
+// "this machine has 2 GPUs; see with-gpu --status" (no pointer to --status when it would list nothing).
+std::string gpu_count(const Machine& machine) {
+  std::size_t count = machine.gpus.size();
+  if (count == 0) return "this machine has no GPUs";
+  return "this machine has " + std::to_string(count) + (count == 1 ? " GPU" : " GPUs") + "; see with-gpu --status";
+}
+
 Result<GpuRef> parse_entry(const std::string& text, std::string_view source) {
   GpuRef ref{text, parse_unsigned(text), false};
   if (ref.number) return ref;
@@ -100,10 +107,8 @@ Result<std::vector<unsigned>> resolve_gpu_list(const std::vector<GpuRef>& refs, 
       index = find_by_uuid_prefix(machine, ref.text, &ambiguous);
     }
     if (!index) {
-      std::string count = std::to_string(machine.gpus.size());
-      return usage_error("--gpu " + ref.text + (ambiguous ? ": matches more than one GPU UUID"
-                                                           : ": no such GPU (this machine has " + count +
-                                                                 " GPUs; see with-gpu --status)"));
+      return usage_error("--gpu " + ref.text +
+                         (ambiguous ? ": matches more than one GPU UUID" : ": no such GPU (" + gpu_count(machine) + ")"));
     }
     if (std::find(indices.begin(), indices.end(), *index) != indices.end()) {
       return usage_error("--gpu names GPU " + std::to_string(*index) + " twice");

@@ -92,13 +92,16 @@ std::vector<Reason> reasons_against(const Gpu& gpu, const SelectionOptions& opti
   if (options.allocation && !contains(*options.allocation, gpu.index)) {
     return {{Filter::not_allocated, 0, 0, {}}};
   }
+  if (gpu.lock_problem) return {{Filter::lock_file, 0, 0, gpu.lock_problem->path}};
   std::vector<Reason> reasons;
   if (const ClaimHolder* holder = blocking_holder(gpu, options.claim_mode)) reasons.push_back(claim_reason(gpu, *holder));
   if (has_suspected_hidden_usage(gpu)) {
     reasons.push_back({Filter::hidden_usage, double(*hidden_usage_bytes(gpu)), double(kHiddenUsageAboveBytes), {}});
   }
-  if (options.min_free_bytes > 0 && gpu.memory_free_bytes < options.min_free_bytes) {
-    reasons.push_back({Filter::min_memory, double(gpu.memory_free_bytes), double(options.min_free_bytes), {}});
+  if (options.min_free_bytes > 0 && !gpu.memory_free_bytes) {
+    reasons.push_back({Filter::memory_unknown, 0, double(options.min_free_bytes), {}});
+  } else if (options.min_free_bytes > 0 && *gpu.memory_free_bytes < options.min_free_bytes) {
+    reasons.push_back({Filter::min_memory, double(*gpu.memory_free_bytes), double(options.min_free_bytes), {}});
   }
   add_sensor_reasons(gpu, options, reasons);
   if (options.idle == IdleRequirement::idle_only && !is_idle(gpu)) {
@@ -112,8 +115,10 @@ std::vector<Reason> reasons_against(const Gpu& gpu, const SelectionOptions& opti
   return reasons;
 }
 
-// Ranking: most free memory, then fewest processes (unknown counts last), then index.
+// Ranking: most free memory (unknown last), then fewest processes (unknown counts last),
+// then index.
 bool ranks_before(const Gpu& a, const Gpu& b) {
+  // An empty optional compares below every value.
   if (a.memory_free_bytes != b.memory_free_bytes) return a.memory_free_bytes > b.memory_free_bytes;
   auto unknown = std::numeric_limits<std::size_t>::max();
   auto pa = process_count(a).value_or(unknown);
@@ -180,7 +185,9 @@ std::vector<unsigned> pick(const Machine& machine, const Decision& decision, con
 void add_warnings(const Machine& machine, Decision& decision) {
   for (unsigned index : decision.chosen) {
     const Gpu& gpu = machine.gpus[index];
-    if (gpu.memory_free_bytes < kLowFreeWarningBytes) decision.warnings.push_back({Warning::low_free_memory, index});
+    if (gpu.memory_free_bytes && *gpu.memory_free_bytes < kLowFreeWarningBytes) {
+      decision.warnings.push_back({Warning::low_free_memory, index});
+    }
     if (!is_idle(gpu)) decision.warnings.push_back({Warning::not_idle, index});
     if (!decision.verdicts[index].type_match) decision.warnings.push_back({Warning::type_fallback, index});
   }

@@ -53,6 +53,8 @@ enum class Filter {
   shared,            // sharers hold it and we want it alone; value = first pid, limit = sharers
   hidden_usage,      // value = hidden bytes, limit = threshold
   min_memory,        // value = free bytes, limit = required
+  memory_unknown,    // --min-memory set, the GPU's memory reading is unknown (Gpu::impossible_memory
+                     // says why when the driver's numbers cannot be true); limit = required
   max_util,          // value = percent, limit = percent
   util_unknown,      // --max-util set, the driver reports no utilization
   max_temp,          // value = degrees C, limit = degrees C
@@ -65,6 +67,7 @@ enum class Filter {
   numa,              // --numa require: none of its local CPUs is allowed; value = its NUMA node
                      // (-1 unknown), text = its local CPUs
   numa_unknown,      // --numa require, the driver reports no local CPUs for it
+  lock_file,         // its lock file cannot be used (Gpu::lock_problem says why)
 };
 
 struct Reason {

@@ -8,6 +8,14 @@ namespace {
 
 constexpr const char* kVar = "CUDA_VISIBLE_DEVICES";
 
+// What an entry could have named: "this machine has 4 GPUs, positions 0-3 in PCI bus order".
+std::string positions(std::size_t count) {
+  if (count == 0) return "this machine has no GPUs";
+  if (count == 1) return "this machine has 1 GPU, position 0 in PCI bus order";
+  return "this machine has " + std::to_string(count) + " GPUs, positions 0-" + std::to_string(count - 1) +
+         " in PCI bus order";
+}
+
 Result<unsigned> resolve_entry(const GpuRef& ref, const Machine& machine,
                                const std::vector<unsigned>& by_pci) {
   std::string quoted = std::string(kVar) + " entry '" + ref.text + "'";
@@ -17,14 +25,14 @@ Result<unsigned> resolve_entry(const GpuRef& ref, const Machine& machine,
   }
   if (ref.number) {
     if (*ref.number < by_pci.size()) return by_pci[*ref.number];
-    return usage_error(quoted + " names no GPU (this machine has " + std::to_string(by_pci.size()) +
-                       " GPUs, positions 0-" + std::to_string(by_pci.size() - 1) + " in PCI bus order)");
+    return usage_error(quoted + " names no GPU (" + positions(by_pci.size()) + ")");
   }
   bool ambiguous = false;
   auto index = find_by_uuid_prefix(machine, ref.text, &ambiguous);
   if (index) return *index;
-  return usage_error(quoted + (ambiguous ? " matches more than one GPU UUID; give more of it"
-                                         : " names no GPU on this machine (see with-gpu --status)"));
+  if (ambiguous) return usage_error(quoted + " matches more than one GPU UUID; give more of it");
+  return usage_error(quoted + (machine.gpus.empty() ? " names no GPU (this machine has no GPUs)"
+                                                    : " names no GPU on this machine (see with-gpu --status)"));
 }
 
 }  // namespace

@@ -83,7 +83,8 @@ class GpuReader {
   }
 
   // v2 gives free/used without driver-reserved memory; the unversioned query is the
-  // fallback for drivers before 510 and counts reserved memory as used.
+  // fallback for drivers before 510 and counts reserved memory as used. A reading that
+  // cannot be true leaves memory unknown (set_memory) but the GPU usable.
   bool read_memory(nvmlDevice_t device, Gpu& gpu) {
     nvmlReturn_t code = NVML_ERROR_FUNCTION_NOT_FOUND;
     if (api_.get_memory_v2) {
@@ -91,10 +92,7 @@ class GpuReader {
       memory.version = nvmlMemory_v2;
       code = api_.get_memory_v2(device, &memory);
       if (code == NVML_SUCCESS) {
-        gpu.memory_total_bytes = memory.total;
-        gpu.memory_free_bytes = memory.free;
-        gpu.memory_used_bytes = memory.used;
-        gpu.memory_reserved_bytes = memory.reserved;
+        set_memory(gpu, memory.total, memory.used, memory.free, memory.reserved);
         return true;
       }
     }
@@ -102,9 +100,7 @@ class GpuReader {
       nvmlMemory_t memory{};
       code = api_.get_memory(device, &memory);
       if (code == NVML_SUCCESS) {
-        gpu.memory_total_bytes = memory.total;
-        gpu.memory_free_bytes = memory.free;
-        gpu.memory_used_bytes = memory.used;
+        set_memory(gpu, memory.total, memory.used, memory.free, std::nullopt);
         return true;
       }
     }

@@ -5,8 +5,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string_view>
+
+#include "os/background_call.hpp"
 
 namespace wg {
 namespace {
@@ -15,9 +19,16 @@ bool is_lock_file(std::string_view name) {
   return name.rfind("gpu-", 0) == 0 && name.size() > 9 && name.substr(name.size() - 5) == ".lock";
 }
 
+// poll's timeout for `deadline`: rounded up, so that a wait never ends a little before
+// it; capped, since a far deadline (none at all) would not fit an int.
+int poll_timeout(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 3'600'000)) + 1;
+}
+
 }  // namespace
 
-InotifyWatch::InotifyWatch(const std::string& lock_dir) {
+InotifyWatch::InotifyWatch(const std::string& lock_dir) : lock_dir_(lock_dir) {
   sigset_t waited;
   sigemptyset(&waited);
   sigaddset(&waited, SIGINT);
@@ -27,9 +38,11 @@ InotifyWatch::InotifyWatch(const std::string& lock_dir) {
   inotify_ = UniqueFd(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
   // A claim ends when its holder's descriptors close; its writable one reports that
   // (see lock_dir.cpp). Read-only closes are failed claim attempts: not watched.
-  if (inotify_.valid() && inotify_add_watch(inotify_.get(), lock_dir.c_str(), IN_CLOSE_WRITE) < 0) {
-    inotify_.reset();
-  }
+  watch_directory();
+}
+
+void InotifyWatch::watch_directory() {
+  watching_ = inotify_.valid() && inotify_add_watch(inotify_.get(), lock_dir_.c_str(), IN_CLOSE_WRITE) >= 0;
 }
 
 InotifyWatch::~InotifyWatch() {
@@ -47,26 +60,50 @@ bool InotifyWatch::drain_inotify() {
     for (ssize_t offset = 0; offset < length;) {
       auto* event = reinterpret_cast<inotify_event*>(buffer + offset);
       if (event->len > 0 && is_lock_file(event->name)) relevant = true;
+      // The directory itself went away (rm -rf): look again, and watch the new one.
+      if (event->mask & IN_IGNORED) watching_ = false, relevant = true;
       offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
     }
   }
 }
 
+int InotifyWatch::read_signal() {
+  signalfd_siginfo info{};
+  if (read(signals_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    return static_cast<int>(info.ssi_signo);
+  }
+  return 0;
+}
+
 WakeEvent InotifyWatch::wait_until(std::chrono::steady_clock::time_point deadline) {
+  if (!watching_) watch_directory();  // made again by the last claim attempt
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return {Wake::deadline, 0};
+    if (std::chrono::steady_clock::now() >= deadline) return {Wake::deadline, 0};
     pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {inotify_.get(), POLLIN, 0}};
-    // Round up so that a wait never ends a little before its deadline.
-    int ready = poll(fds, 2, static_cast<int>(left.count()) + 1);
+    int ready = poll(fds, 2, poll_timeout(deadline));
     if (ready <= 0) continue;
     if (fds[0].revents & POLLIN) {
-      signalfd_siginfo info{};
-      if (read(signals_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-        return {Wake::signal, static_cast<int>(info.ssi_signo)};
-      }
+      if (int signal = read_signal()) return {Wake::signal, signal};
     }
     if ((fds[1].revents & POLLIN) && drain_inotify()) return {Wake::claims_changed, 0};
+  }
+}
+
+// The caller returns at once on a signal or the deadline, whatever the driver does; an
+// abandoned call dies with the process (claims come after driver calls, so none is held).
+WakeEvent InotifyWatch::run_until(std::function<void()> work, std::chrono::steady_clock::time_point deadline) {
+  BackgroundCall call(std::move(work));
+  for (;;) {
+    if (call.finished()) {
+      call.join();
+      return {Wake::done, 0};
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return {Wake::deadline, 0};
+    pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {call.done_fd(), POLLIN, 0}};
+    if (poll(fds, 2, poll_timeout(deadline)) <= 0) continue;
+    if (fds[0].revents & POLLIN) {
+      if (int signal = read_signal()) return {Wake::signal, signal};
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The real ChangeWatch: inotify on the lock directory, SIGINT/SIGTERM through a
 // signalfd. While it exists those signals are blocked; the destructor restores the
-// signal mask, so it must be gone before exec (the mask is inherited).
+// signal mask, so it must be gone before exec (the mask is inherited). Driver calls run
+// on a thread of their own (BackgroundCall) while this thread waits for them.
 
 #include <signal.h>
 
@@ -22,9 +23,15 @@ class InotifyWatch : public ChangeWatch {
   ~InotifyWatch() override;
 
   WakeEvent wait_until(std::chrono::steady_clock::time_point deadline) override;
+  WakeEvent run_until(std::function<void()> work, std::chrono::steady_clock::time_point deadline) override;
 
  private:
   bool drain_inotify();
+  void watch_directory();
+  std::string lock_dir_;
+  bool watching_ = false;
+  // SIGINT or SIGTERM when one is waiting in the signalfd, else 0.
+  int read_signal();
   sigset_t previous_mask_{};
   UniqueFd inotify_;
   UniqueFd signals_;

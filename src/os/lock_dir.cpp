@@ -1,86 +1,64 @@
 #include "os/lock_dir.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
-#include "os/fd.hpp"
+#include "os/lock_file.hpp"
 #include "os/proc_info.hpp"
-#include "os/proc_locks.hpp"
 
 namespace wg {
 namespace {
 
-Error lock_dir_error(std::string message) {
-  return Error{ErrorKind::lock_dir, std::move(message), {}};
+Error lock_dir_error(std::string message) { return Error{ErrorKind::lock_dir, std::move(message), {}}; }
+
+std::string octal_mode(const struct stat& info) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", unsigned(info.st_mode & 07777));
+  return text;
 }
 
-// A claim is two descriptors per GPU: the read-only one that holds the flock, and a
-// writable one whose only job is to be closed with it. The kernel reports the close
-// of a writable descriptor (IN_CLOSE_WRITE), which is what waiters watch; failed claim
-// attempts use read-only descriptors only, so they never wake anybody.
+// A held claim is one descriptor per GPU, writable where the file allows: its close,
+// however the holder ends, is what waiters see (IN_CLOSE_WRITE).
 class FlockClaims : public HeldClaims {
  public:
-  explicit FlockClaims(std::vector<UniqueFd> fds) : fds_(std::move(fds)) {}
+  FlockClaims(std::vector<UniqueFd> fds, std::vector<int> inherited)
+      : fds_(std::move(fds)), inherited_(std::move(inherited)) {}
   // The claim must outlive with-gpu: the command inherits the descriptors.
   void keep_across_exec() override {
     for (const auto& fd : fds_) fcntl(fd.get(), F_SETFD, 0);
   }
+  std::string descriptors() const override {
+    std::string list;
+    auto add = [&list](int fd) { list += (list.empty() ? "" : ",") + std::to_string(fd); };
+    for (int fd : inherited_) add(fd);
+    for (const auto& fd : fds_) add(fd.get());
+    return list;
+  }
 
  private:
   std::vector<UniqueFd> fds_;
+  std::vector<int> inherited_;
 };
 
-// Opens the lock file read-only, creating it on first use. No O_CREAT on an existing
-// file: in a sticky world-writable directory, fs.protected_regular refuses O_CREAT on
-// another user's file even when its mode allows us. O_NOFOLLOW: a planted symlink must
-// not redirect the open.
-UniqueFd open_lock_file(const std::string& path) {
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0 || errno != ENOENT) return UniqueFd(fd);
-    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-    if (fd >= 0) {
-      fchmod(fd, 0666);  // despite the umask: every user's with-gpu must open it
-      ::close(fd);
-    } else if (errno != EEXIST) {
-      return UniqueFd();
-    }
+// Our pid, for people reading the directory (/proc/locks is the truth). A fixed-width
+// line overwrites the last holder's in place: changing a file's size costs a journal
+// transaction (~0.7 ms on ext4), a third of a launch.
+void write_pid(int fd) {
+  char text[16];
+  int length = std::snprintf(text, sizeof text, "%10d\n", static_cast<int>(getpid()));
+  struct stat info {};
+  if (fstat(fd, &info) == 0 && info.st_size > length) {
+    [[maybe_unused]] int truncated = ftruncate(fd, length);
   }
-  return UniqueFd();
-}
-
-// The writable companion of a held claim, with our pid inside for people reading the
-// directory (/proc/locks is the truth). Invalid when another user's file refuses
-// writing: the claim still holds, waiters then notice its end by polling.
-UniqueFd open_release_signal(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (fd.valid()) {
-    // A fixed-width line overwrites the last holder's in place: changing a file's size
-    // costs a journal transaction (~0.7 ms on ext4), a third of a launch.
-    char text[16];
-    int length = std::snprintf(text, sizeof text, "%10d\n", static_cast<int>(getpid()));
-    struct stat info {};
-    if (fstat(fd.get(), &info) == 0 && info.st_size > length) {
-      [[maybe_unused]] int truncated = ftruncate(fd.get(), length);
-    }
-    [[maybe_unused]] auto written = pwrite(fd.get(), text, static_cast<std::size_t>(length), 0);
-  }
-  return fd;
-}
-
-std::optional<FileKey> file_key(const struct stat& info) {
-  if (!S_ISREG(info.st_mode)) return std::nullopt;
-  return FileKey{major(info.st_dev), minor(info.st_dev), info.st_ino};
+  [[maybe_unused]] auto written = pwrite(fd, text, static_cast<std::size_t>(length), 0);
 }
 
 std::map<FileKey, std::vector<ClaimHolder>> read_proc_locks() {
@@ -88,111 +66,427 @@ std::map<FileKey, std::vector<ClaimHolder>> read_proc_locks() {
   return parse_proc_locks(text);
 }
 
+// A holder /proc/locks does not list (it hides those of processes in other pid
+// namespaces) still makes flock fail: try, and let go at once.
+std::optional<ClaimHolder> unseen_holder(int fd) {
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    flock(fd, LOCK_UN);
+    return std::nullopt;
+  }
+  bool shared = flock(fd, LOCK_SH | LOCK_NB) == 0;
+  if (shared) flock(fd, LOCK_UN);
+  return ClaimHolder{0, shared ? ClaimMode::shared : ClaimMode::exclusive, {}, {}};
+}
+
+std::string without_trailing_slashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+int flock_operation(ClaimMode mode) { return (mode == ClaimMode::exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB; }
+
+Error open_error(const std::string& path, int error) {
+  if (error == EMFILE || error == ENFILE) {
+    rlimit limit {};
+    getrlimit(RLIMIT_NOFILE, &limit);
+    return lock_dir_error("cannot open lock file " + path + ": too many open files (the limit is " +
+                          std::to_string(limit.rlim_cur) + ", see `ulimit -n`); each claimed GPU keeps one open in "
+                          "the command: raise the limit with `ulimit -n`");
+  }
+  return lock_dir_error("cannot open lock file " + path + ": " + std::strerror(error));
+}
+
+// Why the directory at `path` cannot hold this user's claims; empty when it can. A
+// missing directory is fine: it is created on first use.
+std::optional<std::string> directory_problem(const std::string& path) {
+  struct stat info {};
+  if (lstat(path.c_str(), &info) != 0) {
+    if (errno == ENOENT) return std::nullopt;
+    return "cannot use lock directory " + path + ": " + std::strerror(errno);
+  }
+  if (S_ISLNK(info.st_mode)) {
+    return "lock directory " + path + " is a symbolic link, which with-gpu refuses; remove it or choose another with "
+           "--lock-dir";
+  }
+  if (!S_ISDIR(info.st_mode)) {
+    return "lock directory " + path + " is not a directory; remove it or choose another with --lock-dir";
+  }
+  if (access(path.c_str(), R_OK | X_OK) != 0) {
+    return "cannot open lock directory " + path + " (owner " + user_name(info.st_uid) + ", mode " + octal_mode(info) +
+           "): " + std::strerror(errno) + "; choose another with --lock-dir, or have root run `with-gpu --init-lock-dir`";
+  }
+  if (!is_hardened(info) && access(path.c_str(), W_OK) != 0) {
+    return "lock directory " + path + " belongs to " + user_name(info.st_uid) + " (mode " + octal_mode(info) +
+           ") and you cannot create lock files in it; ask " + user_name(info.st_uid) +
+           " or root to remove it, choose another with --lock-dir, or have root run `with-gpu --init-lock-dir` for a "
+           "hardened one";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
-std::string LockDir::lock_path(const std::string& uuid) const {
+bool is_hardened(const struct stat& info) {
+  return S_ISDIR(info.st_mode) && info.st_uid == 0 && (info.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+std::string default_lock_dir(const std::string& hardened, const std::string& shared) {
+  struct stat info {};
+  if (lstat(hardened.c_str(), &info) == 0 && is_hardened(info)) return hardened;
+  return shared;
+}
+
+namespace {
+
+// A lock file in root's directory: root-owned and 0666. Anything else found under its
+// name (another owner, a link, not a regular file) was put there before the directory
+// was hardened and is replaced; a claim held through a replaced file is no longer seen.
+Result<bool> make_root_lock_file(int dir, const std::string& name, const std::string& path) {
+  struct stat info {};
+  bool replaced = false;
+  if (fstatat(dir, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+      (!S_ISREG(info.st_mode) || info.st_uid != 0 || info.st_nlink != 1)) {
+    if (unlinkat(dir, name.c_str(), S_ISDIR(info.st_mode) ? AT_REMOVEDIR : 0) != 0) {
+      return lock_dir_error("cannot replace " + path + ": " + std::strerror(errno) + "; remove it and run again");
+    }
+    replaced = true;
+  }
+  UniqueFd fd(openat(dir, name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666));
+  if (!fd.valid()) return lock_dir_error("cannot create " + path + ": " + std::strerror(errno));
+  if (fchown(fd.get(), 0, 0) != 0 || fchmod(fd.get(), 0666) != 0) {
+    return lock_dir_error("cannot make " + path + " root's with mode 0666: " + std::strerror(errno));
+  }
+  return replaced;
+}
+
+}  // namespace
+
+Result<std::string> init_hardened_lock_dir(const std::string& given, const std::vector<std::string>& uuids) {
+  std::string path = without_trailing_slashes(given);
+  if (geteuid() != 0) {
+    return lock_dir_error("--init-lock-dir makes a directory that only root can change: run it as root "
+                          "(sudo with-gpu --init-lock-dir)");
+  }
+  if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    return lock_dir_error("cannot create lock directory " + path + ": " + std::strerror(errno));
+  }
+  UniqueFd dir(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) {
+    return lock_dir_error(directory_problem(path).value_or("cannot open lock directory " + path + ": " +
+                                                          std::strerror(errno)));
+  }
+  if (fchown(dir.get(), 0, 0) != 0 || fchmod(dir.get(), 0755) != 0) {
+    return lock_dir_error("cannot make " + path + " root's with mode 0755: " + std::strerror(errno));
+  }
+  std::size_t replaced = 0;
+  for (const auto& uuid : uuids) {
+    std::string name = LockDir::lock_name(uuid);
+    auto made = make_root_lock_file(dir.get(), name, path + "/" + name);
+    if (!made) return made.error();
+    replaced += *made ? 1 : 0;
+  }
+  std::string report = "with-gpu: lock directory " + path + " is ready: owned by root, mode 0755, " +
+                       std::to_string(uuids.size()) + " lock file" + (uuids.size() == 1 ? "" : "s") +
+                       " (root's, mode 0666); users can claim GPUs but cannot delete, replace or plant files\n";
+  if (replaced > 0) {
+    report += "with-gpu: replaced " + std::to_string(replaced) + " lock file" + (replaced == 1 ? "" : "s") +
+              " that root did not own\n";
+  }
+  return report;
+}
+
+LockDir::LockDir(std::string path, std::optional<std::string> inherited_claims)
+    : path_(without_trailing_slashes(std::move(path))), inherited_claims_(std::move(inherited_claims)) {}
+
+std::string LockDir::lock_name(const std::string& uuid) {
   std::string id = uuid.rfind("GPU-", 0) == 0 ? uuid.substr(4) : uuid;
   for (char& c : id) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '_';
   }
-  return path_ + "/gpu-" + id + ".lock";
+  return "gpu-" + id + ".lock";
+}
+
+std::string LockDir::lock_path(const std::string& uuid) const {
+  return (path_ == "/" ? "" : path_) + "/" + lock_name(uuid);
+}
+
+ClaimsPlace LockDir::place() const {
+  struct stat info {};
+  bool hardened = lstat(path_.c_str(), &info) == 0 && is_hardened(info);
+  return {path_, hardened, directory_problem(path_)};
 }
 
 Result<Ok> LockDir::prepare() {
+  struct stat now {};
+  if (dir_.valid() && lstat(path_.c_str(), &now) == 0 && now.st_dev == dir_info_.st_dev &&
+      now.st_ino == dir_info_.st_ino) {
+    return Ok{};
+  }
+  dir_.reset();  // removed or replaced since: open what is there now
+  return open_directory();
+}
+
+Result<Ok> LockDir::open_directory() {
+  bool created = mkdir(path_.c_str(), 01777) == 0;
+  if (!created && errno != EEXIST) {
+    return lock_dir_error("cannot create lock directory " + path_ + ": " + std::strerror(errno) +
+                          "; choose another with --lock-dir or WITH_GPU_LOCK_DIR");
+  }
+  UniqueFd dir(open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) {
+    int error = errno;
+    if (auto problem = directory_problem(path_)) return lock_dir_error(*problem);
+    return lock_dir_error("cannot open lock directory " + path_ + ": " + std::strerror(error));
+  }
   struct stat info {};
-  if (lstat(path_.c_str(), &info) != 0) {
-    if (errno != ENOENT) return lock_dir_error("cannot use lock directory " + path_ + ": " + std::strerror(errno));
-    if (mkdir(path_.c_str(), 01777) == 0) {
-      chmod(path_.c_str(), 01777);  // shared by every user, like /tmp
-    } else if (errno != EEXIST) {
-      return lock_dir_error("cannot create lock directory " + path_ + ": " + std::strerror(errno) +
-                            "; choose another with --lock-dir or WITH_GPU_LOCK_DIR");
-    }
-    if (lstat(path_.c_str(), &info) != 0) {
-      return lock_dir_error("cannot use lock directory " + path_ + ": " + std::strerror(errno));
-    }
+  if (fstat(dir.get(), &info) != 0) return lock_dir_error("cannot use lock directory " + path_ + ": " + std::strerror(errno));
+  // Modes change through the descriptor, never by name: between mkdir and open another
+  // user may have swapped in a symlink (O_NOFOLLOW refused it) or a directory of their
+  // own, and only one this user owns is ours to open up to everyone, like /tmp.
+  if (created && info.st_uid == geteuid() && (info.st_mode & 07777) != 01777 && fchmod(dir.get(), 01777) == 0) {
+    fstat(dir.get(), &info);
   }
-  if (S_ISLNK(info.st_mode)) {
-    return lock_dir_error("lock directory " + path_ + " is a symbolic link, which with-gpu refuses; "
-                          "remove it or choose another with --lock-dir");
-  }
-  if (!S_ISDIR(info.st_mode)) {
-    return lock_dir_error("lock directory " + path_ + " is not a directory; remove it or choose another with --lock-dir");
-  }
+  dir_ = std::move(dir);
+  dir_info_ = info;
   return Ok{};
 }
 
-const std::set<FileKey>& LockDir::inherited() {
-  if (inherited_) return *inherited_;
-  inherited_.emplace();
-  DIR* dir = opendir("/proc/self/fd");
-  if (!dir) return *inherited_;
-  while (const dirent* entry = readdir(dir)) {
+Error LockDir::cannot_create(int error) const {
+  if (auto problem = directory_problem(path_)) return lock_dir_error(*problem);
+  return lock_dir_error("cannot create lock files in " + path_ + ": " + std::strerror(error) +
+                        "; choose another directory with --lock-dir");
+}
+
+const std::map<FileKey, int>& LockDir::proven() {
+  if (proven_) return *proven_;
+  proven_.emplace();
+  if (!inherited_claims_) return *proven_;
+  std::istringstream list(*inherited_claims_);
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    if (item.empty() || item.size() > 9 || item.find_first_not_of("0123456789") != std::string::npos) continue;
+    int fd = std::stoi(item);
     struct stat info {};
-    int fd = std::atoi(entry->d_name);
-    // Inherited claims survived an exec, so they lack FD_CLOEXEC; our own never do.
-    if (entry->d_name[0] == '.' || fd == dirfd(dir) || fcntl(fd, F_GETFD) != 0 || fstat(fd, &info) != 0) continue;
-    if (auto key = file_key(info)) inherited_->insert(*key);
+    if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) continue;
+    // Named is not enough: the descriptor must hold the lock itself (a stray one that a
+    // shell opened on a lock file, say, holds nothing).
+    if (flock_held_through(fd, key_of(info))) proven_->emplace(key_of(info), fd);
   }
-  closedir(dir);
-  return *inherited_;
+  return *proven_;
 }
 
-std::optional<FileKey> LockDir::lock_key(const std::string& uuid) const {
-  struct stat info {};
-  if (lstat(lock_path(uuid).c_str(), &info) != 0) return std::nullopt;
-  return file_key(info);
+int LockDir::inherited_fd(const std::string& uuid) {
+  if (proven().empty()) return -1;  // spare the launch path a stat
+  auto key = key_at(dir_.get(), lock_name(uuid));
+  if (!key) return -1;
+  auto found = proven_->find(*key);
+  return found == proven_->end() ? -1 : found->second;
 }
 
-bool LockDir::is_inherited(const std::string& uuid) {
-  if (inherited().empty()) return false;  // no inherited file at all: spare the launch path a stat
-  auto key = lock_key(uuid);
-  return key && inherited().count(*key) > 0;
+LockDir::Taking LockDir::failed(Error error) {
+  Taking result;
+  result.error = std::move(error);
+  return result;
 }
 
-void LockDir::read_holders(Machine& machine) {
-  auto holders = read_proc_locks();
-  for (auto& gpu : machine.gpus) {
-    gpu.claims.clear();
-    auto key = gpu.usable() ? lock_key(gpu.uuid) : std::nullopt;
-    if (!key) continue;
-    auto found = holders.find(*key);
-    if (found == holders.end()) continue;
-    gpu.claims = found->second;
-    bool ours = inherited().count(*key) > 0;
-    for (auto& holder : gpu.claims) {
-      holder.user = process_user(holder.pid);
-      holder.command = process_command(holder.pid);
-      holder.inherited = ours;
+LockDir::Taking LockDir::take(const std::string& uuid, ClaimMode mode, Access access) {
+  std::string name = lock_name(uuid);
+  std::string path = lock_path(uuid);
+  Taking result;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    OpenedLockFile file = open_lock_file(dir_.get(), name, path, access);
+    if (file.missing) {
+      if (is_hardened(dir_info_) && geteuid() != 0) {
+        result.outcome = Take::problem;
+        result.problem = LockProblem{LockFileProblem::cannot_create, path, FileType::regular, "root", 0, true};
+        return result;
+      }
+      int error = create_lock_file(dir_.get(), name);
+      if (error == ENOENT) {  // the directory was removed: use the one at the path now
+        dir_.reset();
+        if (auto ready = open_directory(); !ready) return failed(ready.error());
+      } else if (error != 0) {
+        return failed(cannot_create(error));
+      }
+      continue;
+    }
+    if (file.problem) {
+      file.problem->hardened_dir = is_hardened(dir_info_);
+      result.outcome = Take::problem;
+      result.problem = std::move(file.problem);
+      return result;
+    }
+    if (!file.fd.valid()) return failed(open_error(path, file.error));
+    if (flock(file.fd.get(), flock_operation(mode)) != 0) {
+      if (errno != EWOULDBLOCK) return failed(lock_dir_error("cannot lock " + path + ": " + std::strerror(errno)));
+      result.outcome = Take::busy;
+      result.fd = std::move(file.fd);
+      result.key = file.key;
+      return result;
+    }
+    // The path must still name the file locked: a lock on a file deleted or replaced
+    // meanwhile keeps nobody out. Closing the descriptor drops the lock; look again.
+    if (key_at(dir_.get(), name) == file.key) {
+      result.outcome = Take::taken;
+      result.fd = std::move(file.fd);
+      result.key = file.key;
+      return result;
     }
   }
+  return failed(lock_dir_error("lock file " + path + " keeps being replaced; someone is tampering with " + path_ +
+                                ": choose another with --lock-dir"));
+}
+
+bool LockDir::held_through_deleted_file(const std::string& uuid, ClaimMode mode) {
+  auto found = tracked_.find(uuid);
+  if (found == tracked_.end()) return false;
+  if (key_at(dir_.get(), lock_name(uuid)) == found->second.key) return false;  // still there: flock will tell
+  if (flock(found->second.fd.get(), flock_operation(mode)) == 0) {
+    flock(found->second.fd.get(), LOCK_UN);
+    tracked_.erase(found);  // its holders are gone: the file at the path is the claim now
+    return false;
+  }
+  return true;
 }
 
 Result<ClaimAttempt> LockDir::claim(const std::vector<const Gpu*>& gpus, ClaimMode mode) {
   if (auto ready = prepare(); !ready) return ready.error();
-  inherited();  // before this attempt opens any lock file
-  std::vector<UniqueFd> fds;
-  std::vector<const Gpu*> claimed;
+  std::vector<int> inherited;
+  std::vector<const Gpu*> taking;
+  std::vector<Taking> probes;
+  // Read-only descriptors first: closing one wakes no waiter, so a failed attempt is silent.
   for (const Gpu* gpu : gpus) {
-    // Already ours: the ancestor's descriptors stay open in the command we exec.
-    if (is_inherited(gpu->uuid)) continue;
-    std::string path = lock_path(gpu->uuid);
-    claimed.push_back(gpu);
-    UniqueFd fd = open_lock_file(path);
-    if (!fd.valid()) {
-      return lock_dir_error("cannot open lock file " + path + ": " + std::strerror(errno));
+    if (int fd = inherited_fd(gpu->uuid); fd >= 0) {
+      inherited.push_back(fd);  // already ours: the ancestor's descriptor stays open in the command
+      continue;
     }
-    int operation = (mode == ClaimMode::exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB;
-    if (flock(fd.get(), operation) != 0) {
-      if (errno == EWOULDBLOCK) return ClaimAttempt{nullptr, gpu->index};  // fds close: all or nothing
-      return lock_dir_error("cannot lock " + path + ": " + std::strerror(errno));
+    if (held_through_deleted_file(gpu->uuid, mode)) return ClaimAttempt{nullptr, gpu->index};
+    Taking probe = take(gpu->uuid, mode, Access::read_only);
+    switch (probe.outcome) {
+      case Take::failed: return probe.error;
+      case Take::problem: return ClaimAttempt{nullptr, std::nullopt, gpu->index, std::move(probe.problem)};
+      case Take::busy: return ClaimAttempt{nullptr, gpu->index};
+      case Take::taken: break;
     }
-    fds.push_back(std::move(fd));
+    taking.push_back(gpu);
+    probes.push_back(std::move(probe));
   }
-  for (const Gpu* gpu : claimed) {
-    if (UniqueFd signal = open_release_signal(lock_path(gpu->uuid)); signal.valid()) fds.push_back(std::move(signal));
+  // Then one writable descriptor per GPU takes over from each read-only one. The
+  // directory's descriptor is let go first, so that a tight `ulimit -n` needs room for
+  // one descriptor per GPU and one more, no more than the command will hold.
+  dir_.reset();
+  std::vector<UniqueFd> held;
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    std::string path = lock_path(taking[i]->uuid);
+    // Reopened through the descriptor: the very file locked, whatever the path names now.
+    std::string self = "/proc/self/fd/" + std::to_string(probes[i].fd.get());
+    UniqueFd writable(open(self.c_str(), O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (!writable.valid()) {
+      if (errno == EMFILE || errno == ENFILE) return open_error(path, errno);
+      held.push_back(std::move(probes[i].fd));  // not ours to write (another user's 0644 file): waiters poll
+      continue;
+    }
+    probes[i].fd.reset();
+    struct stat now {};
+    if (flock(writable.get(), flock_operation(mode)) != 0 || lstat(path.c_str(), &now) != 0 ||
+        key_of(now) != probes[i].key) {
+      return ClaimAttempt{nullptr, taking[i]->index};  // another launch came in between
+    }
+    write_pid(writable.get());
+    held.push_back(std::move(writable));
   }
-  return ClaimAttempt{std::make_unique<FlockClaims>(std::move(fds)), std::nullopt};
+  return ClaimAttempt{std::make_unique<FlockClaims>(std::move(held), std::move(inherited)), std::nullopt};
+}
+
+void LockDir::track_claims(const Machine& machine) {
+  if (!prepare()) return;
+  for (const auto& gpu : machine.gpus) {
+    if (!gpu.usable()) continue;
+    std::string name = lock_name(gpu.uuid);
+    auto now = key_at(dir_.get(), name);
+    auto found = tracked_.find(gpu.uuid);
+    if (found != tracked_.end()) {
+      if (now == found->second.key || held_through_deleted_file(gpu.uuid, ClaimMode::exclusive)) continue;
+    }
+    OpenedLockFile file = open_lock_file(dir_.get(), name, lock_path(gpu.uuid), Access::read_only);
+    if (file.fd.valid()) tracked_[gpu.uuid] = Tracked{std::move(file.fd), file.key};
+  }
+}
+
+bool LockDir::tracks_deleted_claims() const {
+  for (const auto& [uuid, tracked] : tracked_) {
+    struct stat now {};
+    if (lstat(lock_path(uuid).c_str(), &now) != 0 || key_of(now) != tracked.key) return true;
+  }
+  return false;
+}
+
+void LockDir::find_real_holders(const FileKey& key, std::vector<ClaimHolder>& holders) const {
+  std::vector<int> found;
+  bool searched = false;
+  for (auto& holder : holders) {
+    // /proc/locks names the process that took the lock; it may have exited since (a
+    // daemonized command) and its pid been reused, or live in another pid namespace (0).
+    std::optional<bool> holds = holder.pid > 0 ? process_holds(holder.pid, key) : std::optional<bool>(false);
+    if (holds.value_or(access(("/proc/" + std::to_string(holder.pid)).c_str(), F_OK) == 0)) continue;
+    if (!searched) found = processes_holding(key), searched = true;
+    holder.pid = 0;
+    for (int pid : found) {
+      bool listed = false;
+      for (const auto& other : holders) listed = listed || other.pid == pid;
+      if (!listed) {
+        holder.pid = pid;
+        break;
+      }
+    }
+  }
+}
+
+void LockDir::read_holders(Machine& machine) {
+  auto holders = read_proc_locks();
+  UniqueFd opened;
+  int dir = dir_.get();
+  struct stat dir_info = dir_info_;
+  if (!dir_.valid()) {
+    opened = UniqueFd(open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    dir = opened.get();
+    if (dir >= 0) fstat(dir, &dir_info);
+  }
+  for (auto& gpu : machine.gpus) {
+    gpu.claims.clear();
+    gpu.lock_problem.reset();
+    if (!gpu.usable() || dir < 0) continue;
+    std::string name = lock_name(gpu.uuid);
+    OpenedLockFile file = open_lock_file(dir, name, lock_path(gpu.uuid), Access::read_only);
+    if (file.missing && is_hardened(dir_info) && geteuid() != 0) {
+      gpu.lock_problem = LockProblem{LockFileProblem::cannot_create, lock_path(gpu.uuid), FileType::regular, "root", 0, true};
+    }
+    if (file.problem) {
+      gpu.lock_problem = std::move(file.problem);
+      gpu.lock_problem->hardened_dir = is_hardened(dir_info);
+    }
+    std::vector<std::pair<FileKey, bool>> keys;  // the file at the path, and one deleted while tracked
+    if (file.fd.valid()) keys.emplace_back(file.key, false);
+    if (auto tracked = tracked_.find(gpu.uuid); tracked != tracked_.end() && tracked->second.key != file.key) {
+      keys.emplace_back(tracked->second.key, true);
+    }
+    if (file.fd.valid() && !holders.count(file.key)) {
+      if (auto unseen = unseen_holder(file.fd.get())) holders[file.key] = {*unseen};
+    }
+    for (const auto& [key, deleted] : keys) {
+      auto found = holders.find(key);
+      if (found == holders.end()) continue;
+      find_real_holders(key, found->second);
+      bool ours = proven().count(key) > 0;
+      for (auto holder : found->second) {
+        holder.user = process_user(holder.pid);
+        holder.command = process_command(holder.pid);
+        holder.inherited = ours;
+        holder.file_deleted = deleted;
+        gpu.claims.push_back(std::move(holder));
+      }
+    }
+  }
 }
 
 }  // namespace wg

@@ -1,40 +1,93 @@
 #pragma once
-// Claims as flock()s on one file per GPU UUID in a shared directory (default
-// /tmp/with-gpu): the kernel drops a claim the moment its last holder exits, however
-// it exits, so nothing is ever stale.
+// Claims as flock()s on one file per GPU UUID in a shared directory: the kernel drops a
+// claim the moment its last holder exits, however it exits, so nothing is ever stale.
+// The directory is either root's hardened one (default /run/with-gpu, made by
+// --init-lock-dir) or a sticky, world-writable one like /tmp (default /tmp/with-gpu);
+// docs/security.md says what each guarantees against other users.
 
+#include <sys/stat.h>
+
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
 
 #include "core/claims.hpp"
+#include "os/fd.hpp"
+#include "os/lock_file.hpp"
 #include "os/proc_locks.hpp"
 
 namespace wg {
 
-inline constexpr const char* kDefaultLockDir = "/tmp/with-gpu";
+inline constexpr const char* kHardenedLockDir = "/run/with-gpu";
+inline constexpr const char* kSharedLockDir = "/tmp/with-gpu";
+// The variable that names, in a command with-gpu launched, the descriptors holding its claims.
+inline constexpr const char* kClaimsVariable = "WITH_GPU_CLAIMS";
+
+// The lock directory used when none is given: `hardened` when it is a directory that only
+// root can change, else `shared`.
+std::string default_lock_dir(const std::string& hardened = kHardenedLockDir,
+                             const std::string& shared = kSharedLockDir);
+
+// True when `info` is a directory owned by root that nobody else may write.
+bool is_hardened(const struct stat& info);
+
+// --init-lock-dir: makes `path` a directory owned by root, mode 0755, holding a lock file
+// owned by root, mode 0666, for each UUID: users can lock them but can neither delete,
+// replace nor plant files. Must run as root. Returns what it did, for the user.
+Result<std::string> init_hardened_lock_dir(const std::string& path, const std::vector<std::string>& uuids);
 
 class LockDir : public ClaimStore {
  public:
-  explicit LockDir(std::string path) : path_(std::move(path)) {}
+  // `inherited_claims`: the WITH_GPU_CLAIMS value this process was started with.
+  explicit LockDir(std::string path, std::optional<std::string> inherited_claims = std::nullopt);
 
   Result<Ok> prepare() override;
   void read_holders(Machine& machine) override;
   Result<ClaimAttempt> claim(const std::vector<const Gpu*>& gpus, ClaimMode mode) override;
+  void track_claims(const Machine& machine) override;
+  bool tracks_deleted_claims() const override;
+  ClaimsPlace place() const override;
 
   // The lock file of a GPU: "<dir>/gpu-<uuid without GPU->.lock".
   std::string lock_path(const std::string& uuid) const;
+  // Its name inside the directory.
+  static std::string lock_name(const std::string& uuid);
 
  private:
-  // The lock files this process already has open, inherited from the with-gpu that
-  // launched an ancestor: their claims are ours. Read once, before we open any.
-  const std::set<FileKey>& inherited();
-  bool is_inherited(const std::string& uuid);
-  // The GPU's lock file as /proc/locks names it; empty when it does not exist yet.
-  std::optional<FileKey> lock_key(const std::string& uuid) const;
+  struct Tracked {
+    UniqueFd fd;  // read-only, holds no lock
+    FileKey key;
+  };
+  enum class Take { taken, busy, problem, failed };
+  struct Taking {
+    Take outcome = Take::failed;
+    UniqueFd fd;
+    FileKey key{};
+    std::optional<LockProblem> problem;
+    Error error;
+  };
+
+  // The inherited descriptors proven to hold a claim: lock file key -> descriptor.
+  const std::map<FileKey, int>& proven();
+  // The descriptor of an inherited claim on this GPU's current lock file, or -1.
+  int inherited_fd(const std::string& uuid);
+  // Opens (creating if need be) and flocks one GPU's lock file, checking afterwards that
+  // the path still names the file locked.
+  Taking take(const std::string& uuid, ClaimMode mode, Access access);
+  static Taking failed(Error error);
+  // True when a tracked lock file no longer at its path is still locked against `mode`.
+  bool held_through_deleted_file(const std::string& uuid, ClaimMode mode);
+  Result<Ok> open_directory();
+  Error cannot_create(int error) const;
+  void find_real_holders(const FileKey& key, std::vector<ClaimHolder>& holders) const;
 
   std::string path_;
-  std::optional<std::set<FileKey>> inherited_;
+  std::optional<std::string> inherited_claims_;
+  UniqueFd dir_;
+  struct stat dir_info_ {};
+  std::optional<std::map<FileKey, int>> proven_;
+  std::map<std::string, Tracked> tracked_;  // UUID -> lock file as first seen while waiting
 };
 
 }  // namespace wg

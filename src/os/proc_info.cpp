@@ -32,6 +32,10 @@ std::optional<std::string> process_user(int pid) {
   auto line = status->find("\nUid:");
   unsigned uid = 0;
   if (line == std::string::npos || std::sscanf(status->c_str() + line + 5, "%u", &uid) != 1) return std::nullopt;
+  return user_name(uid);
+}
+
+std::string user_name(unsigned uid) {
   passwd entry{};
   passwd* found = nullptr;
   std::vector<char> buffer(4096);

@@ -16,6 +16,9 @@ std::optional<std::string> read_small_file(const std::string& path);
 // process is gone or not visible from this pid namespace.
 std::optional<std::string> process_user(int pid);
 
+// A user's name, or the uid as a number when it has none.
+std::string user_name(unsigned uid);
+
 // The command line, arguments joined by spaces. Empty when the process is gone.
 std::optional<std::string> process_command(int pid);
 

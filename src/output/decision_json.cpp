@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "output/format.hpp"
+#include "output/claims_json.hpp"
 
 namespace wg {
 namespace {
@@ -19,12 +20,13 @@ constexpr FilterInfo kFilters[] = {
     {Filter::unusable, "unusable", nullptr},        {Filter::not_allocated, "not_allocated", nullptr},
     {Filter::claimed, "claimed", "pid"},            {Filter::shared, "shared", "pid"},
     {Filter::hidden_usage, "hidden_usage", "MiB"},  {Filter::min_memory, "min_memory", "MiB"},
+    {Filter::memory_unknown, "memory_unknown", "MiB"},
     {Filter::max_util, "max_util", "percent"},      {Filter::util_unknown, "util_unknown", "percent"},
     {Filter::max_temp, "max_temp", "celsius"},      {Filter::temp_unknown, "temp_unknown", "celsius"},
     {Filter::max_power, "max_power", "watts"},      {Filter::power_unknown, "power_unknown", "watts"},
     {Filter::cooling, "cooling", "ms"},             {Filter::not_idle, "not_idle", "processes"},
     {Filter::gpu_type, "gpu_type", nullptr},       {Filter::numa, "numa", "node"},
-    {Filter::numa_unknown, "numa_unknown", nullptr},
+    {Filter::numa_unknown, "numa_unknown", nullptr}, {Filter::lock_file, "lock_file", nullptr},
 };
 
 const FilterInfo& info(Filter filter) {
@@ -38,9 +40,11 @@ const FilterInfo& info(Filter filter) {
 // reading is what is missing.
 json reason_json(const Gpu& gpu, const Reason& reason) {
   const FilterInfo& filter = info(reason.filter);
-  bool bytes = reason.filter == Filter::min_memory || reason.filter == Filter::hidden_usage;
+  bool bytes = reason.filter == Filter::min_memory || reason.filter == Filter::memory_unknown ||
+               reason.filter == Filter::hidden_usage;
   auto number = [bytes](double value) { return bytes ? json(to_mib(std::uint64_t(value))) : json(value); };
   bool has_value = filter.unit && reason.filter != Filter::util_unknown && reason.filter != Filter::temp_unknown &&
+                   reason.filter != Filter::memory_unknown &&
                    reason.filter != Filter::power_unknown && !((reason.filter == Filter::not_idle || reason.filter == Filter::numa) && reason.value < 0);
   bool has_limit = filter.unit && reason.filter != Filter::claimed && reason.filter != Filter::not_idle &&
                    reason.filter != Filter::numa &&
@@ -65,7 +69,7 @@ const char* verdict_name(Verdict verdict) {
 json readings_json(const Gpu& gpu) {
   auto util = utilization_reading(gpu);
   auto power = power_reading(gpu);
-  return {{"memory_free_mb", gpu.usable() ? json(to_mib(gpu.memory_free_bytes)) : json(nullptr)},
+  return {{"memory_free_mb", gpu.memory_free_bytes ? json(to_mib(*gpu.memory_free_bytes)) : json(nullptr)},
           {"utilization_percent", util ? json(util->value) : json(nullptr)},
           {"utilization_averaged", util ? json(util->averaged) : json(nullptr)},
           {"temperature_c", gpu.temperature_c ? json(*gpu.temperature_c) : json(nullptr)},
@@ -122,7 +126,7 @@ const char* filter_name(Filter filter) { return info(filter).name; }
 
 std::string render_decision_json(const Machine& machine, const Decision& decision, const SelectionOptions& options,
                                  const CudaEnvironment* env, const std::vector<std::string>& command,
-                                 const Binding* binding) {
+                                 const Binding* binding, const ClaimsPlace& place) {
   json bind = nullptr;
   if (binding) {
     bind = {{"cpus", binding->problem.empty() ? json(binding->cpus.to_string()) : json(nullptr)},
@@ -147,7 +151,8 @@ std::string render_decision_json(const Machine& machine, const Decision& decisio
               {"warnings", warnings_json(machine, decision, options)},
               {"topology", options.topology == TopologyUse::prefer ? "prefer" : "ignore"},
               {"chosen_links", chosen_links_json(machine, decision)},
-              {"binding", bind}};
+              {"binding", bind},
+              {"lock_dir", claims_place_json(place)}};
   return out.dump(2) + "\n";
 }
 

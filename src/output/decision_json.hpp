@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/binding.hpp"
+#include "core/claims.hpp"
 #include "core/identity.hpp"
 #include "core/selector.hpp"
 
@@ -20,6 +21,6 @@ const char* filter_name(Filter filter);
 // with machine-readable reasons. `env` is null when it would not run.
 std::string render_decision_json(const Machine& machine, const Decision& decision, const SelectionOptions& options,
                                  const CudaEnvironment* env, const std::vector<std::string>& command,
-                                 const Binding* binding);
+                                 const Binding* binding, const ClaimsPlace& place);
 
 }  // namespace wg

@@ -48,10 +48,9 @@ namespace {
 std::string verdict_text(const Gpu& gpu, const GpuVerdict& verdict) {
   switch (verdict.verdict) {
     case Verdict::chosen:
-      return fmt::format("  GPU {}: chosen ({} free{})", gpu.index, format_bytes(gpu.memory_free_bytes),
-                         is_idle(gpu) ? ", idle" : "");
+      return fmt::format("  GPU {}: chosen ({}{})", gpu.index, free_memory_text(gpu), is_idle(gpu) ? ", idle" : "");
     case Verdict::eligible:
-      return fmt::format("  GPU {}: eligible, not needed ({} free)", gpu.index, format_bytes(gpu.memory_free_bytes));
+      return fmt::format("  GPU {}: eligible, not needed ({})", gpu.index, free_memory_text(gpu));
     case Verdict::rejected:
       return fmt::format("  GPU {}: rejected: {}", gpu.index, format_reasons(gpu, verdict.reasons));
   }
@@ -96,7 +95,7 @@ std::string describe_binding(const Binding& binding, const std::string& why_not)
 }
 
 std::string render_dry_run(const Machine& machine, const Decision& decision, const CudaEnvironment* env,
-                           const std::vector<std::string>& command, const Binding* binding) {
+                           const std::vector<std::string>& command, const Binding* binding, const ClaimsPlace& place) {
   std::string out;
   if (decision.ok && env) {
     out += fmt::format("would run: {}\n", command.empty() ? "(no command)" : joined(command));
@@ -104,6 +103,8 @@ std::string render_dry_run(const Machine& machine, const Decision& decision, con
     out += fmt::format("  CUDA_VISIBLE_DEVICES={}\n", env->visible_devices);
     if (env->device_order) out += fmt::format("  CUDA_DEVICE_ORDER={}\n", *env->device_order);
     if (binding) out += "  --bind: " + describe_binding(*binding) + "\n";
+  } else if (decision.ok && place.problem) {
+    out += "would not run: " + *place.problem + "\n";
   } else {
     out += "would not run: " + no_gpu_headline(decision) + "\n";
   }
@@ -116,8 +117,7 @@ std::string selection_summary(const Machine& machine, const Decision& decision, 
   std::string gpus;
   for (unsigned index : decision.chosen) {
     const Gpu& gpu = machine.gpus[index];
-    gpus += fmt::format("{}GPU {} ({}, {} free)", gpus.empty() ? "" : ", ", index, gpu.name,
-                        format_bytes(gpu.memory_free_bytes));
+    gpus += fmt::format("{}GPU {} ({}, {})", gpus.empty() ? "" : ", ", index, gpu.name, free_memory_text(gpu));
   }
   return fmt::format("using {}{}; CUDA_VISIBLE_DEVICES={}", gpus, weakest_link_note(machine, decision),
                      env.visible_devices);

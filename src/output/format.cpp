@@ -16,12 +16,36 @@ std::string or_na(const std::optional<unsigned>& value, const char* unit) {
   return value ? fmt::format("{}{}", *value, unit) : "n/a";
 }
 
+std::string describe_impossible_memory(const ImpossibleMemory& memory) {
+  std::string total = format_bytes(memory.total_bytes);
+  std::string comparison;
+  switch (memory.fault) {
+    case MemoryFault::free_above_total: comparison = "free " + format_bytes(memory.free_bytes); break;
+    case MemoryFault::used_above_total: comparison = "used " + format_bytes(memory.used_bytes); break;
+    case MemoryFault::reserved_above_total: comparison = "reserved " + format_bytes(memory.reserved_bytes); break;
+    case MemoryFault::sum_above_total:
+      comparison = "free " + format_bytes(memory.free_bytes) + " + used " + format_bytes(memory.used_bytes);
+      break;
+  }
+  return fmt::format("memory reading is impossible ({} > total {})", comparison, total);
+}
+
+std::string free_memory_text(const Gpu& gpu) {
+  if (gpu.memory_free_bytes) return format_bytes(*gpu.memory_free_bytes) + " free";
+  if (gpu.impossible_memory) return "memory unknown: " + describe_impossible_memory(*gpu.impossible_memory);
+  return "memory unknown";
+}
+
+std::string used_memory_text(const Gpu& gpu) {
+  return gpu.memory_used_bytes ? format_bytes(*gpu.memory_used_bytes) + " used" : "memory use unknown";
+}
+
 namespace {
 
 std::string not_idle_reason(const Gpu& gpu, const Reason& reason) {
   if (reason.value < 0) return "not idle (process list not available)";
   if (reason.value > 0) return fmt::format("not idle ({} process{})", reason.value, reason.value == 1 ? "" : "es");
-  return fmt::format("not idle ({} used)", format_bytes(gpu.memory_used_bytes));
+  return fmt::format("not idle ({})", used_memory_text(gpu));
 }
 
 // Whether a utilization or power figure is the window's mean or one instant.
@@ -29,6 +53,62 @@ std::string basis(const Reason& reason) {
   if (reason.text == "average") return " (average)";
   if (reason.text == "instant") return " (instantaneous: the driver keeps no samples)";
   return "";
+}
+
+const char* file_type_phrase(FileType type) {
+  switch (type) {
+    case FileType::regular: return "a regular file";
+    case FileType::directory: return "a directory";
+    case FileType::symlink: return "a symbolic link";
+    case FileType::fifo: return "a FIFO";
+    case FileType::socket: return "a socket";
+    case FileType::device: return "a device node";
+    case FileType::other: return "not a regular file";
+  }
+  return "not a regular file";
+}
+
+// The holder a claimed or shared reason names, as a phrase.
+std::string holder_of(const Gpu& gpu, const Reason& reason);
+
+}  // namespace
+
+std::string describe_lock_problem(const LockProblem& problem) {
+  std::string owner = problem.owner.value_or("an unknown user");
+  switch (problem.kind) {
+    case LockFileProblem::not_regular:
+      return fmt::format("lock file {} is {} owned by {}, not a regular file; ask {} or root to remove it, "
+                         "or use another --lock-dir",
+                         problem.path, file_type_phrase(problem.type), owner, owner);
+    case LockFileProblem::no_access:
+      return fmt::format("lock file {} (owner {}, mode {:04o}) cannot be opened; ask {} or root to remove it, "
+                         "or use another --lock-dir",
+                         problem.path, owner, problem.mode, owner);
+    case LockFileProblem::cannot_create:
+      return fmt::format("no lock file {} in the hardened lock directory (owner {}); ask root to run "
+                         "`with-gpu --init-lock-dir` again (it makes one for every GPU)",
+                         problem.path, owner);
+  }
+  return "lock file " + problem.path + " cannot be used";
+}
+
+std::string describe_claim_holder(const ClaimHolder& holder) {
+  std::string who = describe_holder(holder);
+  std::string text = holder.pid > 0 ? fmt::format("pid {}", holder.pid) : "a process with-gpu cannot see";
+  if (!who.empty()) text += " (" + who + ")";
+  if (holder.file_deleted) text += " through a deleted lock file";
+  return text;
+}
+
+namespace {
+
+std::string holder_of(const Gpu& gpu, const Reason& reason) {
+  for (const auto& holder : gpu.claims) {
+    if (double(holder.pid) == reason.value) return describe_claim_holder(holder);
+  }
+  ClaimHolder named{int(reason.value), ClaimMode::exclusive, {}, {}};
+  if (!reason.text.empty()) named.command = reason.text;
+  return describe_claim_holder(named);
 }
 
 }  // namespace
@@ -46,10 +126,9 @@ std::string format_reason(const Gpu& gpu, const Reason& reason) {
   switch (reason.filter) {
     case Filter::unusable: return "unusable: " + reason.text;
     case Filter::not_allocated: return "not in CUDA_VISIBLE_DEVICES";
-    case Filter::claimed:
-      return fmt::format("claimed by pid {}{}", reason.value, reason.text.empty() ? "" : " (" + reason.text + ")");
+    case Filter::claimed: return "claimed by " + holder_of(gpu, reason);
     case Filter::shared:
-      return fmt::format("shared by pid {}{}{}", reason.value, reason.text.empty() ? "" : " (" + reason.text + ")",
+      return fmt::format("shared by {}{}", holder_of(gpu, reason),
                          reason.limit > 1 ? fmt::format(" and {} other{}", reason.limit - 1, reason.limit > 2 ? "s" : "")
                                           : "");
     case Filter::hidden_usage:
@@ -58,6 +137,9 @@ std::string format_reason(const Gpu& gpu, const Reason& reason) {
     case Filter::min_memory:
       return fmt::format("{} free < {}", format_bytes(std::uint64_t(reason.value)),
                          format_bytes(std::uint64_t(reason.limit)));
+    case Filter::memory_unknown:
+      return gpu.impossible_memory ? describe_impossible_memory(*gpu.impossible_memory)
+                                   : "memory not reported by the driver";
     case Filter::max_util:
       return fmt::format("utilization {:.0f}% > {}%{}", reason.value, reason.limit, basis(reason));
     case Filter::util_unknown: return "utilization not reported by the driver";
@@ -76,6 +158,7 @@ std::string format_reason(const Gpu& gpu, const Reason& reason) {
       return fmt::format("not local to the CPUs with-gpu may use (--numa require; its CPUs: {}{})", reason.text,
                          reason.value >= 0 ? fmt::format(", NUMA node {}", reason.value) : "");
     case Filter::numa_unknown: return "local CPUs not reported by the driver (--numa require)";
+    case Filter::lock_file: return gpu.lock_problem ? describe_lock_problem(*gpu.lock_problem) : "lock file cannot be used";
   }
   return "rejected";
 }
@@ -92,11 +175,11 @@ std::string format_reasons(const Gpu& gpu, const std::vector<Reason>& reasons) {
 std::string format_warning(const Gpu& gpu, const SelectionWarning& warning, const SelectionOptions& options) {
   switch (warning.kind) {
     case Warning::low_free_memory:
-      return fmt::format("GPU {} has only {} free", gpu.index, format_bytes(gpu.memory_free_bytes));
+      return fmt::format("GPU {} has only {}", gpu.index, free_memory_text(gpu));
     case Warning::not_idle: {
       auto count = process_count(gpu);
-      std::string evidence = count ? fmt::format("{} process{}, {} used", *count, *count == 1 ? "" : "es",
-                                                 format_bytes(gpu.memory_used_bytes))
+      std::string evidence = count ? fmt::format("{} process{}, {}", *count, *count == 1 ? "" : "es",
+                                                 used_memory_text(gpu))
                                    : "process list not available";
       return fmt::format("GPU {} is not idle ({})", gpu.index, evidence);
     }

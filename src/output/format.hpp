@@ -23,6 +23,14 @@ std::string readings_summary(const Gpu& gpu);
 // A reason as a phrase: "1.2 GiB free < 8.0 GiB", "claimed by pid 4242".
 std::string format_reason(const Gpu& gpu, const Reason& reason);
 
+// Why a GPU's lock file cannot be used, and what to do: "lock file /tmp/with-gpu/gpu-1.lock
+// is a FIFO owned by mallory, not a regular file; ask mallory or root to remove it, ...".
+std::string describe_lock_problem(const LockProblem& problem);
+
+// "pid 4242 (alice, python train.py)"; "a process with-gpu cannot see" when the kernel
+// names no pid (another pid namespace).
+std::string describe_claim_holder(const ClaimHolder& holder);
+
 // All of a GPU's reasons joined with "; ".
 std::string format_reasons(const Gpu& gpu, const std::vector<Reason>& reasons);
 
@@ -31,5 +39,15 @@ std::string format_warning(const Gpu& gpu, const SelectionWarning& warning, cons
 
 // "n/a" for an unknown reading, else the value with its unit.
 std::string or_na(const std::optional<unsigned>& value, const char* unit);
+
+// Why a memory reading cannot be true: "memory reading is impossible (free 50.0 GiB >
+// total 40.0 GiB)".
+std::string describe_impossible_memory(const ImpossibleMemory& memory);
+
+// "29.3 GiB free"; "memory unknown" (with the reason when the reading was impossible).
+std::string free_memory_text(const Gpu& gpu);
+
+// "512 MiB used"; "memory use unknown".
+std::string used_memory_text(const Gpu& gpu);
 
 }  // namespace wg

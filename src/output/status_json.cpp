@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "output/claims_json.hpp"
 #include "output/format.hpp"
 
 namespace wg {
@@ -13,6 +14,8 @@ template <class T>
 json nullable(const std::optional<T>& value) {
   return value ? json(*value) : json(nullptr);
 }
+
+json mib_or_null(const std::optional<std::uint64_t>& bytes) { return bytes ? json(to_mib(*bytes)) : json(nullptr); }
 
 json processes_json(const Gpu& gpu) {
   if (!gpu.processes) return nullptr;
@@ -28,14 +31,44 @@ json processes_json(const Gpu& gpu) {
 json claims_json(const Gpu& gpu) {
   json list = json::array();
   for (const auto& holder : gpu.claims) {
-    list.push_back({{"pid", holder.pid},
+    list.push_back({{"pid", holder.pid > 0 ? json(holder.pid) : json(nullptr)},
                     {"mode", holder.mode == ClaimMode::exclusive ? "exclusive" : "shared"},
                     {"user", nullable(holder.user)},
                     {"command", nullable(holder.command)},
-                    {"inherited", holder.inherited}});
+                    {"inherited", holder.inherited},
+                    {"file_deleted", holder.file_deleted}});
   }
   return list;
 }
+
+const char* problem_name(LockFileProblem problem) {
+  switch (problem) {
+    case LockFileProblem::not_regular: return "not_regular";
+    case LockFileProblem::no_access: return "no_access";
+    case LockFileProblem::cannot_create: return "cannot_create";
+  }
+  return "not_regular";
+}
+
+const char* type_name(FileType type) {
+  static const char* const kNames[] = {"regular", "directory", "symlink", "fifo", "socket", "device", "other"};
+  return kNames[static_cast<int>(type)];
+}
+
+}  // namespace
+
+json lock_problem_json(const Gpu& gpu) {
+  if (!gpu.lock_problem) return nullptr;
+  const LockProblem& problem = *gpu.lock_problem;
+  return {{"kind", problem_name(problem.kind)}, {"path", problem.path}, {"type", type_name(problem.type)},
+          {"owner", nullable(problem.owner)}, {"mode", problem.mode}, {"message", describe_lock_problem(problem)}};
+}
+
+json claims_place_json(const ClaimsPlace& place) {
+  return {{"path", place.path}, {"hardened", place.hardened}, {"problem", nullable(place.problem)}};
+}
+
+namespace {
 
 // This GPU's link to every other GPU; empty when topology was not read.
 json links_json(const Machine& machine, const Gpu& gpu) {
@@ -56,7 +89,6 @@ json links_json(const Machine& machine, const Gpu& gpu) {
 // Every key is present for every GPU; what NVML could not read is null.
 json gpu_json(const Machine& machine, const Gpu& gpu) {
   bool ok = gpu.usable();
-  auto when_usable = [ok](json value) { return ok ? value : json(nullptr); };
   auto count = process_count(gpu);
   auto hidden = hidden_usage_bytes(gpu);
   return {{"index", gpu.index},
@@ -65,10 +97,10 @@ json gpu_json(const Machine& machine, const Gpu& gpu) {
           {"pci_bus_id", nullable(gpu.pci_bus_id)},
           {"usable", ok},
           {"error", nullable(gpu.error)},
-          {"memory_total_mb", when_usable(to_mib(gpu.memory_total_bytes))},
-          {"memory_used_mb", when_usable(to_mib(gpu.memory_used_bytes))},
-          {"memory_free_mb", when_usable(to_mib(gpu.memory_free_bytes))},
-          {"memory_reserved_mb", gpu.memory_reserved_bytes ? json(to_mib(*gpu.memory_reserved_bytes)) : json(nullptr)},
+          {"memory_total_mb", mib_or_null(gpu.memory_total_bytes)},
+          {"memory_used_mb", mib_or_null(gpu.memory_used_bytes)},
+          {"memory_free_mb", mib_or_null(gpu.memory_free_bytes)},
+          {"memory_reserved_mb", mib_or_null(gpu.memory_reserved_bytes)},
           {"utilization_percent", nullable(gpu.utilization_percent)},
           {"utilization_avg_percent", nullable(gpu.utilization_avg_percent)},
           {"temperature_c", nullable(gpu.temperature_c)},
@@ -80,6 +112,7 @@ json gpu_json(const Machine& machine, const Gpu& gpu) {
           {"is_idle", is_idle(gpu)},
           {"hidden_usage_mb", hidden ? json(to_mib(*hidden)) : json(nullptr)},
           {"claims", claims_json(gpu)},
+          {"lock_problem", lock_problem_json(gpu)},
           {"numa_node", nullable(gpu.numa_node)},
           {"local_cpus", gpu.local_cpus ? json(gpu.local_cpus->to_string()) : json(nullptr)},
           {"links", links_json(machine, gpu)}};
@@ -98,7 +131,7 @@ std::string render_status_json(const Machine& machine, const StatusContext& cont
   json out = {{"schema_version", kStatusSchemaVersion}, {"hostname", context.hostname},
               {"timestamp", context.timestamp}, {"driver_version", nullable(machine.driver_version)},
               {"nvml_version", nullable(machine.nvml_version)}, {"cuda_driver_version", cuda},
-              {"gpus", gpus}};
+              {"lock_dir", claims_place_json(context.claims)}, {"gpus", gpus}};
   return out.dump(2) + "\n";
 }
 

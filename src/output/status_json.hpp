@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "core/claims.hpp"
 #include "core/gpu.hpp"
 
 namespace wg {
@@ -10,6 +11,7 @@ namespace wg {
 struct StatusContext {
   std::string hostname;
   std::string timestamp;  // ISO 8601, UTC
+  ClaimsPlace claims;     // the lock directory
 };
 
 inline constexpr int kStatusSchemaVersion = 1;

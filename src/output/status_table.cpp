@@ -16,20 +16,28 @@ std::string shorten(const std::string& text, std::size_t limit) {
 
 std::string cuda_version(int version) { return fmt::format("{}.{}", version / 1000, (version % 1000) / 10); }
 
+std::string claims_line(const ClaimsPlace& place) {
+  if (place.path.empty()) return "claims: not read";
+  if (place.problem) return "claims: " + place.path + " cannot be used: " + *place.problem;
+  if (place.hardened) return "claims: " + place.path + " (hardened: root's, users cannot delete or plant lock files)";
+  return "claims: " + place.path + " (shared, like /tmp: whoever creates a lock file can delete it; see --init-lock-dir)";
+}
+
 std::string header(const Machine& machine, const StatusSource& source) {
   std::string line = fmt::format("{} GPU{}", machine.gpus.size(), machine.gpus.size() == 1 ? "" : "s");
   line += " · driver " + machine.driver_version.value_or("n/a");
   if (machine.cuda_driver_version) line += " · CUDA " + cuda_version(*machine.cuda_driver_version);
   line += fmt::format(" · util and power: {:.1f}s averages", double(source.sample_window_ms) / 1000);
   if (source.overridden) line += " · NVML from " + source.nvml_library + " (WITH_GPU_NVML_LIBRARY)";
-  return line + "\n";
+  return line + "\n" + claims_line(source.claims) + "\n";
 }
 
 std::string memory_cell(const Gpu& gpu) {
-  unsigned percent = gpu.memory_total_bytes ? unsigned(100.0 * double(gpu.memory_used_bytes) /
-                                                       double(gpu.memory_total_bytes) + 0.5)
-                                            : 0;
-  return fmt::format("{} / {} MiB ({}%)", to_mib(gpu.memory_used_bytes), to_mib(gpu.memory_total_bytes), percent);
+  if (!gpu.memory_used_bytes || !gpu.memory_total_bytes) return "n/a";
+  std::uint64_t used = *gpu.memory_used_bytes;
+  std::uint64_t total = *gpu.memory_total_bytes;
+  unsigned percent = total ? unsigned(100.0 * double(used) / double(total) + 0.5) : 0;
+  return fmt::format("{} / {} MiB ({}%)", to_mib(used), to_mib(total), percent);
 }
 
 // A '*' marks an instantaneous figure where the driver keeps no samples to average.
@@ -56,6 +64,7 @@ bool has_instant_reading(const Machine& machine) {
 
 std::string note(const Gpu& gpu) {
   if (!gpu.usable()) return {};
+  if (gpu.impossible_memory) return describe_impossible_memory(*gpu.impossible_memory);
   if (has_suspected_hidden_usage(gpu)) {
     return fmt::format("suspected hidden usage: {}", format_bytes(*hidden_usage_bytes(gpu)));
   }
@@ -98,14 +107,16 @@ Row row_of(const Gpu& gpu) {
 
 std::string gpu_state(const Gpu& gpu) {
   if (!gpu.usable()) return "UNUSABLE: " + *gpu.error;
+  if (gpu.lock_problem) return "UNAVAILABLE: " + describe_lock_problem(*gpu.lock_problem);
   if (gpu.claims.empty()) return is_idle(gpu) ? "IDLE" : "USED";
   bool exclusive = gpu.claims.front().mode == ClaimMode::exclusive;
   std::string holders;
   for (const auto& holder : gpu.claims) {
     if (!holders.empty()) holders += ", ";
-    holders += fmt::format("pid {}", holder.pid);
+    holders += holder.pid > 0 ? fmt::format("pid {}", holder.pid) : "a process with-gpu cannot see";
     std::string who = describe_holder(holder);
     if (!who.empty()) holders += " (" + shorten(who, 40) + ")";
+    if (holder.file_deleted) holders += " [through a deleted lock file]";
     if (holder.inherited) holders += " [inherited: this process's own]";
   }
   return (exclusive ? "CLAIMED by " : "SHARED by ") + holders;

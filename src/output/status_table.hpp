@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "core/claims.hpp"
 #include "core/gpu.hpp"
 #include "output/style.hpp"
 
@@ -14,6 +15,7 @@ struct StatusSource {
   std::string nvml_library;   // path given to dlopen
   bool overridden = false;    // from WITH_GPU_NVML_LIBRARY
   long long sample_window_ms = 5000;  // what utilization and power are averaged over
+  ClaimsPlace claims;                 // the lock directory and whether it is hardened
 };
 
 // The whole table, header included, ending with a newline.

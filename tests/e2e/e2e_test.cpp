@@ -169,6 +169,63 @@ TEST_F(Workstation, LockDirFlagOverridesTheEnvironment) {
   EXPECT_NE(access(lock_dir.c_str(), F_OK), 0);
 }
 
+TEST_F(Workstation, AnOptionWhereAValueBelongsIsAUsageErrorAndNothingRuns) {
+  std::string ran = temp / "ran";
+  auto lock_dir_flag = with_gpu({"--lock-dir", "--dry-run", "touch", ran});
+  EXPECT_EQ(lock_dir_flag.exit_code, 2);
+  EXPECT_EQ(lock_dir_flag.err, "with-gpu: error: --lock-dir needs a value (got the option '--dry-run')\n");
+  auto gpu_type = with_gpu({"--gpu-type", "--dry-run", "touch", ran});
+  EXPECT_EQ(gpu_type.exit_code, 2);
+  EXPECT_EQ(gpu_type.err, "with-gpu: error: --gpu-type needs a value (got the option '--dry-run')\n");
+  EXPECT_FALSE(std::filesystem::exists(ran));
+}
+
+TEST_F(Workstation, AnEmptyGpuListIsAUsageErrorNotAutomaticSelection) {
+  std::string ran = temp / "ran";
+  auto result = with_gpu({"--gpu", "", "touch", ran});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.err, "with-gpu: error: --gpu needs at least one GPU index or UUID\n");
+  EXPECT_FALSE(std::filesystem::exists(ran));
+}
+
+TEST_F(Workstation, ShowConfigPrintsAValueOfAnyLength) {
+  auto result = with_gpu({"--show-config"}, {{"WITH_GPU_LOCK_DIR", "/scratch/gpu-claims"}});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(contains(result.out, "lock_dir       = /scratch/gpu-claims # WITH_GPU_LOCK_DIR\n")) << result.out;
+}
+
+// Run from `dir` (created), as a user who cd'ed there would.
+ProcessResult with_gpu_in(const std::string& dir, std::vector<std::string> args, const Env& env) {
+  std::filesystem::create_directories(dir);
+  args.insert(args.begin(), {"/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", dir, WITH_GPU_BINARY});
+  return run_process(args, env);
+}
+
+TEST_F(Workstation, ARelativeLockDirIsTakenFromTheCurrentDirectory) {
+  Env relative = env;
+  relative["WITH_GPU_LOCK_DIR"] = "claims";
+  auto shown = with_gpu_in(temp / "project", {"--show-config"}, relative);
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_TRUE(contains(shown.out, "lock_dir       = " + (temp / "project/claims") + " # WITH_GPU_LOCK_DIR\n"))
+      << shown.out;
+  auto ran = with_gpu_in(temp / "project", {"--", "sh", "-c", "cd / && ls \"$0\"", temp / "project/claims"},
+                         relative);
+  EXPECT_EQ(ran.exit_code, 0) << ran.err;
+  EXPECT_TRUE(contains(ran.out, "gpu-")) << ran.out;
+}
+
+TEST_F(Workstation, ARelativeLockDirNeedsAReadableCurrentDirectory) {
+  std::string gone = temp / "gone";
+  std::filesystem::create_directories(gone);
+  auto result = run_process({"/bin/sh", "-c", "cd \"$0\" && rmdir \"$0\" && exec \"$@\"", gone, WITH_GPU_BINARY,
+                             "--lock-dir", "claims", "true"},
+                            env);
+  EXPECT_EQ(result.exit_code, 5);
+  EXPECT_EQ(result.err,
+            "with-gpu: error: --lock-dir: 'claims' is relative and the current directory cannot be read "
+            "(No such file or directory); give an absolute path\n");
+}
+
 TEST_F(E2E, MixedModelsGetPciOrderPositionsNotFastestFirst) {
   write_machine(example("server-8gpu-mixed.json"));
   // H100s sit at odd NVML indices; CUDA's default order would number them first.
@@ -243,6 +300,16 @@ TEST_F(Allocated, AManualGpuOutsideTheAllocationIsAnError) {
   auto result = with_gpu({"--gpu", "3", "true"}, {{"CUDA_VISIBLE_DEVICES", "0,1"}});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.err, "with-gpu: error: --gpu 3 is outside CUDA_VISIBLE_DEVICES='0,1'\n");
+}
+
+TEST_F(E2E, OnAMachineWithoutGpusAnAllocationOrAGpuListSaysSo) {
+  write_machine(machine_of(json::array()));
+  auto allocated = with_gpu({"true"}, {{"CUDA_VISIBLE_DEVICES", "0"}});
+  EXPECT_EQ(allocated.exit_code, 2);
+  EXPECT_EQ(allocated.err, "with-gpu: error: CUDA_VISIBLE_DEVICES entry '0' names no GPU (this machine has no GPUs)\n");
+  auto listed = with_gpu({"--gpu", "0", "true"});
+  EXPECT_EQ(listed.exit_code, 2);
+  EXPECT_EQ(listed.err, "with-gpu: error: --gpu 0: no such GPU (this machine has no GPUs)\n");
 }
 
 TEST_F(E2E, HiddenUsageExcludesButUnattributedProcessMemoryDoesNot) {

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -105,19 +106,43 @@ bool reload() {
   return true;
 }
 
-// The error injected for `symbol` in `errors` ({"nvmlDeviceGetMemoryInfo_v2": "GPU_IS_LOST"}).
-// A key without a version suffix applies to every version of the function.
-nvmlReturn_t injected(const json& owner, const std::string& symbol) {
-  if (!owner.contains("errors")) return NVML_SUCCESS;
-  const json& errors = owner["errors"];
+// The entry for `symbol` in the table `owner[table]` ("errors", "delays_ms"), or null. A
+// key without a version suffix applies to every version of the function.
+const json* entry_for(const json& owner, const char* table, const std::string& symbol) {
+  if (!owner.contains(table) || !owner[table].is_object()) return nullptr;
+  const json& entries = owner[table];
   std::string base = symbol.substr(0, symbol.rfind("_v") == std::string::npos ? symbol.size() : symbol.rfind("_v"));
   for (const std::string& key : {symbol, base}) {
-    if (errors.contains(key)) {
-      auto found = error_codes().find(errors[key].get<std::string>());
-      return found == error_codes().end() ? NVML_ERROR_UNKNOWN : found->second;
+    if (entries.contains(key)) return &entries[key];
+  }
+  return nullptr;
+}
+
+// The error injected for `symbol` in `errors` ({"nvmlDeviceGetMemoryInfo_v2": "GPU_IS_LOST"}).
+nvmlReturn_t injected(const json& owner, const std::string& symbol) {
+  const json* entry = entry_for(owner, "errors", symbol);
+  if (!entry) return NVML_SUCCESS;
+  auto found = error_codes().find(entry->get<std::string>());
+  return found == error_codes().end() ? NVML_ERROR_UNKNOWN : found->second;
+}
+
+// A slow driver: sleeps as long as `delays_ms` asks for `symbol` ({"nvmlDeviceGetMemoryInfo_v2":
+// 3000}), first appending "SYMBOL MS" to the machine's "delay_log" file when it names one, so
+// that a test can act while the call is under way rather than guess when it is.
+void delay(const json& owner, const std::string& symbol) {
+  const json* entry = entry_for(owner, "delays_ms", symbol);
+  if (!entry || !entry->is_number_unsigned() || entry->get<unsigned long long>() == 0) return;
+  unsigned long long ms = entry->get<unsigned long long>();
+  std::string log = state().machine.value("delay_log", "");
+  if (!log.empty()) {
+    if (std::FILE* file = std::fopen(log.c_str(), "a")) {
+      std::fprintf(file, "%s %llu\n", symbol.c_str(), ms);
+      std::fclose(file);
     }
   }
-  return NVML_SUCCESS;
+  timespec left{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
+  while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+  }
 }
 
 // True when the machine file lists `symbol` in "missing_symbols" (an old driver).
@@ -133,6 +158,7 @@ bool symbol_missing(const char* symbol) {
 nvmlReturn_t check_system(const char* symbol) {
   if (!state().initialised) return NVML_ERROR_UNINITIALIZED;
   if (!reload()) return NVML_ERROR_UNKNOWN;
+  delay(state().machine, symbol);
   return injected(state().machine, symbol);
 }
 
@@ -149,6 +175,7 @@ nvmlReturn_t check_device(nvmlDevice_t device, const char* symbol, const json*& 
   if (nvmlReturn_t code = check_system(symbol); code != NVML_SUCCESS) return code;
   gpu = gpu_of(device);
   if (!gpu) return NVML_ERROR_INVALID_ARGUMENT;
+  delay(*gpu, symbol);
   return injected(*gpu, symbol);
 }
 
@@ -171,9 +198,16 @@ unsigned long long mib(const json& gpu, const char* key) {
   return gpu.contains(key) ? gpu[key].get<unsigned long long>() * kMiB : 0;
 }
 
+// Free memory: what the machine file forces with "memory_free_mib" (a reading a broken
+// driver can answer: more than the total), else `derived`.
+unsigned long long free_memory(const json& gpu, unsigned long long derived) {
+  return gpu.contains("memory_free_mib") ? mib(gpu, "memory_free_mib") : derived;
+}
+
 nvmlReturn_t init(const char* symbol) {
   state().checked_us = 0;  // a new session always sees the file as it is now
   if (!reload()) return NVML_ERROR_DRIVER_NOT_LOADED;
+  delay(state().machine, symbol);
   nvmlReturn_t code = injected(state().machine, symbol);
   if (code == NVML_SUCCESS) state().initialised = true;
   state().process_calls.clear();
@@ -191,6 +225,7 @@ nvmlReturn_t handle(const char* symbol, unsigned int index, nvmlDevice_t* out) {
   if (nvmlReturn_t code = check_system(symbol); code != NVML_SUCCESS) return code;
   const json& gpus = state().machine["gpus"];
   if (!out || index >= gpus.size()) return NVML_ERROR_INVALID_ARGUMENT;
+  delay(gpus[index], symbol);
   if (nvmlReturn_t code = injected(gpus[index], symbol); code != NVML_SUCCESS) return code;
   *out = reinterpret_cast<nvmlDevice_t>(static_cast<std::uintptr_t>(index) + 1);
   return NVML_SUCCESS;
@@ -326,7 +361,7 @@ static nvmlReturn_t impl_nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory
   if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetMemoryInfo", gpu); code != NVML_SUCCESS) return code;
   out->total = mib(*gpu, "memory_total_mib");
   out->used = std::min(out->total, mib(*gpu, "memory_used_mib") + mib(*gpu, "memory_reserved_mib"));
-  out->free = out->total - out->used;
+  out->free = free_memory(*gpu, out->total - out->used);
   return NVML_SUCCESS;
 }
 
@@ -440,7 +475,7 @@ static nvmlReturn_t impl_nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMem
   out->total = mib(*gpu, "memory_total_mib");
   out->reserved = mib(*gpu, "memory_reserved_mib");
   out->used = mib(*gpu, "memory_used_mib");
-  out->free = out->total - std::min(out->total, out->reserved + out->used);
+  out->free = free_memory(*gpu, out->total - std::min(out->total, out->reserved + out->used));
   return NVML_SUCCESS;
 }
 

@@ -42,6 +42,7 @@ class FakeGpuSource : public GpuSource {
 struct FakeHeld : HeldClaims {
   explicit FakeHeld(bool* kept) : kept_(kept) {}
   void keep_across_exec() override { *kept_ = true; }
+  std::string descriptors() const override { return "7"; }
   bool* kept_;
 };
 
@@ -57,6 +58,10 @@ class FakeClaimStore : public ClaimStore {
   Result<ClaimAttempt> claim(const std::vector<const Gpu*>& gpus, ClaimMode) override {
     ++attempts;
     for (const Gpu* gpu : gpus) {
+      if (unusable_file && *unusable_file == gpu->index) {
+        return ClaimAttempt{nullptr, std::nullopt, gpu->index,
+                            LockProblem{LockFileProblem::not_regular, "/locks/gpu-x.lock", FileType::fifo, "mallory"}};
+      }
       if (refuse_once && *refuse_once == gpu->index) {
         refuse_once.reset();
         held[gpu->uuid] = 777;
@@ -66,8 +71,15 @@ class FakeClaimStore : public ClaimStore {
     for (const Gpu* gpu : gpus) held[gpu->uuid] = 1;
     return ClaimAttempt{std::make_unique<FakeHeld>(&kept), std::nullopt};
   }
+  void track_claims(const Machine&) override { ++tracked; }
+  bool tracks_deleted_claims() const override { return deleted_claims; }
+  ClaimsPlace place() const override { return place_now; }
   std::map<std::string, int> held;
   std::optional<unsigned> refuse_once;
+  std::optional<unsigned> unusable_file;  // this GPU's lock file is a FIFO
+  int tracked = 0;
+  bool deleted_claims = false;
+  ClaimsPlace place_now{"/locks"};
   int attempts = 0;
   bool kept = false;
 };
@@ -86,8 +98,22 @@ class FakeWatch : public ChangeWatch {
     std::chrono::milliseconds at;  // since the start of the run
     WakeEvent event;
   };
-  FakeWatch(FakeClock* clock, std::vector<Scripted>* script, std::vector<std::chrono::milliseconds>* waits)
-      : clock_(clock), script_(script), waits_(waits) {}
+  FakeWatch(FakeClock* clock, std::vector<Scripted>* script, std::vector<std::chrono::milliseconds>* waits,
+            int* calls_before_hang = nullptr)
+      : clock_(clock), script_(script), waits_(waits), calls_before_hang_(calls_before_hang) {}
+  // Driver calls return at once until `calls_before_hang` have; the next one hangs: the
+  // clock runs to the deadline, or to a scripted signal before it, and the call is dropped.
+  WakeEvent run_until(std::function<void()> work, std::chrono::steady_clock::time_point deadline) override {
+    if (!calls_before_hang_ || (*calls_before_hang_)-- > 0) return ChangeWatch::run_until(std::move(work), deadline);
+    if (!script_->empty() && std::chrono::steady_clock::time_point{} + script_->front().at < deadline) {
+      clock_->time = std::max(clock_->time, std::chrono::steady_clock::time_point{} + script_->front().at);
+      WakeEvent event = script_->front().event;
+      script_->erase(script_->begin());
+      return event;
+    }
+    clock_->time = deadline;
+    return {Wake::deadline, 0};
+  }
   WakeEvent wait_until(std::chrono::steady_clock::time_point deadline) override {
     auto start = clock_->time;
     WakeEvent result{Wake::deadline, 0};
@@ -105,6 +131,7 @@ class FakeWatch : public ChangeWatch {
   FakeClock* clock_;
   std::vector<Scripted>* script_;
   std::vector<std::chrono::milliseconds>* waits_;
+  int* calls_before_hang_;
 };
 
 class FakeLauncher : public Launcher {
@@ -129,13 +156,14 @@ class AppTest : public ::testing::Test {
                       },
                       [this](const std::string&) { return std::unique_ptr<ClaimStore>(new ForwardingStore(&claims)); },
                       [this](const std::string&) {
-                        return std::unique_ptr<ChangeWatch>(new FakeWatch(&clock, &script, &waits));
+                        return std::unique_ptr<ChangeWatch>(new FakeWatch(&clock, &script, &waits, &calls_before_hang));
                       },
                       &clock, &launcher};
     services.pin_cpus = [this](const CpuSet& cpus) -> Result<Ok> {
       events.push_back("pin " + cpus.to_string());
       return Ok{};
     };
+    services.exit_now = [this](int status) { exited_with = status; };
     services.prefer_memory = [this](const std::vector<int>& nodes) -> Result<std::vector<int>> {
       events.push_back("prefer " + std::to_string(nodes.size()) + " node(s)");
       if (numa_error) return *numa_error;
@@ -152,6 +180,9 @@ class AppTest : public ::testing::Test {
     Result<ClaimAttempt> claim(const std::vector<const Gpu*>& gpus, ClaimMode mode) override {
       return target_->claim(gpus, mode);
     }
+    void track_claims(const Machine& machine) override { target_->track_claims(machine); }
+    bool tracks_deleted_claims() const override { return target_->tracks_deleted_claims(); }
+    ClaimsPlace place() const override { return target_->place(); }
     FakeClaimStore* target_;
   };
 
@@ -168,6 +199,8 @@ class AppTest : public ::testing::Test {
   FakeClock clock;
   std::vector<FakeWatch::Scripted> script;
   std::vector<std::chrono::milliseconds> waits;
+  int calls_before_hang = 1'000'000;  // driver calls while waiting that return before one hangs
+  std::optional<int> exited_with;      // the status exit_now was asked for
   FakeLauncher launcher;
   Environment env = [] {
     Environment hermetic;
@@ -188,6 +221,43 @@ TEST_F(AppTest, LaunchesTheCommandOnTheBestGpuWithBothVariablesAndKeepsTheClaim)
   EXPECT_NE(err.str().find("with-gpu: using GPU 1 (NVIDIA A100-SXM4-40GB, 29.3 GiB free); CUDA_VISIBLE_DEVICES=1"),
             std::string::npos);
   EXPECT_TRUE(out.str().empty());
+}
+
+TEST_F(AppTest, TheCommandLearnsWhichDescriptorsHoldItsClaims) {
+  run({"true"});
+  EXPECT_EQ(launcher.env["WITH_GPU_CLAIMS"], "7");
+}
+
+TEST_F(AppTest, AnUnusableLockFileRulesOutItsGpuAndTheNextOneRuns) {
+  claims.unusable_file = 1;  // the best GPU's lock file is a FIFO
+  run({"true"});
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "2");
+}
+
+TEST_F(AppTest, WhenEveryLockFileIsUnusableTheReasonNamesTheFileAndItsOwner) {
+  machines = {machine_of({GpuBuilder(0).free_mib(10000)})};
+  claims.unusable_file = 0;
+  EXPECT_EQ(run({"true"}), 4);
+  EXPECT_NE(err.str().find("  GPU 0: lock file /locks/gpu-x.lock is a FIFO owned by mallory, not a regular file; ask "
+                           "mallory or root to remove it, or use another --lock-dir\n"),
+            std::string::npos)
+      << err.str();
+}
+
+TEST_F(AppTest, ADryRunDoesNotSayWouldRunWhenTheLockDirectoryCannotBeUsed) {
+  claims.place_now.problem = "lock directory /locks is not a directory; remove it or choose another with --lock-dir";
+  EXPECT_EQ(run({"--dry-run", "true"}), 5);
+  EXPECT_EQ(out.str().rfind("would not run: lock directory /locks is not a directory; remove it or choose another "
+                            "with --lock-dir\n", 0), 0u)
+      << out.str();
+}
+
+TEST_F(AppTest, AWaiterTracksClaimsAndLooksAgainSoonWhenOneIsHeldThroughADeletedFile) {
+  machines = {busy};
+  claims.deleted_claims = true;
+  EXPECT_EQ(run({"--wait", "--timeout", "1s", "true"}), 124);
+  EXPECT_GT(claims.tracked, 0);
+  for (auto wait : waits) EXPECT_LE(wait, std::chrono::milliseconds(250));
 }
 
 TEST_F(AppTest, QuietSilencesTheSummary) {
@@ -302,6 +372,58 @@ TEST_F(AppTest, SignalsWhileWaitingExit130Or143AndClaimNothing) {
   script = {{3s, {Wake::signal, SIGTERM}}};
   EXPECT_EQ(run({"--wait", "--quiet", "true"}), 143);
   EXPECT_EQ(err.str(), "with-gpu: error: terminated while waiting; nothing was claimed\n");
+}
+
+TEST_F(AppTest, ADriverCallStillRunningAtTheTimeoutEndsTheRunAt124ClaimingNothing) {
+  machines = {busy};
+  calls_before_hang = 0;
+  EXPECT_EQ(run({"--wait", "--quiet", "--timeout", "12s", "true"}), 124);
+  EXPECT_EQ(err.str(),
+            "with-gpu: error: timed out after 12s waiting: the driver had not answered a query; nothing was claimed\n"
+            "hint: check that `nvidia-smi` answers promptly\n");
+  EXPECT_TRUE(waits.empty());
+  EXPECT_EQ(exited_with, 124);  // at once: the driver is not unloaded under the hung call
+  EXPECT_EQ(claims.attempts, 0);
+  EXPECT_TRUE(launcher.launched.empty());
+}
+
+TEST_F(AppTest, ATimeoutDuringALaterQueryReportsTheLatestAnswer) {
+  machines = {busy};
+  calls_before_hang = 1;  // the first query answers, the one after the first poll hangs
+  EXPECT_EQ(run({"--wait", "--quiet", "--timeout", "12s", "true"}), 124);
+  EXPECT_EQ(err.str(),
+            "with-gpu: error: timed out after 12s waiting: no suitable GPU: need 1, 0 eligible\n"
+            "  GPU 0: 100 MiB free < 2.0 GiB\n"
+            "  GPU 1: claimed by pid 4242\n"
+            "the driver had not answered its latest query; these reasons are from the one before\n"
+            "hint: run `with-gpu --status` to see every GPU\n");
+  EXPECT_EQ(waits, std::vector<std::chrono::milliseconds>({5s}));
+  EXPECT_EQ(exited_with, 124);
+}
+
+TEST_F(AppTest, ASignalDuringAHungDriverCallEndsTheRunClaimingNothing) {
+  machines = {busy};
+  calls_before_hang = 0;
+  script = {{2s, {Wake::signal, SIGTERM}}};
+  EXPECT_EQ(run({"--wait", "--quiet", "true"}), 143);
+  EXPECT_EQ(err.str(), "with-gpu: error: terminated while waiting; nothing was claimed\n");
+  EXPECT_EQ(exited_with, 143);
+  EXPECT_EQ(claims.attempts, 0);
+}
+
+TEST_F(AppTest, ReadingLinksCanHangToo) {
+  machines = {machine_of({GpuBuilder(0), GpuBuilder(1)})};
+  calls_before_hang = 1;  // the query answers, reading the links hangs
+  EXPECT_EQ(run({"--wait", "--quiet", "--min-gpus", "2", "--timeout", "3s", "true"}), 124);
+  EXPECT_TRUE(link_reads.empty());
+  EXPECT_EQ(claims.attempts, 0);
+}
+
+TEST_F(AppTest, WithoutWaitDriverCallsRunInLineAndNothingEndsTheRunEarly) {
+  calls_before_hang = 0;  // would hang if a watch ran it: there is none without --wait
+  run({"true"});
+  EXPECT_FALSE(launcher.launched.empty());
+  EXPECT_FALSE(exited_with);
 }
 
 TEST_F(AppTest, ShareAsksForASharedClaimAndAcceptsSharedGpus) {

@@ -262,6 +262,21 @@ TEST_F(ConfigTest, ShowConfigSaysWhereEachSettingComesFrom) {
   EXPECT_NE(text.find("lock_dir       = /tmp/with-gpu   # built-in\n"), std::string::npos) << text;
 }
 
+// Against the current directory, not the file's: the same words as on the command line.
+TEST_F(ConfigTest, ARelativeLockDirInAFileIsTakenFromTheCurrentDirectory) {
+  sources.current_dir = "/home/ana/project";
+  write("user.toml", "[defaults]\nlock_dir = \"claims\"\n");
+  auto options = parse({"cmd"});
+  ASSERT_TRUE(options) << options.error().message;
+  EXPECT_EQ(options->lock_dir, "/home/ana/project/claims");
+  auto shown = parse({"--show-config"});
+  ASSERT_TRUE(shown) << shown.error().message;
+  EXPECT_NE(shown->text.find("lock_dir       = /home/ana/project/claims # [defaults] in " + (temp / "user.toml") +
+                             ":2:1\n"),
+            std::string::npos)
+      << shown->text;
+}
+
 TEST_F(ConfigTest, ConfigTimeoutWithoutWaitIsSimplyInactive) {
   write("user.toml", "[defaults]\ntimeout = \"10m\"\nstrict = true\n");
   auto options = parse({"cmd"});

@@ -45,6 +45,33 @@ TEST(Format, ReasonsReadAsTheIssueWritesThem) {
   EXPECT_EQ(format_reason(gpu, {Filter::cooling, 1200, 5000, {}}), "cooling: below --max-temp for 1.2s of 5.0s");
 }
 
+TEST(Format, ImpossibleMemoryReadingsNameTheNumbersThatCannotBeTrue) {
+  auto impossible = [](MemoryFault fault, std::uint64_t used_mib, std::uint64_t free_mib, std::uint64_t reserved_mib) {
+    return describe_impossible_memory({fault, 40960 * test::MiB, used_mib * test::MiB, free_mib * test::MiB,
+                                       reserved_mib * test::MiB});
+  };
+  EXPECT_EQ(impossible(MemoryFault::free_above_total, 0, 51200, 0),
+            "memory reading is impossible (free 50.0 GiB > total 40.0 GiB)");
+  EXPECT_EQ(impossible(MemoryFault::used_above_total, 51200, 0, 0),
+            "memory reading is impossible (used 50.0 GiB > total 40.0 GiB)");
+  EXPECT_EQ(impossible(MemoryFault::reserved_above_total, 0, 0, 51200),
+            "memory reading is impossible (reserved 50.0 GiB > total 40.0 GiB)");
+  EXPECT_EQ(impossible(MemoryFault::sum_above_total, 30720, 20480, 0),
+            "memory reading is impossible (free 20.0 GiB + used 30.0 GiB > total 40.0 GiB)");
+  Gpu gpu = GpuBuilder(0).impossible_memory(40960, 51200);
+  EXPECT_EQ(format_reason(gpu, {Filter::memory_unknown, 0, 8192.0 * test::MiB, {}}),
+            "memory reading is impossible (free 50.0 GiB > total 40.0 GiB)");
+  EXPECT_EQ(free_memory_text(gpu), "memory unknown: memory reading is impossible (free 50.0 GiB > total 40.0 GiB)");
+  EXPECT_EQ(used_memory_text(gpu), "memory use unknown");
+}
+
+TEST(Format, StatusShowsAnImpossibleReadingAsNaWithItsReason) {
+  auto machine = machine_of({GpuBuilder(0).impossible_memory(40960, 51200)});
+  std::string table = render_status_table(machine, {"libnvidia-ml.so.1", false}, Style{Colors::off});
+  EXPECT_NE(table.find("  0  NVIDIA A100-SXM4-40GB  n/a "), std::string::npos) << table;
+  EXPECT_NE(table.find("(memory reading is impossible (free 50.0 GiB > total 40.0 GiB))\n"), std::string::npos) << table;
+}
+
 TEST(Format, RejectionLinesListEveryRejectedGpu) {
   auto machine = machine_of({GpuBuilder(0).claimed_by(4242), GpuBuilder(1).free_mib(1229), GpuBuilder(2)});
   SelectionOptions options;

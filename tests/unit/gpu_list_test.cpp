@@ -63,5 +63,17 @@ TEST(GpuList, RejectsTheSameGpuByIndexAndUuid) {
   EXPECT_EQ(indices.error().message, "--gpu names GPU 1 twice");
 }
 
+TEST(GpuList, OnAMachineWithoutGpusSaysSo) {
+  auto indices = resolve_gpu_list(*parse_gpu_list("0", "--gpu"), machine_of({}));
+  ASSERT_FALSE(indices);
+  EXPECT_EQ(indices.error().message, "--gpu 0: no such GPU (this machine has no GPUs)");
+}
+
+TEST(GpuList, OneGpuIsCountedInTheSingular) {
+  auto indices = resolve_gpu_list(*parse_gpu_list("1", "--gpu"), machine_of({GpuBuilder(0)}));
+  ASSERT_FALSE(indices);
+  EXPECT_EQ(indices.error().message, "--gpu 1: no such GPU (this machine has 1 GPU; see with-gpu --status)");
+}
+
 }  // namespace
 }  // namespace wg

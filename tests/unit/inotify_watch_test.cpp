@@ -3,9 +3,13 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
+#include <memory>
+#include <thread>
 
 #include "unit/temp_dir.hpp"
 
@@ -20,6 +24,19 @@ TEST(InotifyWatch, ClosingALockFileWakesIt) {
   test::TempDir dir;
   InotifyWatch watch(dir.path());
   close(open((dir / "gpu-abc.lock").c_str(), O_RDWR | O_CREAT, 0666));
+  EXPECT_EQ(watch.wait_until(soon(10s)).kind, Wake::claims_changed);
+}
+
+TEST(InotifyWatch, ARemovedDirectoryWakesItAndItsSuccessorIsWatched) {
+  test::TempDir dir;
+  std::string locks = dir / "locks";
+  ASSERT_EQ(mkdir(locks.c_str(), 0777), 0);
+  InotifyWatch watch(locks);
+  ASSERT_EQ(rmdir(locks.c_str()), 0);
+  EXPECT_EQ(watch.wait_until(soon(10s)).kind, Wake::claims_changed);
+  ASSERT_EQ(mkdir(locks.c_str(), 0777), 0);  // as the next claim attempt does
+  EXPECT_EQ(watch.wait_until(soon(50ms)).kind, Wake::deadline);
+  close(open((locks + "/gpu-abc.lock").c_str(), O_RDWR | O_CREAT, 0666));
   EXPECT_EQ(watch.wait_until(soon(10s)).kind, Wake::claims_changed);
 }
 
@@ -45,6 +62,59 @@ TEST(InotifyWatch, ReportsSigintAndRestoresTheSignalMask) {
   sigprocmask(SIG_SETMASK, nullptr, &mask);
   EXPECT_FALSE(sigismember(&mask, SIGINT));
   EXPECT_FALSE(sigismember(&mask, SIGTERM));
+}
+
+TEST(InotifyWatch, RunsADriverCallToTheEndOnAnotherThread) {
+  test::TempDir dir;
+  InotifyWatch watch(dir.path());
+  auto caller = std::this_thread::get_id();
+  auto ran_on = std::make_shared<std::thread::id>(caller);
+  EXPECT_EQ(watch.run_until([ran_on] { *ran_on = std::this_thread::get_id(); }, soon(10s)).kind, Wake::done);
+  EXPECT_NE(*ran_on, caller);
+}
+
+// A call that blocks until the test lets it go, through a pipe the call owns.
+struct BlockedCall {
+  BlockedCall() {
+    int fds[2];
+    EXPECT_EQ(pipe(fds), 0);
+    read_end = std::make_shared<UniqueFd>(fds[0]);
+    write_end = UniqueFd(fds[1]);
+  }
+  std::function<void()> work() const {
+    return [fd = read_end] {
+      char byte;
+      (void)!read(fd->get(), &byte, 1);
+    };
+  }
+  std::shared_ptr<UniqueFd> read_end;
+  UniqueFd write_end;
+};
+
+TEST(InotifyWatch, TheDeadlineEndsTheWaitForAHungDriverCall) {
+  test::TempDir dir;
+  InotifyWatch watch(dir.path());
+  BlockedCall call;
+  auto begin = std::chrono::steady_clock::now();
+  EXPECT_EQ(watch.run_until(call.work(), soon(100ms)).kind, Wake::deadline);
+  EXPECT_GE(std::chrono::steady_clock::now() - begin, 100ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+  EXPECT_EQ(write(call.write_end.get(), "x", 1), 1);  // the abandoned call ends on its own
+}
+
+TEST(InotifyWatch, ASignalEndsTheWaitForAHungDriverCall) {
+  test::TempDir dir;
+  InotifyWatch watch(dir.path());
+  BlockedCall call;
+  std::thread interrupter([] {
+    std::this_thread::sleep_for(50ms);
+    kill(getpid(), SIGTERM);  // blocked in every thread: it waits in the signalfd
+  });
+  WakeEvent event = watch.run_until(call.work(), std::chrono::steady_clock::time_point::max());
+  interrupter.join();
+  EXPECT_EQ(event.kind, Wake::signal);
+  EXPECT_EQ(event.signal, SIGTERM);
+  EXPECT_EQ(write(call.write_end.get(), "x", 1), 1);
 }
 
 TEST(InotifyWatch, WithoutTheDirectoryItStillSleepsUntilTheDeadline) {

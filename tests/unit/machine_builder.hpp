@@ -24,6 +24,7 @@ class GpuBuilder {
     gpu_.name = "NVIDIA A100-SXM4-40GB";
     gpu_.pci_bus_id = std::string(bus);
     gpu_.memory_total_bytes = total_mib * MiB;
+    gpu_.memory_used_bytes = 0;
     gpu_.memory_free_bytes = total_mib * MiB;
     gpu_.utilization_percent = 0;
     gpu_.processes = std::vector<GpuProcess>{};
@@ -37,14 +38,14 @@ class GpuBuilder {
   // Sets used memory (with no process to account for it) and free = total - used.
   GpuBuilder& used_mib(std::uint64_t mib) {
     gpu_.memory_used_bytes = mib * MiB;
-    gpu_.memory_free_bytes = gpu_.memory_total_bytes - gpu_.memory_used_bytes;
+    gpu_.memory_free_bytes = *gpu_.memory_total_bytes - mib * MiB;
     return *this;
   }
   // Adds a process whose `mib` are attributed to it: used grows, free shrinks.
   GpuBuilder& process(unsigned pid, std::uint64_t mib) {
     gpu_.processes->push_back({pid, mib * MiB});
-    gpu_.memory_used_bytes += mib * MiB;
-    gpu_.memory_free_bytes -= mib * MiB;
+    *gpu_.memory_used_bytes += mib * MiB;
+    *gpu_.memory_free_bytes -= mib * MiB;
     return *this;
   }
   GpuBuilder& process_without_memory(unsigned pid) {
@@ -55,6 +56,14 @@ class GpuBuilder {
   GpuBuilder& locality(int node, const std::string& cpus) {
     gpu_.numa_node = node;
     gpu_.local_cpus = CpuSet::parse(cpus);
+    return *this;
+  }
+  // A memory reading the driver answered but that cannot be true: memory unknown.
+  GpuBuilder& impossible_memory(std::uint64_t total_mib, std::uint64_t free_mib) {
+    gpu_.memory_total_bytes.reset();
+    gpu_.memory_used_bytes.reset();
+    gpu_.memory_free_bytes.reset();
+    gpu_.impossible_memory = ImpossibleMemory{MemoryFault::free_above_total, total_mib * MiB, 0, free_mib * MiB, 0};
     return *this;
   }
   GpuBuilder& processes_refused() {

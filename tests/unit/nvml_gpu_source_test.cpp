@@ -95,6 +95,24 @@ TEST_F(NvmlSourceTest, FallsBackToMemoryV1WhenV2IsRefused) {
   EXPECT_FALSE(machine->gpus[0].memory_reserved_bytes);
 }
 
+TEST_F(NvmlSourceTest, AMemoryReadingThatCannotBeTrueLeavesMemoryUnknownButTheGpuUsable) {
+  for (const char* missing : {"", kOldDriverMissing}) {
+    std::string json = kOneGpu;
+    json.replace(json.find("\"processes\""), 0, R"("memory_free_mib": 90000, )");
+    json.insert(1, missing);
+    auto machine = query(json);
+    ASSERT_TRUE(machine) << machine.error().message;
+    const Gpu& gpu = machine->gpus[0];
+    EXPECT_TRUE(gpu.usable());
+    EXPECT_FALSE(gpu.memory_free_bytes);
+    EXPECT_FALSE(gpu.memory_total_bytes);
+    ASSERT_TRUE(gpu.impossible_memory);
+    EXPECT_EQ(gpu.impossible_memory->fault, MemoryFault::free_above_total);
+    EXPECT_EQ(gpu.impossible_memory->free_bytes, 90000 * kMiB);
+    EXPECT_EQ(gpu.temperature_c, 55u);  // the other readings are still read
+  }
+}
+
 TEST_F(NvmlSourceTest, Reads535DriversWhoseV3ElementsGrewTo32Bytes) {
   auto machine = query(R"({"driver_version": "535.54.03", "gpus": [{"uuid": "GPU-1", "memory_total_mib": 1000,
     "processes": [{"pid": 11, "used_memory_mib": 1}, {"pid": 22, "used_memory_mib": 2}, {"pid": 33, "used_memory_mib": 3}]}]})");

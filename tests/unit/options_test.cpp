@@ -185,5 +185,102 @@ TEST(Options, TopologyAndNumaValuesAreCheckedWordForWord) {
   EXPECT_EQ(error_of({"--status", "--bind"}), "--bind pins a command that with-gpu runs; --status runs none");
 }
 
+// CLI11 hands a value-taking option the next word even when it is an option: a typo
+// would turn `--dry-run` into a directory and run the command for real.
+TEST(Options, AValueTakingOptionFollowedByAnOptionIsAUsageError) {
+  EXPECT_EQ(error_of({"--lock-dir", "--dry-run", "sh", "-c", "echo RAN"}),
+            "--lock-dir needs a value (got the option '--dry-run')");
+  EXPECT_EQ(error_of({"--gpu-type", "--dry-run", "cmd"}), "--gpu-type needs a value (got the option '--dry-run')");
+  for (const char* flag : {"--gpu", "--min-gpus", "--max-gpus", "--gpu-type", "--min-memory", "--max-util",
+                           "--max-temp", "--max-power", "--sample-window", "--timeout", "--poll-interval",
+                           "--id-format", "--lock-dir", "--numa", "--config", "--profile"}) {
+    EXPECT_EQ(error_of({"--wait", flag, "--quiet", "cmd"}), std::string(flag) + " needs a value (got the option '--quiet')");
+    EXPECT_EQ(error_of({flag, "-n", "cmd"}), std::string(flag) + " needs a value (got the option '-n')");
+    EXPECT_EQ(error_of({flag, "--", "cmd"}), std::string(flag) + " needs a value (got '--')");
+    EXPECT_EQ(error_of({"--wait", flag}), std::string(flag) + " needs a value");
+  }
+  EXPECT_EQ(error_of({"--topology", "ignore", "--lock-dir", "--dry-run", "cmd"}),
+            "--lock-dir needs a value (got the option '--dry-run')");
+  EXPECT_EQ(error_of({"--max-temp", "-5", "cmd"}), "--max-temp: '-5' is not a temperature in degrees Celsius (e.g. 80)");
+  auto spelled_out = parse({"--gpu-type=--odd", "cmd"});
+  ASSERT_TRUE(spelled_out) << spelled_out.error().message;
+  EXPECT_EQ(spelled_out->selection.gpu_type, "--odd");
+}
+
+TEST(Options, EmptyValuesAreUsageErrors) {
+  EXPECT_EQ(error_of({"--gpu", "", "cmd"}), "--gpu needs at least one GPU index or UUID");
+  EXPECT_EQ(error_of({"--gpu-type", "", "cmd"}), "--gpu-type must not be empty");
+  EXPECT_EQ(error_of({"--lock-dir", "", "cmd"}), "--lock-dir must not be empty");
+  EXPECT_EQ(error_of({"--config", "", "cmd"}), "--config must not be empty");
+  EXPECT_EQ(error_of({"--profile", "", "cmd"}), "--profile must not be empty");
+}
+
+// Found by hand: a 17-character value made the padding negative and std::string threw.
+TEST(Options, ShowConfigPrintsLongEmptyAndNonAsciiValues) {
+  SettingSources sources;
+  sources.system_config = "/nonexistent/with-gpu/config.toml";
+  sources.lock_dir = "/scratch/gpu-claims";
+  auto options = test::parse_with({"--show-config", "--gpu-type", "Ärger-GPU", "--numa", "require"}, sources);
+  ASSERT_TRUE(options) << options.error().message;
+  const std::string& text = options->text;
+  EXPECT_NE(text.find("lock_dir       = /scratch/gpu-claims # WITH_GPU_LOCK_DIR\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("gpu_type       = Ärger-GPU       # flag\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("numa           = require         # flag\n"), std::string::npos) << text;
+  sources.lock_dir = "/" + std::string(5000, 'x');
+  auto huge = test::parse_with({"--show-config"}, sources);
+  ASSERT_TRUE(huge) << huge.error().message;
+  EXPECT_NE(huge->text.find("lock_dir       = /" + std::string(5000, 'x') + " # WITH_GPU_LOCK_DIR\n"),
+            std::string::npos);
+}
+
+// A relative lock dir would name another directory for every command that changes its
+// own directory, and for every user starting in another one.
+TEST(Options, ARelativeLockDirIsMadeAbsoluteAgainstTheCurrentDirectory) {
+  SettingSources sources;
+  sources.system_config = "/nonexistent/with-gpu/config.toml";
+  sources.current_dir = "/home/ana/project";
+  EXPECT_EQ(test::parse_with({"--lock-dir", "claims", "cmd"}, sources)->lock_dir, "/home/ana/project/claims");
+  EXPECT_EQ(test::parse_with({"--lock-dir", "./claims/", "cmd"}, sources)->lock_dir, "/home/ana/project/claims");
+  EXPECT_EQ(test::parse_with({"--lock-dir", ".", "cmd"}, sources)->lock_dir, "/home/ana/project");
+  EXPECT_EQ(test::parse_with({"--lock-dir", "../shared//claims", "cmd"}, sources)->lock_dir,
+            "/home/ana/project/../shared/claims");
+  EXPECT_EQ(test::parse_with({"--lock-dir", "/srv/claims/", "cmd"}, sources)->lock_dir, "/srv/claims/");
+  sources.lock_dir = "from-env";
+  EXPECT_EQ(test::parse_with({"cmd"}, sources)->lock_dir, "/home/ana/project/from-env");
+  auto shown = test::parse_with({"--show-config"}, sources);
+  ASSERT_TRUE(shown) << shown.error().message;
+  EXPECT_NE(shown->text.find("lock_dir       = /home/ana/project/from-env # WITH_GPU_LOCK_DIR\n"), std::string::npos)
+      << shown->text;
+}
+
+}  // namespace
+}  // namespace wg
+
+namespace wg {
+namespace {
+
+TEST(Options, InitLockDirTakesAnOptionalAbsolutePathAndNoCommand) {
+  auto bare = parse({"--init-lock-dir"});
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->action, Action::init_lock_dir);
+  EXPECT_FALSE(bare->init_lock_dir);  // the default, /run/with-gpu
+  auto given = parse({"--init-lock-dir", "/srv/gpu-claims"});
+  ASSERT_TRUE(given);
+  EXPECT_EQ(given->init_lock_dir, "/srv/gpu-claims");
+  EXPECT_EQ(error_of({"--init-lock-dir", "claims"}), "--init-lock-dir: 'claims' is not an absolute path");
+  EXPECT_EQ(error_of({"--init-lock-dir", "/x", "--", "true"}), "--init-lock-dir takes no command (got 'true')");
+  EXPECT_EQ(error_of({"--init-lock-dir", "--status"}),
+            "--init-lock-dir makes the claims directory and exits; it goes with no other action");
+}
+
+TEST(Options, ShowConfigNamesTheDefaultLockDirectoryInForce) {
+  SettingSources sources;
+  sources.system_config = "/nonexistent/with-gpu.toml";
+  sources.default_lock_dir = "/run/with-gpu";
+  auto options = parse_options({"with-gpu", "--show-config"}, sources);
+  ASSERT_TRUE(options);
+  EXPECT_NE(options->text.find("lock_dir       = /run/with-gpu   # built-in\n"), std::string::npos) << options->text;
+}
+
 }  // namespace
 }  // namespace wg

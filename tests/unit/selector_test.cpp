@@ -55,6 +55,30 @@ TEST(Selector, MinMemoryZeroDisablesTheFloor) {
   EXPECT_TRUE(select_gpus(machine, options).ok);
 }
 
+TEST(Selector, AnImpossibleMemoryReadingIsUnknownAndFailsMinMemory) {
+  auto machine = machine_of({GpuBuilder(0).impossible_memory(40960, 51200), GpuBuilder(1).free_mib(30000)});
+  SelectionOptions options;
+  options.min_free_bytes = 40960 * test::MiB;
+  auto decision = select_gpus(machine, options);
+  EXPECT_FALSE(decision.ok);
+  ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::memory_unknown}));
+  EXPECT_EQ(decision.verdicts[0].reasons[0].limit, 40960.0 * test::MiB);
+  EXPECT_EQ(filters_of(decision, 1), std::vector<Filter>({Filter::min_memory}));
+}
+
+TEST(Selector, UnknownMemoryRanksLastWithoutAFloorAndIsNeverIdle) {
+  auto machine = machine_of({GpuBuilder(0).impossible_memory(40960, 51200), GpuBuilder(1).free_mib(100)});
+  SelectionOptions options;
+  options.min_free_bytes = 0;
+  options.max_gpus = 2;
+  auto decision = select_gpus(machine, options);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1, 0}));
+  EXPECT_FALSE(is_idle(machine.gpus[0]));
+  EXPECT_FALSE(hidden_usage_bytes(machine.gpus[0]));
+  options.idle = IdleRequirement::idle_only;
+  EXPECT_EQ(filters_of(select_gpus(machine, options), 0), std::vector<Filter>({Filter::not_idle}));
+}
+
 TEST(Selector, RejectsUtilizationAboveMaxUtilButNotEqual) {
   auto machine = machine_of({GpuBuilder(0).free_mib(30000).util(71), GpuBuilder(1).free_mib(20000).util(70)});
   SelectionOptions options;

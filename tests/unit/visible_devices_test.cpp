@@ -60,5 +60,22 @@ TEST(Allocation, RejectsEntriesThatNameNoGpu) {
   EXPECT_FALSE(read_allocation(std::string("0,banana"), shuffled()));
 }
 
+TEST(Allocation, OnAMachineWithoutGpusEveryEntrySaysSo) {
+  Machine none = machine_of({});
+  auto position = read_allocation(std::string("0"), none);
+  ASSERT_FALSE(position);
+  EXPECT_EQ(position.error().message, "CUDA_VISIBLE_DEVICES entry '0' names no GPU (this machine has no GPUs)");
+  auto uuid = read_allocation(std::string("GPU-ffff"), none);
+  ASSERT_FALSE(uuid);
+  EXPECT_EQ(uuid.error().message, "CUDA_VISIBLE_DEVICES entry 'GPU-ffff' names no GPU (this machine has no GPUs)");
+}
+
+TEST(Allocation, OneGpuIsCountedInTheSingular) {
+  auto allocation = read_allocation(std::string("1"), machine_of({GpuBuilder(0)}));
+  ASSERT_FALSE(allocation);
+  EXPECT_EQ(allocation.error().message,
+            "CUDA_VISIBLE_DEVICES entry '1' names no GPU (this machine has 1 GPU, position 0 in PCI bus order)");
+}
+
 }  // namespace
 }  // namespace wg

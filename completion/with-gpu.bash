@@ -11,7 +11,8 @@ _with_gpu() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local flags="--gpu --min-gpus --max-gpus --gpu-type --strict --min-memory --max-util --max-temp --max-power
     --sample-window --require-idle --wait --timeout --poll-interval --status --json --dry-run --print-env --quiet
-    --id-format --share --lock-dir --profile --config --show-config --version --help --topology --numa --bind"
+    --id-format --share --lock-dir --init-lock-dir --ignore-slurm --profile --config --show-config --version --help
+    --topology --numa --bind"
   local i
   for ((i = 1; i < COMP_CWORD; i++)); do
     # After "--" or the first word that is not an option or its value, complete the command.
@@ -22,7 +23,8 @@ _with_gpu() {
   done
   case $prev in
     --profile) COMPREPLY=($(compgen -W "$(_with_gpu_profiles)" -- "$cur")); return ;;
-    --config | --lock-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --config | --lock-dir | --init-lock-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --min-gpus) COMPREPLY=($(compgen -W "1 2 4 8 all" -- "$cur")); return ;;
     --id-format) COMPREPLY=($(compgen -W "auto index uuid" -- "$cur")); return ;;
     --topology) COMPREPLY=($(compgen -W "prefer ignore" -- "$cur")); return ;;
     --numa) COMPREPLY=($(compgen -W "prefer require ignore" -- "$cur")); return ;;

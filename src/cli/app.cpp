@@ -29,6 +29,7 @@
 #include "output/topology_matrix.hpp"
 #include "core/binding.hpp"
 #include "os/cpu_affinity.hpp"
+#include "os/device_access.hpp"
 #include "os/numa_policy.hpp"
 #include "output/wait_report.hpp"
 
@@ -74,7 +75,8 @@ struct Round {
 class Flow {
  public:
   Flow(const Options& options, const Environment& env, Services& services, std::ostream& out, std::ostream& err)
-      : options_(options), env_(env), services_(services), out_(out), err_(err) {}
+      : options_(options), env_(env), services_(services), out_(out), err_(err),
+        slurm_(options.ignore_slurm ? std::nullopt : slurm_job(env.slurm)) {}
 
   int run() {
     phase_start_ = services_.clock->now();
@@ -184,6 +186,7 @@ class Flow {
     auto machine = watch_ ? call_driver([detail](GpuSource& source) { return source.query(detail); })
                           : source_->query(detail);
     if (machine && detail != TopologyDetail::none && services_.fill_locality) services_.fill_locality(*machine);
+    if (machine && services_.check_device_access) services_.check_device_access(*machine);
     return machine;
   }
 
@@ -193,6 +196,7 @@ class Flow {
     auto machine = query_machine();
     trace("query");
     if (machine) claims_->read_holders(*machine);
+    if (machine) mark_same_step(*machine);
     trace("holders");
     return machine;
   }
@@ -203,12 +207,12 @@ class Flow {
     // Only --status shows who runs each compute process; decisions never need it.
     if (services_.describe_processes) services_.describe_processes(*machine);
     if (options_.output == Output::json) {
-      out_ << render_status_json(*machine, {env_.hostname, env_.timestamp, claims_->place()});
+      out_ << render_status_json(*machine, {env_.hostname, env_.timestamp, claims_->place(), allocation_view(*machine)});
     } else {
       Style style{env_.stdout_tty && !env_.no_color ? Colors::on : Colors::off};
       out_ << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
                                              env_.nvml_library.has_value(), options_.sample_window.count(),
-                                             claims_->place()},
+                                             claims_->place(), allocation_view(*machine)},
                                   style);
       if (options_.show_topology) out_ << "\n" << render_topology_matrix(*machine);
     }
@@ -233,6 +237,11 @@ class Flow {
       }
       round.selection.allocation = (*allocation)->indices;
       round.allocation_named_by_uuid = (*allocation)->named_by_uuid;
+    }
+    if (options_.all_gpus) {
+      auto count = static_cast<unsigned>(round.selection.allocation ? round.selection.allocation->size()
+                                                                    : countable_gpus(round.machine));
+      round.selection.min_gpus = round.selection.max_gpus = std::max(count, 1u);
     }
     if (options_.gpu_list) {
       auto manual = resolve_gpu_list(*options_.gpu_list, round.machine);
@@ -300,6 +309,7 @@ class Flow {
 
   void refresh_holders(Round& round) {
     claims_->read_holders(round.machine);
+    mark_same_step(round.machine);
     round.decision = select_gpus(round.machine, round.selection);
   }
 
@@ -413,7 +423,8 @@ class Flow {
 
   static bool blocked_only_by_claims(const Decision& decision) {
     return !any_reason(decision, [](Filter filter) {
-      return filter != Filter::claimed && filter != Filter::shared && filter != Filter::not_allocated;
+      return filter != Filter::claimed && filter != Filter::shared && filter != Filter::not_allocated &&
+             filter != Filter::no_access;
     });
   }
 
@@ -424,6 +435,7 @@ class Flow {
 
   int select_and_launch() {
     start_ = services_.clock->now();
+    if (auto inside = check_slurm(); !inside) return report(inside.error(), err_);
     if (options_.wait && options_.action == Action::run) {
       if (auto ready = claims_->prepare(); !ready) return report(ready.error(), err_);
       watch_ = services_.open_watch(lock_dir());
@@ -473,8 +485,106 @@ class Flow {
   }
 
   Error no_gpu_error(const Round& round, ErrorKind kind, const std::string& prefix) const {
-    return Error{kind, prefix + no_gpu_headline(round.decision),
+    std::string headline = no_gpu_headline(round.decision);
+    // Asking for more than the allocation holds: say so, naming who gave it.
+    if (round.selection.allocation && round.decision.needed > round.selection.allocation->size()) {
+      headline = "no suitable GPU: need " + std::to_string(round.decision.needed) + ", but " + allocation_giver() +
+                 " " + gpus_phrase(round.selection.allocation->size()) + " (CUDA_VISIBLE_DEVICES=" +
+                 env_.cuda_visible_devices.value_or("") + ")";
+    }
+    return Error{kind, prefix + headline,
                  rejection_lines(round.machine, round.decision) + "hint: run `with-gpu --status` to see every GPU\n"};
+  }
+
+  // What --status says of the allocation: who gave it, what it holds, and what is amiss.
+  std::optional<AllocationView> allocation_view(const Machine& machine) const {
+    if (!slurm_ && !env_.cuda_visible_devices) return std::nullopt;
+    AllocationView view;
+    view.cuda_visible_devices = env_.cuda_visible_devices;
+    std::string who = "CUDA_VISIBLE_DEVICES=" + env_.cuda_visible_devices.value_or("");
+    if (slurm_) {
+      view.source = AllocationView::Source::slurm;
+      view.job_id = slurm_->job_id;
+      view.step_id = slurm_->step_id;
+      view.slurm_gpu_count = slurm_->gpu_count;
+      if (given_no_gpus(*slurm_, env_.cuda_visible_devices)) {
+        view.summary = describe_job(*slurm_) + " was given no GPUs (Slurm left no CUDA_VISIBLE_DEVICES)";
+        return view;
+      }
+      who = describe_job(*slurm_) + ", " + gpus_phrase(cuda_visible_count().value_or(0)) + " (" + who + ")";
+    }
+    auto allocation = read_allocation(env_.cuda_visible_devices, machine);
+    if (!allocation) {
+      view.summary = who + ": " + allocation.error().message;
+      return view;
+    }
+    if (*allocation) view.gpus = (*allocation)->indices;
+    std::string list;
+    for (unsigned index : view.gpus) list += (list.empty() ? "" : ", ") + std::to_string(index);
+    view.summary = who + ": " + (list.empty() ? "no GPU" : (view.gpus.size() == 1 ? "GPU " : "GPUs ") + list);
+    if (slurm_ && slurm_->gpu_count && *slurm_->gpu_count != cuda_visible_count().value_or(0)) {
+      view.summary += "; Slurm counts " + gpus_phrase(*slurm_->gpu_count) + " (" + slurm_->gpus_variable + ")";
+    }
+    return view;
+  }
+
+  // "Slurm job 14 step 0 was given", or "the inherited allocation allows".
+  std::string allocation_giver() const {
+    return slurm_ ? describe_job(*slurm_) + " was given" : std::string("the inherited allocation allows");
+  }
+
+  static std::string gpus_phrase(std::size_t count) {
+    return std::to_string(count) + (count == 1 ? " GPU" : " GPUs");
+  }
+
+  // "1 of 2 GPUs of Slurm job 14", for the summary; empty outside Slurm.
+  std::string share_of_allocation(const Round& round) const {
+    if (!slurm_ || !round.selection.allocation) return "";
+    return std::to_string(round.decision.chosen.size()) + " of " + gpus_phrase(round.selection.allocation->size()) +
+           " of " + describe_job(*slurm_);
+  }
+
+  // GPUs a request for every GPU counts without an allocation: those this process may use.
+  static std::size_t countable_gpus(const Machine& machine) {
+    return static_cast<std::size_t>(
+        std::count_if(machine.gpus.begin(), machine.gpus.end(), [](const Gpu& gpu) { return gpu.accessible(); }));
+  }
+
+  // A Slurm job given no GPUs is refused: Slurm removed CUDA_VISIBLE_DEVICES, and every
+  // GPU of the node would look free although other jobs own them.
+  Result<Ok> check_slurm() {
+    if (!slurm_) return Ok{};
+    if (given_no_gpus(*slurm_, env_.cuda_visible_devices)) {
+      return Error{ErrorKind::no_suitable_gpu,
+                   describe_job(*slurm_) + " was given no GPUs; ask Slurm for them (sbatch/srun --gres=gpu:N or "
+                   "--gpus=N), or pass --ignore-slurm to choose among every GPU of the node", {}};
+    }
+    auto listed = cuda_visible_count();
+    if (slurm_->gpu_count && listed && *listed != *slurm_->gpu_count && !options_.quiet) {
+      err_ << "with-gpu: warning: " << describe_job(*slurm_) << " was given " << gpus_phrase(*slurm_->gpu_count)
+           << " (" << slurm_->gpus_variable << ") but CUDA_VISIBLE_DEVICES=" << *env_.cuda_visible_devices
+           << " names " << *listed << "; using CUDA_VISIBLE_DEVICES\n";
+    }
+    return Ok{};
+  }
+
+  // How many entries the inherited CUDA_VISIBLE_DEVICES has; empty when unset.
+  std::optional<std::size_t> cuda_visible_count() const {
+    if (!env_.cuda_visible_devices) return std::nullopt;
+    const std::string& value = *env_.cuda_visible_devices;
+    if (value.find_first_not_of(" \t") == std::string::npos || value == "-1") return 0;
+    return static_cast<std::size_t>(std::count(value.begin(), value.end(), ',')) + 1;
+  }
+
+  // Marks the holders that are tasks of this same Slurm job step, so that a refusal can
+  // point to --share (`srun -n2 --gres=gpu:2 with-gpu --min-gpus 2`).
+  void mark_same_step(Machine& machine) const {
+    if (!slurm_ || !services_.slurm_step_of) return;
+    for (auto& gpu : machine.gpus) {
+      for (auto& holder : gpu.claims) {
+        holder.same_job_step = holder.pid > 0 && services_.slurm_step_of(holder.pid) == step_key(*slurm_);
+      }
+    }
   }
 
   int show_dry_run(const Round& round) {
@@ -502,7 +612,7 @@ class Flow {
     if (env.device_order) out_ << "export CUDA_DEVICE_ORDER=" << *env.device_order << "\n";
     out_.flush();
     if (!options_.quiet) {
-      err_ << "with-gpu: " << selection_summary(round.machine, round.decision, env)
+      err_ << "with-gpu: " << selection_summary(round.machine, round.decision, env, share_of_allocation(round))
            << " (not claimed: another launch may choose it too)\n";
     }
     return 0;
@@ -515,7 +625,7 @@ class Flow {
         err_ << "with-gpu: warning: "
              << format_warning(round.machine.gpus[warning.index], warning, round.selection) << "\n";
       }
-      err_ << "with-gpu: " << selection_summary(round.machine, round.decision, cuda) << "\n";
+      err_ << "with-gpu: " << selection_summary(round.machine, round.decision, cuda, share_of_allocation(round)) << "\n";
     }
     EnvChanges changes = {{"CUDA_VISIBLE_DEVICES", cuda.visible_devices}};
     if (cuda.device_order) changes.emplace_back("CUDA_DEVICE_ORDER", *cuda.device_order);
@@ -555,6 +665,7 @@ class Flow {
   Services& services_;
   std::ostream& out_;
   std::ostream& err_;
+  std::optional<SlurmJob> slurm_;  // the Slurm job this runs in, unless --ignore-slurm
   std::shared_ptr<GpuSource> source_;  // shared with a driver call that may be abandoned
   std::unique_ptr<ClaimStore> claims_;
   std::unique_ptr<ChangeWatch> watch_;  // while waiting: wakes, signals, driver calls
@@ -583,6 +694,8 @@ Environment read_environment() {
   env.cuda_visible_devices = getenv_opt("CUDA_VISIBLE_DEVICES");
   env.cuda_device_order = getenv_opt("CUDA_DEVICE_ORDER");
   env.inherited_claims = getenv_opt(kClaimsVariable);
+  env.slurm = {getenv_opt("SLURM_JOB_ID"), getenv_opt("SLURM_STEP_ID"), getenv_opt("SLURM_JOB_GPUS"),
+               getenv_opt("SLURM_STEP_GPUS"), getenv_opt("SLURM_GPUS_ON_NODE")};
   env.default_lock_dir = default_lock_dir();
   env.no_color = getenv_opt("NO_COLOR").has_value();
   env.trace = getenv_opt("WITH_GPU_TRACE").value_or("0") != "0";
@@ -635,9 +748,11 @@ int run(int argc, char** argv) {
                     &launcher, describe_processes};
   services.fill_locality = [](Machine& machine) { fill_locality_from_sysfs(machine); };
   services.pin_cpus = pin_to_cpus;
+  services.slurm_step_of = slurm_step_of;
   services.init_lock_dir = init_hardened_lock_dir;
   services.prefer_memory = prefer_memory_nodes;
   services.exit_now = [](int status) { std::_Exit(status); };
+  services.check_device_access = [](Machine& machine) { mark_refused_device_nodes(machine); };
   return run_app(args, env, services, std::cout, std::cerr);
 }
 

@@ -15,6 +15,7 @@
 #include "core/clock.hpp"
 #include "core/gpu_source.hpp"
 #include "core/launcher.hpp"
+#include "core/slurm.hpp"
 
 namespace wg {
 
@@ -30,6 +31,7 @@ struct Environment {
   std::optional<std::string> cuda_visible_devices;
   std::optional<std::string> cuda_device_order;
   std::optional<std::string> inherited_claims;    // WITH_GPU_CLAIMS: descriptors holding our claims
+  SlurmVariables slurm;                           // SLURM_JOB_ID, SLURM_STEP_ID, ...
   std::string default_lock_dir = "/tmp/with-gpu"; // /run/with-gpu when root has hardened it
   bool no_color = false;                          // NO_COLOR set
   bool trace = false;                             // WITH_GPU_TRACE set (and not 0): phase timings
@@ -52,6 +54,8 @@ struct Services {
   Launcher* launcher = nullptr;
   // Fills in who runs each compute process (for --status); may do nothing.
   std::function<void(Machine&)> describe_processes;
+  // The Slurm job and step of a claim holder, "14.0", from its environment; may answer nothing.
+  std::function<std::optional<std::string>(int pid)> slurm_step_of;
   // Fills NUMA nodes and local CPUs the driver did not report (sysfs); may do nothing.
   std::function<void(Machine&)> fill_locality;
   // --bind: pins this process (and so the command) to CPUs; prefers memory on NUMA
@@ -66,6 +70,9 @@ struct Services {
   // --init-lock-dir: makes the hardened directory with a lock file for each UUID; returns
   // a report for the user.
   std::function<Result<std::string>(const std::string& lock_dir, const std::vector<std::string>& uuids)> init_lock_dir;
+  // Marks the GPUs whose device node refuses this process (a device cgroup: another job's
+  // GPUs), which CUDA does not count; may do nothing.
+  std::function<void(Machine&)> check_device_access;
 };
 
 // Runs with-gpu and returns its exit status (when the command is launched, this

@@ -35,6 +35,7 @@ constexpr Spec kSpecs[] = {
     {"id_format", "--id-format", Kind::id_format},   {"share", "--share", Kind::flag},
     {"lock_dir", "--lock-dir", Kind::text},          {"topology", "--topology", Kind::topology},
     {"numa", "--numa", Kind::numa},                  {"bind", "--bind", Kind::flag},
+    {"ignore_slurm", "--ignore-slurm", Kind::flag},
 };
 
 // Built-in values, as --show-config prints them.
@@ -44,6 +45,7 @@ const std::map<std::string, std::string> kBuiltIn = {
     {"sample_window", "5s"},   {"require_idle", "false"},   {"wait", "false"},         {"timeout", "(never)"},
     {"poll_interval", "5s"},   {"quiet", "false"},          {"id_format", "auto"},     {"share", "false"},
     {"lock_dir", "/tmp/with-gpu"}, {"topology", "prefer"},   {"numa", "prefer"},        {"bind", "false"},
+    {"ignore_slurm", "false"},
 };
 
 // Flags that are not settings (they act, or say where settings come from).
@@ -83,9 +85,14 @@ Result<Ok> apply(const Spec& spec, const std::string& value, const std::string& 
       if (key == "quiet") options.quiet = on;
       if (key == "share") selection.claim_mode = on ? ClaimMode::shared : ClaimMode::exclusive;
       if (key == "bind") options.bind = on;
+      if (key == "ignore_slurm") options.ignore_slurm = on;
       return Ok{};
     }
     case Kind::count: {
+      if (value == "all" && key == "min_gpus") {
+        options.all_gpus = true;  // resolved against the allocation (or the machine) later
+        return Ok{};
+      }
       auto count = parse_unsigned(value);
       if (!count) return bad("is not a whole number");
       if (*count == 0) return usage_error(name + " must be at least 1");
@@ -440,6 +447,13 @@ Result<Ok> settle_counts(const std::map<std::string, Setting>& merged, Options& 
   auto max = merged.find("max_gpus");
   int min_rank = min == merged.end() ? 0 : min->second.rank;
   int max_rank = max == merged.end() ? 0 : max->second.rank;
+  if (options.all_gpus) {
+    if (max != merged.end() && max_rank >= min_rank) {
+      return usage_error(min->second.name + " all takes every GPU of the allocation; " + max->second.name +
+                         " cannot limit it");
+    }
+    return Ok{};
+  }
   if (max == merged.end() || (selection.max_gpus < selection.min_gpus && max_rank < min_rank)) {
     selection.max_gpus = selection.min_gpus;
   }
@@ -613,7 +627,8 @@ Only GPUs in an inherited CUDA_VISIBLE_DEVICES (Slurm, containers) are considere
 
 selection:
   --gpu LIST           use these GPUs (NVML indices or GPU- UUIDs, e.g. 0,2), in order
-  --min-gpus N         at least N GPUs [default: 1]
+  --min-gpus N|all     at least N GPUs; all: every GPU of the allocation (Slurm's,
+                       CUDA_VISIBLE_DEVICES), else of the machine [default: 1]
   --max-gpus N         at most N GPUs [default: --min-gpus]
   --gpu-type TEXT      prefer GPUs whose name contains TEXT (case-insensitive)
   --strict             with --gpu-type: never fall back to other models
@@ -662,6 +677,8 @@ output:
 claims:
   --share              a shared claim: other --share jobs may use the GPU too, exclusive
                        jobs may not (small inference jobs, notebooks)
+  --ignore-slurm       inside a Slurm job that was given no GPUs, choose among every GPU
+                       of the node instead of refusing (exit 4)
   --lock-dir PATH      claims directory [default: $WITH_GPU_LOCK_DIR, else /run/with-gpu
                        when root made it with --init-lock-dir, else /tmp/with-gpu]
   --init-lock-dir [PATH]  as root: make PATH [default: /run/with-gpu] a hardened claims

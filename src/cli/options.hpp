@@ -32,6 +32,8 @@ struct Options {
   std::optional<std::string> init_lock_dir;  // --init-lock-dir PATH (absolute); empty: the default
   IdFormat id_format = IdFormat::automatic;
   bool bind = false;           // --bind: pin the command to the chosen GPUs' CPUs and memory
+  bool all_gpus = false;       // --min-gpus all: every GPU of the allocation (min = max)
+  bool ignore_slurm = false;   // --ignore-slurm: a Slurm job given no GPUs may use the node's
   bool show_topology = false;  // --status --topology: the GPU-by-GPU matrix
   std::vector<std::string> command;
 };

@@ -70,7 +70,8 @@ std::optional<std::size_t> process_count(const Gpu& gpu) {
 
 const ClaimHolder* blocking_holder(const Gpu& gpu, ClaimMode wanted) {
   for (const auto& holder : gpu.claims) {
-    if (holder.inherited) continue;
+    // Our own claim, inherited, keeps us out only when it is shared and we want the GPU alone.
+    if (holder.inherited && !(wanted == ClaimMode::exclusive && holder.mode == ClaimMode::shared)) continue;
     if (wanted == ClaimMode::exclusive || holder.mode == ClaimMode::exclusive) return &holder;
   }
   return nullptr;

@@ -34,6 +34,9 @@ struct ClaimHolder {
   // The claim is held through a lock file that has since been deleted (seen by a waiter
   // that kept the old file open): it still counts, but nobody can see it by name.
   bool file_deleted = false;
+  // A task of this process's own Slurm job step (srun -n2 ... with-gpu): to share GPUs
+  // within a step, its tasks need --share.
+  bool same_job_step = false;
 };
 
 // What sits at a path where a GPU's lock file should be.
@@ -44,6 +47,8 @@ enum class LockFileProblem {
   not_regular,   // something other than a regular file sits at the path
   no_access,     // a regular file this user may not open (its mode or owner)
   cannot_create, // no file, and only root may create one (the hardened directory)
+  linked,        // a regular file with more than one name: a hard link ties two GPUs together
+  cannot_open,   // opening it fails for another reason (`error`: errno, e.g. a lease's EWOULDBLOCK)
 };
 
 struct LockProblem {
@@ -53,6 +58,8 @@ struct LockProblem {
   std::optional<std::string> owner;  // user name (or uid) of the file, or of the directory for cannot_create
   unsigned mode = 0;                 // permission bits
   bool hardened_dir = false;         // the directory is root's hardened one (--init-lock-dir)
+  int error = 0;                     // errno, for cannot_open
+  unsigned links = 1;                // names of the file, for linked
 };
 
 // Which part of a memory reading cannot be true: above the total, alone or together.
@@ -68,15 +75,30 @@ struct ImpossibleMemory {
   std::uint64_t reserved_bytes = 0;
 };
 
+// Whether this process may open a GPU, which is what CUDA counts: CUDA enumerates only the
+// devices it can open, so a GPU a device cgroup denies (another Slurm job's) is no CUDA
+// device at all and shifts the ordinals of those after it.
+enum class DeviceAccess {
+  accessible,             // nothing refused it (a device node that is missing says nothing)
+  denied_by_driver,       // NVML refused its handle with NO_PERMISSION: nothing else is known of it
+  denied_by_device_node,  // its /dev/nvidia<minor> exists and refuses this process (EPERM, EACCES)
+};
+
 // One GPU. `error` set means NVML could not read it (handle or memory query failed):
-// it is unusable and every other reading may be empty. An empty optional is a reading
-// the driver does not provide (NOT_SUPPORTED, an old driver) and is shown as n/a.
+// it is unusable and every other reading may be empty. A GPU NVML refuses to this process
+// (DeviceAccess::denied_by_driver) is not broken, so it has no `error`, but it is not
+// usable either: nothing could be read. An empty optional is a reading the driver does
+// not provide (NOT_SUPPORTED, an old driver) and is shown as n/a.
 struct Gpu {
   unsigned index = 0;  // NVML index, as nvidia-smi shows it
   std::string uuid;    // "GPU-..."
   std::string name;
   std::optional<std::string> pci_bus_id;  // "00000000:01:00.0"
   std::optional<std::string> error;
+  // Refused GPUs are never counted as CUDA devices nor chosen; set by the NVML adapter
+  // (the handle) and by the device-node check of the OS layer.
+  DeviceAccess access = DeviceAccess::accessible;
+  std::optional<unsigned> minor_number;  // N of /dev/nvidiaN; empty where the driver does not say
 
   // Memory as the driver reports it; all empty when the GPU is unusable or the reading
   // cannot be true (`impossible_memory` then keeps the driver's numbers, for messages).
@@ -100,7 +122,10 @@ struct Gpu {
   std::vector<ClaimHolder> claims;  // filled in by the claims layer, not by NVML
   std::optional<LockProblem> lock_problem;  // likewise: its lock file cannot be used
 
-  bool usable() const { return !error.has_value(); }
+  // NVML read it: not broken and not refused to this process.
+  bool usable() const { return !error.has_value() && access != DeviceAccess::denied_by_driver; }
+  // This process may open it, so CUDA counts it.
+  bool accessible() const { return access == DeviceAccess::accessible; }
 };
 
 // The closest PCIe element two GPUs share (NVML's common ancestor), best first, named
@@ -174,7 +199,8 @@ bool is_idle(const Gpu& gpu);
 std::optional<std::size_t> process_count(const Gpu& gpu);
 
 // The first holder whose claim keeps a claim of mode `wanted` out: any holder for an
-// exclusive claim, an exclusive holder for a shared one; never an inherited claim.
+// exclusive claim, an exclusive holder for a shared one; an inherited claim only when it
+// is shared and `wanted` is exclusive (an exclusive claim cannot nest in a shared one).
 // Null when the GPU is free.
 const ClaimHolder* blocking_holder(const Gpu& gpu, ClaimMode wanted);
 

@@ -6,7 +6,9 @@ namespace wg {
 
 std::vector<unsigned> pci_order(const Machine& machine) {
   std::vector<const Gpu*> gpus;
-  for (const auto& gpu : machine.gpus) gpus.push_back(&gpu);
+  for (const auto& gpu : machine.gpus) {
+    if (gpu.accessible()) gpus.push_back(&gpu);
+  }
   std::stable_sort(gpus.begin(), gpus.end(), [](const Gpu* a, const Gpu* b) {
     // PCI ids are fixed-width lowercase hex, so text order is bus order. A GPU
     // without one keeps its NVML place relative to the others without one.
@@ -26,7 +28,7 @@ IdFormat resolve_id_format(const Machine& machine, IdFormat requested, const Cal
   if (caller.device_order && *caller.device_order != "PCI_BUS_ID") return IdFormat::uuid;
   if (allocation_named_by_uuid) return IdFormat::uuid;
   for (const auto& gpu : machine.gpus) {
-    if (!gpu.usable() || !gpu.pci_bus_id) return IdFormat::uuid;
+    if (!gpu.usable() || !gpu.pci_bus_id || !gpu.accessible()) return IdFormat::uuid;
   }
   return IdFormat::index;
 }

@@ -25,13 +25,15 @@ struct CudaEnvironment {
   IdFormat format = IdFormat::index;
 };
 
-// NVML indices sorted by PCI bus id (then NVML index); a GPU's position in this list
-// is its CUDA ordinal under CUDA_DEVICE_ORDER=PCI_BUS_ID.
+// NVML indices of the GPUs this process can open, sorted by PCI bus id (then NVML
+// index); a GPU's position in this list is its CUDA ordinal under
+// CUDA_DEVICE_ORDER=PCI_BUS_ID, since CUDA counts no device it cannot open.
 std::vector<unsigned> pci_order(const Machine& machine);
 
 // The form `automatic` resolves to: UUIDs where positions could mislead (the caller
-// chose another CUDA_DEVICE_ORDER, named GPUs by UUID, or some GPU is unreadable or
-// has no PCI id, so CUDA's count may differ from NVML's), else PCI-order positions.
+// chose another CUDA_DEVICE_ORDER, named GPUs by UUID, or some GPU is unreadable, has no
+// PCI id or is not accessible to this process, so CUDA's count may differ from NVML's),
+// else PCI-order positions.
 IdFormat resolve_id_format(const Machine& machine, IdFormat requested, const CallerCudaEnv& caller,
                            bool allocation_named_by_uuid);
 

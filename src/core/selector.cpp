@@ -85,9 +85,10 @@ void add_sensor_reasons(const Gpu& gpu, const SelectionOptions& options, std::ve
   add_power_reason(gpu, options, reasons);
 }
 
-// Every filter the GPU fails. An unusable or unallocated GPU gets that reason alone:
-// its readings are meaningless or irrelevant.
+// Every filter the GPU fails. An inaccessible, unusable or unallocated GPU gets that
+// reason alone: its readings are meaningless or irrelevant.
 std::vector<Reason> reasons_against(const Gpu& gpu, const SelectionOptions& options) {
+  if (!gpu.accessible()) return {{Filter::no_access, 0, 0, {}}};
   if (!gpu.usable()) return {{Filter::unusable, 0, 0, *gpu.error}};
   if (options.allocation && !contains(*options.allocation, gpu.index)) {
     return {{Filter::not_allocated, 0, 0, {}}};

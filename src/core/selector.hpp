@@ -49,6 +49,7 @@ struct SelectionOptions {
 enum class Filter {
   unusable,          // NVML could not read it
   not_allocated,     // outside the inherited CUDA_VISIBLE_DEVICES
+  no_access,         // this process may not open it (Gpu::access says who refused): CUDA does not count it
   claimed,           // another with-gpu holds an exclusive claim; value = pid, text = holder
   shared,            // sharers hold it and we want it alone; value = first pid, limit = sharers
   hidden_usage,      // value = hidden bytes, limit = threshold

@@ -8,12 +8,18 @@ namespace {
 
 constexpr const char* kVar = "CUDA_VISIBLE_DEVICES";
 
-// What an entry could have named: "this machine has 4 GPUs, positions 0-3 in PCI bus order".
-std::string positions(std::size_t count) {
-  if (count == 0) return "this machine has no GPUs";
-  if (count == 1) return "this machine has 1 GPU, position 0 in PCI bus order";
-  return "this machine has " + std::to_string(count) + " GPUs, positions 0-" + std::to_string(count - 1) +
-         " in PCI bus order";
+// What an entry could have named: "this machine has 4 GPUs, positions 0-3 in PCI bus order",
+// or, where some GPU refuses this process, "this process can open 2 of this machine's 4 GPUs, ...".
+std::string positions(std::size_t count, std::size_t total) {
+  std::string range = count == 1 ? ", position 0 in PCI bus order"
+                                 : ", positions 0-" + std::to_string(count - 1) + " in PCI bus order";
+  if (count == total) {
+    if (count == 0) return "this machine has no GPUs";
+    return "this machine has " + std::to_string(count) + (count == 1 ? " GPU" : " GPUs") + range;
+  }
+  std::string all = "this machine's " + std::to_string(total) + (total == 1 ? " GPU" : " GPUs");
+  if (count == 0) return "this process can open none of " + all;
+  return "this process can open " + std::to_string(count) + " of " + all + range;
 }
 
 Result<unsigned> resolve_entry(const GpuRef& ref, const Machine& machine,
@@ -25,7 +31,7 @@ Result<unsigned> resolve_entry(const GpuRef& ref, const Machine& machine,
   }
   if (ref.number) {
     if (*ref.number < by_pci.size()) return by_pci[*ref.number];
-    return usage_error(quoted + " names no GPU (" + positions(by_pci.size()) + ")");
+    return usage_error(quoted + " names no GPU (" + positions(by_pci.size(), machine.gpus.size()) + ")");
   }
   bool ambiguous = false;
   auto index = find_by_uuid_prefix(machine, ref.text, &ambiguous);

@@ -42,11 +42,19 @@ class GpuReader {
     gpu.index = index;
     device = nullptr;
     if (nvmlReturn_t code = api_.get_handle(index, &device); code != NVML_SUCCESS) {
-      gpu.error = nvml_.describe(code);
+      // NO_PERMISSION is NVML's answer for a GPU whose device node this process may not
+      // open (a device cgroup): not a broken GPU, one that belongs to someone else.
+      if (code == NVML_ERROR_NO_PERMISSION) {
+        gpu.access = DeviceAccess::denied_by_driver;
+      } else {
+        gpu.error = nvml_.describe(code);
+      }
       device = nullptr;
       return gpu;
     }
     gpu.name = read_device_string(api_.get_name, device, NVML_DEVICE_NAME_V2_BUFFER_SIZE).value_or("");
+    unsigned minor = 0;
+    if (api_.get_minor_number && api_.get_minor_number(device, &minor) == NVML_SUCCESS) gpu.minor_number = minor;
     gpu.pci_bus_id = read_pci_bus_id(device);
     if (!read_identity(device, gpu) || !read_memory(device, gpu)) {
       device = nullptr;

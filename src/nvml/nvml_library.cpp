@@ -25,6 +25,7 @@ void bind_all(void* handle, NvmlApi& api) {
   bind(handle, api.processes_v1, "nvmlDeviceGetComputeRunningProcesses");
   bind(handle, api.get_uuid, "nvmlDeviceGetUUID");
   bind(handle, api.get_name, "nvmlDeviceGetName");
+  bind(handle, api.get_minor_number, "nvmlDeviceGetMinorNumber");
   bind(handle, api.get_pci_v3, "nvmlDeviceGetPciInfo_v3");
   bind(handle, api.get_pci_v2, "nvmlDeviceGetPciInfo_v2");
   bind(handle, api.get_pci_v1, "nvmlDeviceGetPciInfo");

@@ -25,6 +25,7 @@ struct NvmlApi {
   nvmlDeviceGetComputeRunningProcesses_fn processes_v1 = nullptr;
   nvmlDeviceGetUUID_fn get_uuid = nullptr;
   nvmlDeviceGetName_fn get_name = nullptr;
+  nvmlDeviceGetMinorNumber_fn get_minor_number = nullptr;
   nvmlDeviceGetPciInfo_fn get_pci_v3 = nullptr;  // nvmlPciInfo_t
   nvmlDeviceGetPciInfo_fn get_pci_v2 = nullptr;  // nvmlPciInfo_t
   nvmlDeviceGetPciInfo_fn get_pci_v1 = nullptr;  // nvmlPciInfo_v1_t

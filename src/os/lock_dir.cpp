@@ -13,9 +13,13 @@
 
 #include "os/lock_file.hpp"
 #include "os/proc_info.hpp"
+#include "os/safe_directory.hpp"
 
 namespace wg {
 namespace {
+
+// How long one report may spend looking for the process that really holds a lock.
+constexpr std::chrono::milliseconds kHolderSearch{200};
 
 Error lock_dir_error(std::string message) { return Error{ErrorKind::lock_dir, std::move(message), {}}; }
 
@@ -90,8 +94,8 @@ Error open_error(const std::string& path, int error) {
     rlimit limit {};
     getrlimit(RLIMIT_NOFILE, &limit);
     return lock_dir_error("cannot open lock file " + path + ": too many open files (the limit is " +
-                          std::to_string(limit.rlim_cur) + ", see `ulimit -n`); each claimed GPU keeps one open in "
-                          "the command: raise the limit with `ulimit -n`");
+                          std::to_string(limit.rlim_cur) + ", see `ulimit -n`); with-gpu needs a few for itself and "
+                          "the command keeps one per claimed GPU: raise the limit with `ulimit -n`");
   }
   return lock_dir_error("cannot open lock file " + path + ": " + std::strerror(error));
 }
@@ -138,6 +142,22 @@ std::string default_lock_dir(const std::string& hardened, const std::string& sha
 
 namespace {
 
+}  // namespace
+
+std::size_t claims_held_in(const std::string& path, const std::vector<std::string>& uuids) {
+  auto opened = open_safe_directory(path, CreateLast::no, 0);
+  if (!opened) return 0;
+  std::size_t held = 0;
+  for (const auto& uuid : uuids) {
+    std::string name = LockDir::lock_name(uuid);
+    OpenedLockFile file = open_lock_file(opened->fd.get(), name, path + "/" + name, Access::read_only);
+    if (file.fd.valid() && flock(file.fd.get(), LOCK_EX | LOCK_NB) != 0) ++held;
+  }
+  return held;
+}
+
+namespace {
+
 // A lock file in root's directory: root-owned and 0666. Anything else found under its
 // name (another owner, a link, not a regular file) was put there before the directory
 // was hardened and is replaced; a claim held through a replaced file is no longer seen.
@@ -167,13 +187,22 @@ Result<std::string> init_hardened_lock_dir(const std::string& given, const std::
     return lock_dir_error("--init-lock-dir makes a directory that only root can change: run it as root "
                           "(sudo with-gpu --init-lock-dir)");
   }
-  if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-    return lock_dir_error("cannot create lock directory " + path + ": " + std::strerror(errno));
+  if (path == "/") return lock_dir_error("--init-lock-dir: '/' cannot be the claims directory");
+  if (path == kHardenedLockDir) {
+    // Once it exists, launches use it instead of /tmp/with-gpu and no longer see claims there.
+    if (std::size_t held = claims_held_in(kSharedLockDir, uuids); held > 0) {
+      return lock_dir_error("--init-lock-dir: " + std::to_string(held) + " GPU" + (held == 1 ? " is" : "s are") +
+                            " claimed through " + kSharedLockDir + " now, and launches after it would no longer see "
+                            "those claims; run it when they have ended (at boot, as with-gpu-lock-dir.service does)");
+    }
   }
-  UniqueFd dir(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir.valid()) {
-    return lock_dir_error(directory_problem(path).value_or("cannot open lock directory " + path + ": " +
-                                                          std::strerror(errno)));
+  auto opened = open_safe_directory(path, CreateLast::yes, 0755);
+  if (!opened) return opened.error();
+  UniqueFd dir = std::move(opened->fd);
+  // Never take over a directory of someone else's: it is theirs, and so is what is in it.
+  if (!opened->created && opened->info.st_uid != 0) {
+    return lock_dir_error("--init-lock-dir: " + path + " exists and belongs to " + user_name(opened->info.st_uid) +
+                          "; remove it first or choose another path");
   }
   if (fchown(dir.get(), 0, 0) != 0 || fchmod(dir.get(), 0755) != 0) {
     return lock_dir_error("cannot make " + path + " root's with mode 0755: " + std::strerror(errno));
@@ -227,26 +256,20 @@ Result<Ok> LockDir::prepare() {
 }
 
 Result<Ok> LockDir::open_directory() {
-  bool created = mkdir(path_.c_str(), 01777) == 0;
-  if (!created && errno != EEXIST) {
-    return lock_dir_error("cannot create lock directory " + path_ + ": " + std::strerror(errno) +
-                          "; choose another with --lock-dir or WITH_GPU_LOCK_DIR");
-  }
-  UniqueFd dir(open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir.valid()) {
-    int error = errno;
+  auto opened = open_safe_directory(path_, CreateLast::yes, 01777);
+  if (!opened) {
     if (auto problem = directory_problem(path_)) return lock_dir_error(*problem);
-    return lock_dir_error("cannot open lock directory " + path_ + ": " + std::strerror(error));
+    return opened.error();
   }
-  struct stat info {};
-  if (fstat(dir.get(), &info) != 0) return lock_dir_error("cannot use lock directory " + path_ + ": " + std::strerror(errno));
-  // Modes change through the descriptor, never by name: between mkdir and open another
-  // user may have swapped in a symlink (O_NOFOLLOW refused it) or a directory of their
-  // own, and only one this user owns is ours to open up to everyone, like /tmp.
-  if (created && info.st_uid == geteuid() && (info.st_mode & 07777) != 01777 && fchmod(dir.get(), 01777) == 0) {
-    fstat(dir.get(), &info);
+  struct stat& info = opened->info;
+  // Modes change through the descriptor, never by name, and only on a directory this
+  // call made (every step to it taken through a descriptor, so a swapped path cannot
+  // lead elsewhere) that is this user's and still bare: opened up to everyone, like /tmp.
+  bool bare = info.st_nlink == 2;
+  if (opened->created && info.st_uid == geteuid() && bare && fchmod(opened->fd.get(), 01777) == 0) {
+    fstat(opened->fd.get(), &info);
   }
-  dir_ = std::move(dir);
+  dir_ = std::move(opened->fd);
   dir_info_ = info;
   return Ok{};
 }
@@ -257,7 +280,7 @@ Error LockDir::cannot_create(int error) const {
                         "; choose another directory with --lock-dir");
 }
 
-const std::map<FileKey, int>& LockDir::proven() {
+const std::map<FileKey, LockDir::Proven>& LockDir::proven() {
   if (proven_) return *proven_;
   proven_.emplace();
   if (!inherited_claims_) return *proven_;
@@ -270,17 +293,19 @@ const std::map<FileKey, int>& LockDir::proven() {
     if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) continue;
     // Named is not enough: the descriptor must hold the lock itself (a stray one that a
     // shell opened on a lock file, say, holds nothing).
-    if (flock_held_through(fd, key_of(info))) proven_->emplace(key_of(info), fd);
+    if (auto mode = flock_held_through(fd, key_of(info))) proven_->emplace(key_of(info), Proven{fd, *mode});
   }
   return *proven_;
 }
 
-int LockDir::inherited_fd(const std::string& uuid) {
+int LockDir::inherited_fd(const std::string& uuid, ClaimMode mode) {
   if (proven().empty()) return -1;  // spare the launch path a stat
   auto key = key_at(dir_.get(), lock_name(uuid));
   if (!key) return -1;
   auto found = proven_->find(*key);
-  return found == proven_->end() ? -1 : found->second;
+  // An inherited shared claim is no exclusive one: flock would then find it held.
+  if (found == proven_->end() || (mode == ClaimMode::exclusive && found->second.mode == ClaimMode::shared)) return -1;
+  return found->second.fd;
 }
 
 LockDir::Taking LockDir::failed(Error error) {
@@ -318,6 +343,8 @@ LockDir::Taking LockDir::take(const std::string& uuid, ClaimMode mode, Access ac
     }
     if (!file.fd.valid()) return failed(open_error(path, file.error));
     if (flock(file.fd.get(), flock_operation(mode)) != 0) {
+      // NFS emulates flock with byte-range locks, and an exclusive one needs a writable file.
+      if (errno == EBADF && access == Access::read_only) return take(uuid, mode, Access::read_write);
       if (errno != EWOULDBLOCK) return failed(lock_dir_error("cannot lock " + path + ": " + std::strerror(errno)));
       result.outcome = Take::busy;
       result.fd = std::move(file.fd);
@@ -356,7 +383,7 @@ Result<ClaimAttempt> LockDir::claim(const std::vector<const Gpu*>& gpus, ClaimMo
   std::vector<Taking> probes;
   // Read-only descriptors first: closing one wakes no waiter, so a failed attempt is silent.
   for (const Gpu* gpu : gpus) {
-    if (int fd = inherited_fd(gpu->uuid); fd >= 0) {
+    if (int fd = inherited_fd(gpu->uuid, mode); fd >= 0) {
       inherited.push_back(fd);  // already ours: the ancestor's descriptor stays open in the command
       continue;
     }
@@ -427,9 +454,10 @@ void LockDir::find_real_holders(const FileKey& key, std::vector<ClaimHolder>& ho
   for (auto& holder : holders) {
     // /proc/locks names the process that took the lock; it may have exited since (a
     // daemonized command) and its pid been reused, or live in another pid namespace (0).
-    std::optional<bool> holds = holder.pid > 0 ? process_holds(holder.pid, key) : std::optional<bool>(false);
+    auto until = std::chrono::steady_clock::now() + kHolderSearch;
+    std::optional<bool> holds = holder.pid > 0 ? process_holds(holder.pid, key, until) : std::optional<bool>(false);
     if (holds.value_or(access(("/proc/" + std::to_string(holder.pid)).c_str(), F_OK) == 0)) continue;
-    if (!searched) found = processes_holding(key), searched = true;
+    if (!searched) found = processes_holding(key, std::chrono::steady_clock::now() + kHolderSearch), searched = true;
     holder.pid = 0;
     for (int pid : found) {
       bool listed = false;
@@ -481,7 +509,8 @@ void LockDir::read_holders(Machine& machine) {
       for (auto holder : found->second) {
         holder.user = process_user(holder.pid);
         holder.command = process_command(holder.pid);
-        holder.inherited = ours;
+        // Our claim is held by our ancestors (or by us); other sharers of the file are others.
+        holder.inherited = ours && is_self_or_ancestor(holder.pid);
         holder.file_deleted = deleted;
         gpu.claims.push_back(std::move(holder));
       }

@@ -37,6 +37,9 @@ bool is_hardened(const struct stat& info);
 // replace nor plant files. Must run as root. Returns what it did, for the user.
 Result<std::string> init_hardened_lock_dir(const std::string& path, const std::vector<std::string>& uuids);
 
+// How many of these GPUs someone holds a claim on in the directory `path` now.
+std::size_t claims_held_in(const std::string& path, const std::vector<std::string>& uuids);
+
 class LockDir : public ClaimStore {
  public:
   // `inherited_claims`: the WITH_GPU_CLAIMS value this process was started with.
@@ -68,10 +71,15 @@ class LockDir : public ClaimStore {
     Error error;
   };
 
-  // The inherited descriptors proven to hold a claim: lock file key -> descriptor.
-  const std::map<FileKey, int>& proven();
-  // The descriptor of an inherited claim on this GPU's current lock file, or -1.
-  int inherited_fd(const std::string& uuid);
+  struct Proven {
+    int fd = -1;
+    ClaimMode mode = ClaimMode::exclusive;
+  };
+  // The inherited descriptors proven to hold a claim, by lock file key.
+  const std::map<FileKey, Proven>& proven();
+  // The descriptor of an inherited claim on this GPU's current lock file that serves a
+  // claim of `mode`, or -1.
+  int inherited_fd(const std::string& uuid, ClaimMode mode);
   // Opens (creating if need be) and flocks one GPU's lock file, checking afterwards that
   // the path still names the file locked.
   Taking take(const std::string& uuid, ClaimMode mode, Access access);
@@ -86,7 +94,7 @@ class LockDir : public ClaimStore {
   std::optional<std::string> inherited_claims_;
   UniqueFd dir_;
   struct stat dir_info_ {};
-  std::optional<std::map<FileKey, int>> proven_;
+  std::optional<std::map<FileKey, Proven>> proven_;
   std::map<std::string, Tracked> tracked_;  // UUID -> lock file as first seen while waiting
 };
 

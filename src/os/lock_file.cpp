@@ -11,11 +11,16 @@
 namespace wg {
 namespace {
 
-OpenedLockFile problem(LockFileProblem kind, const std::string& path, const struct stat& info) {
+OpenedLockFile problem(LockFileProblem kind, const std::string& path, const struct stat& info, int error = 0) {
   OpenedLockFile result;
   result.problem = LockProblem{kind, path, file_type(info), user_name(info.st_uid), unsigned(info.st_mode & 07777)};
+  result.problem->error = error;
+  result.problem->links = unsigned(info.st_nlink);
   return result;
 }
+
+// Errors that are this process's, not the file's: the launch cannot go on.
+bool exhausted(int error) { return error == EMFILE || error == ENFILE || error == ENOMEM; }
 
 OpenedLockFile system_error(int error) {
   OpenedLockFile result;
@@ -50,32 +55,39 @@ std::optional<FileKey> key_at(int dir, const std::string& name) {
 // O_NONBLOCK and O_NOFOLLOW cover what is swapped in between, and the fstat after the
 // open checks that what was opened is what was looked at.
 OpenedLockFile open_lock_file(int dir, const std::string& name, const std::string& path, Access access) {
-  struct stat before {};
-  if (fstatat(dir, name.c_str(), &before, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno != ENOENT) return system_error(errno);
-    OpenedLockFile missing;
-    missing.missing = true;
-    return missing;
-  }
-  if (!S_ISREG(before.st_mode)) return problem(LockFileProblem::not_regular, path, before);
   int flags = (access == Access::read_only ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-  OpenedLockFile opened;
-  opened.fd = UniqueFd(openat(dir, name.c_str(), flags));
-  if (!opened.fd.valid()) {
-    int error = errno;
-    if (error == EACCES || error == EPERM) return problem(LockFileProblem::no_access, path, before);
-    if (error == ENOENT) return open_lock_file(dir, name, path, access);  // deleted meanwhile: look again
-    struct stat now {};
-    if (fstatat(dir, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(now.st_mode)) {
-      return problem(LockFileProblem::not_regular, path, now);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    struct stat before {};
+    if (fstatat(dir, name.c_str(), &before, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT) return system_error(errno);
+      OpenedLockFile missing;
+      missing.missing = true;
+      return missing;
     }
-    return system_error(error);
+    if (!S_ISREG(before.st_mode)) return problem(LockFileProblem::not_regular, path, before);
+    OpenedLockFile opened;
+    opened.fd = UniqueFd(openat(dir, name.c_str(), flags));
+    if (!opened.fd.valid()) {
+      int error = errno;
+      if (error == ENOENT) continue;  // deleted meanwhile: look again
+      if (exhausted(error)) return system_error(error);
+      if (error == EACCES || error == EPERM) return problem(LockFileProblem::no_access, path, before);
+      struct stat now {};
+      if (fstatat(dir, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(now.st_mode)) {
+        return problem(LockFileProblem::not_regular, path, now);
+      }
+      return problem(LockFileProblem::cannot_open, path, before, error);  // a lease, say: this GPU only
+    }
+    struct stat after {};
+    if (fstat(opened.fd.get(), &after) != 0) return system_error(errno);
+    if (!S_ISREG(after.st_mode)) return problem(LockFileProblem::not_regular, path, after);
+    if (after.st_nlink != 1) return problem(LockFileProblem::linked, path, after);
+    opened.key = key_of(after);
+    return opened;
   }
-  struct stat after {};
-  if (fstat(opened.fd.get(), &after) != 0) return system_error(errno);
-  if (!S_ISREG(after.st_mode)) return problem(LockFileProblem::not_regular, path, after);
-  opened.key = key_of(after);
-  return opened;
+  OpenedLockFile missing;
+  missing.missing = true;
+  return missing;
 }
 
 int create_lock_file(int dir, const std::string& name) {

@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <string_view>
 #include <vector>
 
+#include "core/text.hpp"
 #include "os/fd.hpp"
 
 namespace wg {
@@ -35,12 +37,46 @@ std::optional<std::string> process_user(int pid) {
   return user_name(uid);
 }
 
+bool is_self_or_ancestor(int pid) {
+  if (pid <= 0) return false;
+  int current = getpid();
+  for (int hops = 0; current > 0 && hops < 4096; ++hops) {
+    if (current == pid) return true;
+    auto stat = read_small_file("/proc/" + std::to_string(current) + "/stat");
+    if (!stat) return false;
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')' ends it.
+    auto close = stat->rfind(')');
+    int parent = 0;
+    if (close == std::string::npos || std::sscanf(stat->c_str() + close + 1, " %*c %d", &parent) != 1) return false;
+    current = parent;
+  }
+  return false;
+}
+
 std::string user_name(unsigned uid) {
   passwd entry{};
   passwd* found = nullptr;
   std::vector<char> buffer(4096);
-  if (getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found) return std::string(found->pw_name);
+  if (getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found) return printable(found->pw_name);
   return std::to_string(uid);
+}
+
+std::optional<std::string> slurm_step_of(int pid) {
+  if (pid <= 0) return std::nullopt;
+  auto environ = read_small_file("/proc/" + std::to_string(pid) + "/environ");
+  if (!environ) return std::nullopt;
+  std::optional<std::string> job, step;
+  std::size_t start = 0;
+  while (start < environ->size()) {
+    std::size_t end = environ->find('\0', start);
+    if (end == std::string::npos) end = environ->size();
+    std::string_view entry(environ->data() + start, end - start);
+    if (entry.rfind("SLURM_JOB_ID=", 0) == 0) job = std::string(entry.substr(13));
+    if (entry.rfind("SLURM_STEP_ID=", 0) == 0) step = std::string(entry.substr(14));
+    start = end + 1;
+  }
+  if (!job) return std::nullopt;
+  return *job + (step ? "." + *step : "");
 }
 
 std::optional<std::string> process_command(int pid) {
@@ -52,7 +88,7 @@ std::optional<std::string> process_command(int pid) {
   for (char& c : *raw) {
     if (c == '\0') c = ' ';
   }
-  return raw;
+  return printable(*raw);  // another user's bytes, shown on our terminal
 }
 
 void describe_processes(Machine& machine) {

@@ -16,8 +16,15 @@ std::optional<std::string> read_small_file(const std::string& path);
 // process is gone or not visible from this pid namespace.
 std::optional<std::string> process_user(int pid);
 
+// True when `pid` is this process or one of its ancestors.
+bool is_self_or_ancestor(int pid);
+
 // A user's name, or the uid as a number when it has none.
 std::string user_name(unsigned uid);
+
+// "SLURM_JOB_ID.SLURM_STEP_ID" from the process's environment ("14.0", "14" without a
+// step); empty when it has none or it cannot be read (another user's process).
+std::optional<std::string> slurm_step_of(int pid);
 
 // The command line, arguments joined by spaces. Empty when the process is gone.
 std::optional<std::string> process_command(int pid);

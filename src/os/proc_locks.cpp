@@ -69,22 +69,23 @@ bool for_each_number(const std::string& path, Visit visit) {
 
 }  // namespace
 
-std::optional<bool> process_holds(int pid, const FileKey& key) {
+std::optional<bool> process_holds(int pid, const FileKey& key, std::chrono::steady_clock::time_point deadline) {
   std::string fdinfo = "/proc/" + std::to_string(pid) + "/fdinfo";
   DIR* dir = opendir(fdinfo.c_str());
   if (!dir) return std::nullopt;
   closedir(dir);
   return for_each_number(fdinfo, [&](int fd) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;  // too many descriptors: give up
     auto text = read_small_file(fdinfo + "/" + std::to_string(fd));
     return text && parse_fdinfo_locks(*text).count(key) > 0;
   });
 }
 
-std::vector<int> processes_holding(const FileKey& key) {
+std::vector<int> processes_holding(const FileKey& key, std::chrono::steady_clock::time_point deadline) {
   std::vector<int> pids;
   for_each_number("/proc", [&](int pid) {
-    if (process_holds(pid, key).value_or(false)) pids.push_back(pid);
-    return false;
+    if (process_holds(pid, key, deadline).value_or(false)) pids.push_back(pid);
+    return std::chrono::steady_clock::now() >= deadline;
   });
   return pids;
 }

@@ -2,6 +2,7 @@
 // Who holds flock()s, read from the kernel's /proc/locks: exact, and no bookkeeping
 // files that a crashed holder could leave behind.
 
+#include <chrono>
 #include <istream>
 #include <map>
 #include <optional>
@@ -29,11 +30,14 @@ std::map<FileKey, std::vector<ClaimHolder>> parse_fdinfo_locks(const std::string
 std::optional<ClaimMode> flock_held_through(int fd, const FileKey& key);
 
 // Every process whose open files hold a flock() on `key`, found through the
-// /proc/PID/fdinfo files this process may read (its own user's, or all as root).
-std::vector<int> processes_holding(const FileKey& key);
+// /proc/PID/fdinfo files this process may read (its own user's, or all as root), as far
+// as the search gets before `deadline` (a user with a million descriptors must not stall it).
+std::vector<int> processes_holding(const FileKey& key, std::chrono::steady_clock::time_point deadline);
 
 // True when process `pid` holds a flock() on `key` through one of its descriptors; empty
 // when its descriptors cannot be read (another user's process).
-std::optional<bool> process_holds(int pid, const FileKey& key);
+std::optional<bool> process_holds(int pid, const FileKey& key,
+                                  std::chrono::steady_clock::time_point deadline =
+                                      std::chrono::steady_clock::time_point::max());
 
 }  // namespace wg

@@ -18,6 +18,7 @@ struct FilterInfo {
 
 constexpr FilterInfo kFilters[] = {
     {Filter::unusable, "unusable", nullptr},        {Filter::not_allocated, "not_allocated", nullptr},
+    {Filter::no_access, "no_access", nullptr},
     {Filter::claimed, "claimed", "pid"},            {Filter::shared, "shared", "pid"},
     {Filter::hidden_usage, "hidden_usage", "MiB"},  {Filter::min_memory, "min_memory", "MiB"},
     {Filter::memory_unknown, "memory_unknown", "MiB"},
@@ -153,7 +154,8 @@ std::string render_decision_json(const Machine& machine, const Decision& decisio
               {"chosen_links", chosen_links_json(machine, decision)},
               {"binding", bind},
               {"lock_dir", claims_place_json(place)}};
-  return out.dump(2) + "\n";
+  // Defence in depth: text that is not UTF-8 is replaced, never a crash.
+  return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace wg

@@ -113,13 +113,14 @@ std::string render_dry_run(const Machine& machine, const Decision& decision, con
   return out;
 }
 
-std::string selection_summary(const Machine& machine, const Decision& decision, const CudaEnvironment& env) {
+std::string selection_summary(const Machine& machine, const Decision& decision, const CudaEnvironment& env,
+                              const std::string& share) {
   std::string gpus;
   for (unsigned index : decision.chosen) {
     const Gpu& gpu = machine.gpus[index];
     gpus += fmt::format("{}GPU {} ({}, {})", gpus.empty() ? "" : ", ", index, gpu.name, free_memory_text(gpu));
   }
-  return fmt::format("using {}{}; CUDA_VISIBLE_DEVICES={}", gpus, weakest_link_note(machine, decision),
-                     env.visible_devices);
+  return fmt::format("using {}{}{}; CUDA_VISIBLE_DEVICES={}", gpus, weakest_link_note(machine, decision),
+                     share.empty() ? "" : " (" + share + ")", env.visible_devices);
 }
 }  // namespace wg

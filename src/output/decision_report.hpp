@@ -29,6 +29,8 @@ std::string render_dry_run(const Machine& machine, const Decision& decision, con
 std::string describe_binding(const Binding& binding, const std::string& why_not = "NUMA node unknown");
 
 // "using GPU 1 (NVIDIA A100, 75.3 GiB free); CUDA_VISIBLE_DEVICES=1"
-std::string selection_summary(const Machine& machine, const Decision& decision, const CudaEnvironment& env);
+// `share` ("1 of 2 GPUs of Slurm job 14") follows the GPUs when not empty.
+std::string selection_summary(const Machine& machine, const Decision& decision, const CudaEnvironment& env,
+                              const std::string& share = "");
 
 }  // namespace wg

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 namespace wg {
 
 std::uint64_t to_mib(std::uint64_t bytes) { return bytes / (1024ull * 1024ull); }
@@ -84,6 +86,14 @@ std::string describe_lock_problem(const LockProblem& problem) {
       return fmt::format("lock file {} (owner {}, mode {:04o}) cannot be opened; ask {} or root to remove it, "
                          "or use another --lock-dir",
                          problem.path, owner, problem.mode, owner);
+    case LockFileProblem::linked:
+      return fmt::format("lock file {} (owner {}) has {} names (hard links), which would tie GPUs together; ask {} "
+                         "or root to remove it, or use another --lock-dir",
+                         problem.path, owner, problem.links, owner);
+    case LockFileProblem::cannot_open:
+      return fmt::format("lock file {} (owner {}) cannot be opened: {}; ask {} or root to remove it, or use another "
+                         "--lock-dir",
+                         problem.path, owner, std::strerror(problem.error), owner);
     case LockFileProblem::cannot_create:
       return fmt::format("no lock file {} in the hardened lock directory (owner {}); ask root to run "
                          "`with-gpu --init-lock-dir` again (it makes one for every GPU)",
@@ -97,6 +107,7 @@ std::string describe_claim_holder(const ClaimHolder& holder) {
   std::string text = holder.pid > 0 ? fmt::format("pid {}", holder.pid) : "a process with-gpu cannot see";
   if (!who.empty()) text += " (" + who + ")";
   if (holder.file_deleted) text += " through a deleted lock file";
+  if (holder.same_job_step) text += ", a task of this same Slurm job step (tasks that share GPUs need --share)";
   return text;
 }
 
@@ -126,6 +137,8 @@ std::string format_reason(const Gpu& gpu, const Reason& reason) {
   switch (reason.filter) {
     case Filter::unusable: return "unusable: " + reason.text;
     case Filter::not_allocated: return "not in CUDA_VISIBLE_DEVICES";
+    case Filter::no_access:
+      return "no access: " + describe_no_access(gpu) + ", as a device cgroup does outside this job's allocation";
     case Filter::claimed: return "claimed by " + holder_of(gpu, reason);
     case Filter::shared:
       return fmt::format("shared by {}{}", holder_of(gpu, reason),
@@ -161,6 +174,16 @@ std::string format_reason(const Gpu& gpu, const Reason& reason) {
     case Filter::lock_file: return gpu.lock_problem ? describe_lock_problem(*gpu.lock_problem) : "lock file cannot be used";
   }
   return "rejected";
+}
+
+std::string describe_no_access(const Gpu& gpu) {
+  switch (gpu.access) {
+    case DeviceAccess::accessible: return "";
+    case DeviceAccess::denied_by_driver: return "NVML refuses it to this process (NO_PERMISSION)";
+    case DeviceAccess::denied_by_device_node:
+      return fmt::format("/dev/nvidia{} refuses this process", gpu.minor_number.value_or(0));
+  }
+  return "";
 }
 
 std::string format_reasons(const Gpu& gpu, const std::vector<Reason>& reasons) {

@@ -27,6 +27,10 @@ std::string format_reason(const Gpu& gpu, const Reason& reason);
 // is a FIFO owned by mallory, not a regular file; ask mallory or root to remove it, ...".
 std::string describe_lock_problem(const LockProblem& problem);
 
+// Who refuses this process a GPU it may not open: "NVML refuses it to this process
+// (NO_PERMISSION)", "/dev/nvidia2 refuses this process"; "" for an accessible GPU.
+std::string describe_no_access(const Gpu& gpu);
+
 // "pid 4242 (alice, python train.py)"; "a process with-gpu cannot see" when the kernel
 // names no pid (another pid namespace).
 std::string describe_claim_holder(const ClaimHolder& holder);

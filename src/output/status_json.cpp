@@ -1,5 +1,7 @@
 #include "output/status_json.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "output/claims_json.hpp"
@@ -46,6 +48,8 @@ const char* problem_name(LockFileProblem problem) {
     case LockFileProblem::not_regular: return "not_regular";
     case LockFileProblem::no_access: return "no_access";
     case LockFileProblem::cannot_create: return "cannot_create";
+    case LockFileProblem::linked: return "linked";
+    case LockFileProblem::cannot_open: return "cannot_open";
   }
   return "not_regular";
 }
@@ -86,8 +90,19 @@ json links_json(const Machine& machine, const Gpu& gpu) {
   return list;
 }
 
+json allocation_json(const std::optional<AllocationView>& allocation) {
+  if (!allocation) return nullptr;
+  return {{"source", allocation->source == AllocationView::Source::slurm ? "slurm" : "cuda_visible_devices"},
+          {"job_id", nullable(allocation->job_id)},
+          {"step_id", nullable(allocation->step_id)},
+          {"slurm_gpu_count", nullable(allocation->slurm_gpu_count)},
+          {"cuda_visible_devices", nullable(allocation->cuda_visible_devices)},
+          {"gpus", allocation->gpus},
+          {"summary", allocation->summary}};
+}
+
 // Every key is present for every GPU; what NVML could not read is null.
-json gpu_json(const Machine& machine, const Gpu& gpu) {
+json gpu_json(const Machine& machine, const Gpu& gpu, const std::optional<AllocationView>& allocation) {
   bool ok = gpu.usable();
   auto count = process_count(gpu);
   auto hidden = hidden_usage_bytes(gpu);
@@ -97,6 +112,9 @@ json gpu_json(const Machine& machine, const Gpu& gpu) {
           {"pci_bus_id", nullable(gpu.pci_bus_id)},
           {"usable", ok},
           {"error", nullable(gpu.error)},
+          {"accessible", gpu.accessible()},
+          {"in_allocation", !allocation || std::find(allocation->gpus.begin(), allocation->gpus.end(), gpu.index) !=
+                                                allocation->gpus.end()},
           {"memory_total_mb", mib_or_null(gpu.memory_total_bytes)},
           {"memory_used_mb", mib_or_null(gpu.memory_used_bytes)},
           {"memory_free_mb", mib_or_null(gpu.memory_free_bytes)},
@@ -122,7 +140,7 @@ json gpu_json(const Machine& machine, const Gpu& gpu) {
 
 std::string render_status_json(const Machine& machine, const StatusContext& context) {
   json gpus = json::array();
-  for (const auto& gpu : machine.gpus) gpus.push_back(gpu_json(machine, gpu));
+  for (const auto& gpu : machine.gpus) gpus.push_back(gpu_json(machine, gpu, context.allocation));
   json cuda = nullptr;
   if (machine.cuda_driver_version) {
     int version = *machine.cuda_driver_version;
@@ -131,8 +149,10 @@ std::string render_status_json(const Machine& machine, const StatusContext& cont
   json out = {{"schema_version", kStatusSchemaVersion}, {"hostname", context.hostname},
               {"timestamp", context.timestamp}, {"driver_version", nullable(machine.driver_version)},
               {"nvml_version", nullable(machine.nvml_version)}, {"cuda_driver_version", cuda},
-              {"lock_dir", claims_place_json(context.claims)}, {"gpus", gpus}};
-  return out.dump(2) + "\n";
+              {"lock_dir", claims_place_json(context.claims)}, {"allocation", allocation_json(context.allocation)},
+              {"gpus", gpus}};
+  // Defence in depth: text that is not UTF-8 is replaced, never a crash.
+  return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace wg

@@ -5,6 +5,7 @@
 
 #include "core/claims.hpp"
 #include "core/gpu.hpp"
+#include "core/visible_devices.hpp"
 
 namespace wg {
 
@@ -12,6 +13,7 @@ struct StatusContext {
   std::string hostname;
   std::string timestamp;  // ISO 8601, UTC
   ClaimsPlace claims;     // the lock directory
+  std::optional<AllocationView> allocation;  // Slurm's or an inherited CUDA_VISIBLE_DEVICES
 };
 
 inline constexpr int kStatusSchemaVersion = 1;

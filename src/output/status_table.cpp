@@ -1,5 +1,7 @@
 #include "output/status_table.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <vector>
@@ -29,7 +31,9 @@ std::string header(const Machine& machine, const StatusSource& source) {
   if (machine.cuda_driver_version) line += " · CUDA " + cuda_version(*machine.cuda_driver_version);
   line += fmt::format(" · util and power: {:.1f}s averages", double(source.sample_window_ms) / 1000);
   if (source.overridden) line += " · NVML from " + source.nvml_library + " (WITH_GPU_NVML_LIBRARY)";
-  return line + "\n" + claims_line(source.claims) + "\n";
+  line += "\n" + claims_line(source.claims) + "\n";
+  if (source.allocation) line += "allocation: " + source.allocation->summary + "\n";
+  return line;
 }
 
 std::string memory_cell(const Gpu& gpu) {
@@ -88,6 +92,7 @@ std::string process_lines(const Gpu& gpu, std::size_t indent) {
 }
 
 Color state_color(const Gpu& gpu) {
+  if (!gpu.accessible()) return Color::dim;
   if (!gpu.usable()) return Color::red;
   if (!gpu.claims.empty()) return Color::magenta;
   return is_idle(gpu) ? Color::green : Color::yellow;
@@ -106,6 +111,7 @@ Row row_of(const Gpu& gpu) {
 }  // namespace
 
 std::string gpu_state(const Gpu& gpu) {
+  if (!gpu.accessible()) return "NO ACCESS: " + describe_no_access(gpu);
   if (!gpu.usable()) return "UNUSABLE: " + *gpu.error;
   if (gpu.lock_problem) return "UNAVAILABLE: " + describe_lock_problem(*gpu.lock_problem);
   if (gpu.claims.empty()) return is_idle(gpu) ? "IDLE" : "USED";
@@ -142,7 +148,10 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
     }
     const Gpu& gpu = machine.gpus[r - 1];
     std::string extra = note(gpu);
-    out += line + style.paint(gpu_state(gpu), state_color(gpu)) + (extra.empty() ? "" : "  (" + extra + ")") + "\n";
+    bool outside = source.allocation && std::find(source.allocation->gpus.begin(), source.allocation->gpus.end(),
+                                                  gpu.index) == source.allocation->gpus.end();
+    out += line + (outside ? "OUTSIDE ALLOCATION · " : "") + style.paint(gpu_state(gpu), state_color(gpu)) +
+           (extra.empty() ? "" : "  (" + extra + ")") + "\n";
     out += process_lines(gpu, widths[0] + 2);
   }
   if (has_instant_reading(machine)) out += "* instantaneous: the driver keeps no samples to average for this GPU\n";

@@ -6,6 +6,7 @@
 
 #include "core/claims.hpp"
 #include "core/gpu.hpp"
+#include "core/visible_devices.hpp"
 #include "output/style.hpp"
 
 namespace wg {
@@ -16,6 +17,7 @@ struct StatusSource {
   bool overridden = false;    // from WITH_GPU_NVML_LIBRARY
   long long sample_window_ms = 5000;  // what utilization and power are averaged over
   ClaimsPlace claims;                 // the lock directory and whether it is hardened
+  std::optional<AllocationView> allocation;  // Slurm's or an inherited CUDA_VISIBLE_DEVICES
 };
 
 // The whole table, header included, ending with a newline.

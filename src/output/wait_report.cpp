@@ -19,7 +19,10 @@ std::string format_elapsed(std::chrono::milliseconds elapsed) {
 std::string wait_blockers(const Machine& machine, const Decision& decision, const SelectionOptions& options) {
   std::string out;
   for (const auto& verdict : decision.verdicts) {
-    if (verdict.verdict != Verdict::rejected || verdict.reasons.front().filter == Filter::not_allocated) continue;
+    if (verdict.verdict != Verdict::rejected) continue;
+    // Outside the allocation or out of this process's reach: waiting will not change that.
+    Filter first = verdict.reasons.front().filter;
+    if (first == Filter::not_allocated || first == Filter::no_access) continue;
     if (options.manual && std::find(options.manual->begin(), options.manual->end(), verdict.index) ==
                               options.manual->end()) {
       continue;

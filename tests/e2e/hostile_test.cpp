@@ -730,5 +730,25 @@ TEST_F(HostileNeighbour, OnlyRootMayInitTheLockDirectory) {
   EXPECT_FALSE(exists(lock_dir));
 }
 
+// Another user's command line is input too ---------------------------------------------------
+
+TEST_F(HostileNeighbour, AHoldersCommandLineCannotBreakJsonOrTheTerminal) {
+  std::string nasty = "x\xff\x1b[2J\nGPU 7: free";
+  auto holder = start_as(mallory(), {"with-gpu", "--gpu", "0", "--", "sh", "-c", "sleep 30", nasty}, "holder");
+  ASSERT_FALSE(wait_for_claims(0).empty());
+  wait_until([&] { return contains(with_gpu({"--status"}).out, "sleep 30"); }, 5s);
+  auto status = run_as(alice(), {"with-gpu", "--status", "--json"}, 5s);
+  ASSERT_EQ(status.exit_code, 0) << describe(status);
+  json claims = json::parse(status.out)["gpus"][0]["claims"];
+  ASSERT_EQ(claims.size(), 1u);
+  EXPECT_EQ(claims[0]["command"], "sh -c sleep 30 x\\xff\\x1b[2J\\x0aGPU 7: free") << claims.dump();
+  auto table = run_as(alice(), {"with-gpu", "--status"}, 5s);
+  EXPECT_FALSE(contains(table.out, "\x1b[2J")) << table.out;
+  EXPECT_FALSE(contains(table.out, "\nGPU 7: free")) << table.out;
+  auto dry = run_as(alice(), plus({"with-gpu", "--dry-run", "--json", "--gpu", "0", "--"}, kProbe), 5s);
+  EXPECT_EQ(dry.exit_code, 4) << describe(dry);
+  EXPECT_NO_THROW(static_cast<void>(json::parse(dry.out))) << dry.out;
+}
+
 }  // namespace
 }  // namespace wg::test

@@ -7,8 +7,10 @@
 // with-gpu waits. An old driver is simulated by listing the symbols it lacks in
 // "missing_symbols" (see the end of this file). Format: docs/nvml-double.md.
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -221,12 +223,27 @@ nvmlReturn_t count(const char* symbol, unsigned int* out) {
   return NVML_SUCCESS;
 }
 
+// "device_path": the GPU's device node. The real library opens /dev/nvidiaN for a handle,
+// so where this process may not open the node (EPERM from a device cgroup, EACCES from its
+// mode) the handle is NO_PERMISSION. Any other answer, ENXIO from a node without a driver
+// behind it included, lets the handle through.
+nvmlReturn_t device_permission(const json& gpu) {
+  if (!gpu.contains("device_path") || !gpu["device_path"].is_string()) return NVML_SUCCESS;
+  int fd = open(gpu["device_path"].get<std::string>().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd >= 0) {
+    close(fd);
+    return NVML_SUCCESS;
+  }
+  return errno == EPERM || errno == EACCES ? NVML_ERROR_NO_PERMISSION : NVML_SUCCESS;
+}
+
 nvmlReturn_t handle(const char* symbol, unsigned int index, nvmlDevice_t* out) {
   if (nvmlReturn_t code = check_system(symbol); code != NVML_SUCCESS) return code;
   const json& gpus = state().machine["gpus"];
   if (!out || index >= gpus.size()) return NVML_ERROR_INVALID_ARGUMENT;
   delay(gpus[index], symbol);
   if (nvmlReturn_t code = injected(gpus[index], symbol); code != NVML_SUCCESS) return code;
+  if (nvmlReturn_t code = device_permission(gpus[index]); code != NVML_SUCCESS) return code;
   *out = reinterpret_cast<nvmlDevice_t>(static_cast<std::uintptr_t>(index) + 1);
   return NVML_SUCCESS;
 }
@@ -349,6 +366,14 @@ static nvmlReturn_t impl_nvmlDeviceGetName(nvmlDevice_t device, char* out, unsig
   const json* gpu = nullptr;
   if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetName", gpu); code != NVML_SUCCESS) return code;
   return copy_string(gpu->value("name", "NVIDIA Simulated GPU"), out, length);
+}
+
+// "minor_number": N of /dev/nvidiaN; absent: NOT_SUPPORTED.
+static nvmlReturn_t impl_nvmlDeviceGetMinorNumber(nvmlDevice_t device, unsigned int* out) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetMinorNumber", gpu); code != NVML_SUCCESS) return code;
+  if (!out) return NVML_ERROR_INVALID_ARGUMENT;
+  return reading(*gpu, "minor_number", *out);
 }
 
 static nvmlReturn_t impl_nvmlDeviceGetPciInfo(nvmlDevice_t device, nvmlPciInfo_v1_t* out) {
@@ -502,6 +527,7 @@ NVML_DOUBLE_SYMBOL(nvmlSystemGetNVMLVersion, nvmlReturn_t, (char* out, unsigned 
 NVML_DOUBLE_SYMBOL(nvmlSystemGetCudaDriverVersion, nvmlReturn_t, (int* out))
 NVML_DOUBLE_SYMBOL(nvmlDeviceGetUUID, nvmlReturn_t, (nvmlDevice_t device, char* out, unsigned int length))
 NVML_DOUBLE_SYMBOL(nvmlDeviceGetName, nvmlReturn_t, (nvmlDevice_t device, char* out, unsigned int length))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetMinorNumber, nvmlReturn_t, (nvmlDevice_t device, unsigned int* out))
 NVML_DOUBLE_SYMBOL(nvmlDeviceGetPciInfo, nvmlReturn_t, (nvmlDevice_t device, nvmlPciInfo_v1_t* out))
 NVML_DOUBLE_SYMBOL(nvmlDeviceGetMemoryInfo, nvmlReturn_t, (nvmlDevice_t device, nvmlMemory_t* out))
 NVML_DOUBLE_SYMBOL(nvmlDeviceGetComputeRunningProcesses, nvmlReturn_t, (nvmlDevice_t device, unsigned int* count,

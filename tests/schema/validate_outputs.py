@@ -76,7 +76,8 @@ for name in sorted(os.listdir(os.path.join(root, "examples", "machines"))):
 machine = {"gpus": [gpu(0, errors={"nvmlDeviceGetTemperature": "NOT_SUPPORTED", "nvmlDeviceGetPowerUsage": "NOT_SUPPORTED"}),
                     gpu(1, errors={"nvmlDeviceGetMemoryInfo": "GPU_IS_LOST"}),
                     gpu(2, errors={"nvmlDeviceGetComputeRunningProcesses": "NO_PERMISSION"}),
-                    gpu(3, processes=[{"pid": 4194000, "used_memory_mib": 100}], memory_used_mib=100)]}
+                    gpu(3, processes=[{"pid": 4194000, "used_memory_mib": 100}], memory_used_mib=100),
+                    gpu(4, errors={"nvmlDeviceGetHandleByIndex": "NO_PERMISSION"})]}
 status = valid("status with faults", run(["--status", "--json"], env_for(machine)).stdout, status_schema)
 if status:
     g = status["gpus"]
@@ -88,6 +89,9 @@ if status:
           and g[2]["is_idle"] is False)
     check("a vanished process has null user and command",
           g[3]["processes"][0]["user"] is None and g[3]["processes"][0]["command"] is None)
+    check("a GPU NVML refuses (NO_PERMISSION) is not accessible and not broken",
+          g[4]["accessible"] is False and g[4]["usable"] is False and g[4]["error"] is None
+          and g[0]["accessible"] is True, json.dumps(g[4]))
 
 # A real process NVML lists, and a claim with its holder.
 sleeper = subprocess.Popen(["sleep", "30"])
@@ -124,6 +128,7 @@ cases = [
     ("numa_unknown", ["--numa", "require"], {"gpus": [gpu(0)]}, {}),
     ("not_allocated", [], {"gpus": [gpu(0), gpu(1, memory_total_mib=100)]}, {"CUDA_VISIBLE_DEVICES": "1"}),
     ("unusable", [], {"gpus": [gpu(0, errors={"nvmlDeviceGetMemoryInfo": "GPU_IS_LOST"})]}, {}),
+    ("no_access", [], {"gpus": [gpu(0, errors={"nvmlDeviceGetHandleByIndex": "NO_PERMISSION"})]}, {}),
 ]
 for filter_name, args, machine, extra in cases:
     result = run(["--dry-run", "--json"] + args + ["python", "train.py"], env_for(machine, **extra))

@@ -164,6 +164,13 @@ class AppTest : public ::testing::Test {
       return Ok{};
     };
     services.exit_now = [this](int status) { exited_with = status; };
+    services.check_device_access = [this](Machine& machine) {
+      ++device_checks;
+      for (unsigned index : refused_nodes) {
+        machine.gpus.at(index).minor_number = index;
+        machine.gpus.at(index).access = DeviceAccess::denied_by_device_node;
+      }
+    };
     services.prefer_memory = [this](const std::vector<int>& nodes) -> Result<std::vector<int>> {
       events.push_back("prefer " + std::to_string(nodes.size()) + " node(s)");
       if (numa_error) return *numa_error;
@@ -201,6 +208,8 @@ class AppTest : public ::testing::Test {
   std::vector<std::chrono::milliseconds> waits;
   int calls_before_hang = 1'000'000;  // driver calls while waiting that return before one hangs
   std::optional<int> exited_with;      // the status exit_now was asked for
+  std::vector<unsigned> refused_nodes;  // GPUs whose device node the fake check finds refusing
+  int device_checks = 0;
   FakeLauncher launcher;
   Environment env = [] {
     Environment hermetic;
@@ -590,6 +599,36 @@ TEST_F(AppTest, BindThatCannotPinWarnsAndStillRunsTheCommand) {
                            "the command keeps the CPUs with-gpu was given\n"),
             std::string::npos)
       << err.str();
+}
+
+// Inside a device cgroup (a Slurm job given physical GPUs 0 and 2 of three, CUDA's 0 and 1):
+// the GPU it cannot open is never chosen and CUDA_VISIBLE_DEVICES counts as CUDA does.
+TEST_F(AppTest, AGpuWhoseDeviceNodeRefusesThisProcessIsNeitherCountedNorChosen) {
+  refused_nodes = {1};  // the freest GPU
+  env.cuda_visible_devices = "1";
+  run({"true"});
+  EXPECT_EQ(device_checks, 1);
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], machines[0].gpus[2].uuid);  // unambiguous: by UUID
+  EXPECT_EQ(launcher.env.count("CUDA_DEVICE_ORDER"), 0u);
+  EXPECT_EQ(claims.held.count(machines[0].gpus[2].uuid), 1u);
+}
+
+TEST_F(AppTest, EveryQueryIsCheckedForAccessAndTheTimeoutSaysWhichGpuWasOutOfReach) {
+  machines = {machine_of({GpuBuilder(0).free_mib(30000), GpuBuilder(1).claimed_by(4242)})};
+  refused_nodes = {0};
+  EXPECT_EQ(run({"--wait", "--timeout", "3s", "true"}), 124);
+  EXPECT_EQ(device_checks, queries);
+  EXPECT_NE(err.str().find("  GPU 0: no access: /dev/nvidia0 refuses this process, as a device cgroup does outside "
+                           "this job's allocation\n"),
+            std::string::npos)
+      << err.str();
+}
+
+TEST_F(AppTest, StatusListsAGpuThisProcessCannotOpenAsNoAccess) {
+  refused_nodes = {1};
+  EXPECT_EQ(run({"--status"}), 0);
+  EXPECT_EQ(device_checks, 1);
+  EXPECT_NE(out.str().find("NO ACCESS: /dev/nvidia1 refuses this process"), std::string::npos) << out.str();
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/text.hpp"
 #include "output/decision_report.hpp"
 #include "output/status_table.hpp"
 #include "output/wait_report.hpp"
@@ -105,6 +106,49 @@ TEST(Format, StatusTableHasNoEscapeCodesWithoutColors) {
   EXPECT_NE(plain.find("UNUSABLE: GPU is lost"), std::string::npos);
   std::string colored = render_status_table(machine, {"libnvidia-ml.so.1", false}, Style{Colors::on});
   EXPECT_NE(colored.find("\033[32mIDLE\033[0m"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wg
+
+namespace wg {
+namespace {
+
+TEST(Printable, KeepsTextAndUtf8AndEscapesControlsAndBrokenBytes) {
+  EXPECT_EQ(printable("python train.py --lr 3"), "python train.py --lr 3");
+  EXPECT_EQ(printable("résumé 学习"), "résumé 学习");
+  EXPECT_EQ(printable("a\nGPU 7: free"), "a\\x0aGPU 7: free");
+  EXPECT_EQ(printable("\x1b]0;owned\x07\x1b[2J"), "\\x1b]0;owned\\x07\\x1b[2J");
+  EXPECT_EQ(printable("bad \xff byte"), "bad \\xff byte");
+  EXPECT_EQ(printable("cut \xe5\xad"), "cut \\xe5\\xad");
+  EXPECT_EQ(printable("overlong \xc0\xaf"), "overlong \\xc0\\xaf");
+  EXPECT_EQ(printable("c1 \xc2\x9b"), "c1 \\xc2\\x9b");
+}
+
+}  // namespace
+}  // namespace wg
+
+namespace wg {
+namespace {
+
+TEST(NoAccessWords, SayWhoRefusesTheGpuInReasonsAndTheStatusTable) {
+  Gpu by_driver = test::GpuBuilder(0).refused_by_driver();
+  Gpu by_node = test::GpuBuilder(1).refused_by_device_node(3);
+  Reason no_access{Filter::no_access, 0, 0, {}};
+  EXPECT_EQ(format_reason(by_driver, no_access),
+            "no access: NVML refuses it to this process (NO_PERMISSION), as a device cgroup does outside this "
+            "job's allocation");
+  EXPECT_EQ(format_reason(by_node, no_access),
+            "no access: /dev/nvidia3 refuses this process, as a device cgroup does outside this job's allocation");
+  EXPECT_EQ(gpu_state(by_driver), "NO ACCESS: NVML refuses it to this process (NO_PERMISSION)");
+  EXPECT_EQ(gpu_state(by_node), "NO ACCESS: /dev/nvidia3 refuses this process");
+}
+
+TEST(NoAccessWords, AWaiterIsNotToldAboutGpusOutOfItsReach) {
+  auto machine = test::machine_of({test::GpuBuilder(0).refused_by_driver(), test::GpuBuilder(1).claimed_by(42)});
+  SelectionOptions options;
+  auto decision = select_gpus(machine, options);
+  EXPECT_EQ(wait_blockers(machine, decision, options), "GPU1 claimed by pid 42");
 }
 
 }  // namespace

@@ -37,6 +37,25 @@ TEST(Identity, AutoPicksUuidsWhenPositionsCouldMislead) {
   EXPECT_EQ(resolve_id_format(with_lost, IdFormat::automatic, {}, false), IdFormat::uuid);
 }
 
+// CUDA counts no device it cannot open: GPUs 0 and 1 refused, GPU 3 is CUDA's device 1.
+Machine refused_first_two() {
+  return machine_of({GpuBuilder(0).refused_by_driver(), GpuBuilder(1).refused_by_device_node(1), GpuBuilder(2),
+                     GpuBuilder(3)});
+}
+
+TEST(Identity, PciOrderCountsOnlyTheGpusThisProcessCanOpen) {
+  EXPECT_EQ(pci_order(refused_first_two()), std::vector<unsigned>({2, 3}));
+  EXPECT_EQ(cuda_environment(refused_first_two(), {3}, IdFormat::index).visible_devices, "1");
+}
+
+TEST(Identity, AutoPicksUuidsWhereSomeGpuCannotBeOpened) {
+  auto node_refused = machine_of({GpuBuilder(0).refused_by_device_node(0), GpuBuilder(1)});
+  EXPECT_EQ(resolve_id_format(node_refused, IdFormat::automatic, {}, false), IdFormat::uuid);
+  EXPECT_EQ(resolve_id_format(refused_first_two(), IdFormat::automatic, {}, false), IdFormat::uuid);
+  EXPECT_EQ(cuda_environment(refused_first_two(), {2, 3}, IdFormat::uuid).visible_devices,
+            "GPU-a0000002-1111-2222-3333-444455556666,GPU-a0000003-1111-2222-3333-444455556666");
+}
+
 TEST(Identity, AnExplicitFormatWins) {
   EXPECT_EQ(resolve_id_format(shuffled(), IdFormat::index, {std::nullopt, "FASTEST_FIRST"}, true), IdFormat::index);
   EXPECT_EQ(resolve_id_format(shuffled(), IdFormat::uuid, {}, false), IdFormat::uuid);

@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -297,6 +300,106 @@ TEST_F(LockDirTest, InitMakesRootsDirectoryWithALockFileForEveryGpu) {
     EXPECT_EQ(info.st_uid, 0u);
   }
   EXPECT_TRUE(LockDir(hardened).place().hardened);
+}
+
+}  // namespace
+}  // namespace wg
+
+namespace wg {
+namespace {
+
+class LockDirAttacks : public LockDirTest {};
+
+TEST_F(LockDirAttacks, AnExclusiveRunInsideASharedClaimIsNotServedByIt) {
+  LockDir parent(dir);
+  auto held = parent.claim({&a}, ClaimMode::shared);
+  ASSERT_TRUE(held && held->held);
+  held->held->keep_across_exec();
+  LockDir nested(dir, held->held->descriptors());
+  auto exclusive = nested.claim({&a}, ClaimMode::exclusive);
+  ASSERT_TRUE(exclusive);
+  EXPECT_EQ(exclusive->held, nullptr) << "other --share jobs may join the parent's GPU at any time";
+  Machine machine = test::machine_of({a});
+  nested.read_holders(machine);
+  ASSERT_EQ(machine.gpus[0].claims.size(), 1u);
+  EXPECT_NE(blocking_holder(machine.gpus[0], ClaimMode::exclusive), nullptr);
+  EXPECT_EQ(blocking_holder(machine.gpus[0], ClaimMode::shared), nullptr);
+  auto shared = nested.claim({&a}, ClaimMode::shared);
+  ASSERT_TRUE(shared);
+  EXPECT_NE(shared->held, nullptr);
+}
+
+TEST_F(LockDirAttacks, AHardLinkedLockFileIsAProblemNotASecondGpusClaim) {
+  LockDir store(dir);
+  ASSERT_TRUE(store.claim({&a}, ClaimMode::exclusive));  // makes a's file
+  ASSERT_EQ(link(store.lock_path(a.uuid).c_str(), store.lock_path(b.uuid).c_str()), 0);
+  auto refused = store.claim({&b}, ClaimMode::exclusive);
+  ASSERT_TRUE(refused);
+  ASSERT_TRUE(refused->problem);
+  EXPECT_EQ(refused->problem->kind, LockFileProblem::linked);
+  EXPECT_EQ(refused->problem->links, 2u);
+}
+
+TEST_F(LockDirAttacks, ALeaseOnOneLockFileRulesOutThatGpuOnly) {
+  LockDir store(dir);
+  ASSERT_TRUE(store.claim({&a, &b}, ClaimMode::exclusive));  // makes both files, then lets go
+  // Another process takes a write lease: every other open must wait for it (or, without
+  // blocking, fail). It ignores SIGIO, the signal that asks it to give the lease up.
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t holder = fork();
+  if (holder == 0) {
+    signal(SIGIO, SIG_IGN);
+    int leased = open(store.lock_path(a.uuid).c_str(), O_RDONLY);
+    char answer = leased >= 0 && fcntl(leased, F_SETLEASE, F_WRLCK) == 0 ? 'y' : 'n';
+    [[maybe_unused]] auto written = write(ready[1], &answer, 1);
+    pause();
+    _exit(0);
+  }
+  char answer = 'n';
+  ASSERT_EQ(read(ready[0], &answer, 1), 1);
+  close(ready[0]);
+  close(ready[1]);
+  if (answer != 'y') {
+    kill(holder, SIGKILL);
+    waitpid(holder, nullptr, 0);
+    GTEST_SKIP() << "cannot take a lease here";
+  }
+  auto refused = LockDir(dir).claim({&a}, ClaimMode::exclusive);
+  auto other = LockDir(dir).claim({&b}, ClaimMode::exclusive);
+  kill(holder, SIGKILL);
+  waitpid(holder, nullptr, 0);
+  ASSERT_TRUE(refused) << refused.error().message;
+  EXPECT_EQ(refused->held, nullptr);
+  ASSERT_TRUE(refused->problem);
+  EXPECT_EQ(refused->problem->kind, LockFileProblem::cannot_open);
+  EXPECT_EQ(refused->problem->error, EWOULDBLOCK);
+  ASSERT_TRUE(other);
+  EXPECT_NE(other->held, nullptr);
+}
+
+TEST_F(LockDirAttacks, ClaimsHeldInADirectoryAreCounted) {
+  LockDir store(dir);
+  auto held = store.claim({&a}, ClaimMode::shared);
+  ASSERT_TRUE(held && held->held);
+  ASSERT_TRUE(LockDir(dir).claim({&b}, ClaimMode::exclusive));  // made, released
+  EXPECT_EQ(claims_held_in(dir, {a.uuid, b.uuid}), 1u);
+  EXPECT_EQ(claims_held_in(temp / "nowhere", {a.uuid}), 0u);
+}
+
+TEST_F(LockDirAttacks, InitLeavesAnotherUsersDirectoryAlone) {
+  if (geteuid() != 0) GTEST_SKIP() << "--init-lock-dir runs as root";
+  std::string theirs = temp / "theirs";
+  ASSERT_EQ(mkdir(theirs.c_str(), 0700), 0);
+  ASSERT_EQ(chown(theirs.c_str(), 54321, 54321), 0);
+  auto refused = init_hardened_lock_dir(theirs, {a.uuid});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "--init-lock-dir: " + theirs + " exists and belongs to 54321; remove it first "
+                                     "or choose another path");
+  struct stat info {};
+  ASSERT_EQ(stat(theirs.c_str(), &info), 0);
+  EXPECT_EQ(info.st_uid, 54321u);
+  EXPECT_EQ(info.st_mode & 07777, 0700u);
 }
 
 }  // namespace

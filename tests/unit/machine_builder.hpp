@@ -86,6 +86,20 @@ class GpuBuilder {
     gpu_.error = std::move(error);
     return *this;
   }
+  // NVML answered NO_PERMISSION for its handle (a device cgroup): nothing is known of it.
+  GpuBuilder& refused_by_driver() {
+    Gpu refused;
+    refused.index = gpu_.index;
+    refused.access = DeviceAccess::denied_by_driver;
+    gpu_ = refused;
+    return *this;
+  }
+  // NVML read it, but its /dev/nvidia<minor> refuses this process.
+  GpuBuilder& refused_by_device_node(unsigned minor) {
+    gpu_.minor_number = minor;
+    gpu_.access = DeviceAccess::denied_by_device_node;
+    return *this;
+  }
   GpuBuilder& claimed_by(int pid, ClaimMode mode = ClaimMode::exclusive) {
     gpu_.claims.push_back({pid, mode, {}, {}});
     return *this;

@@ -148,14 +148,56 @@ TEST_F(NvmlSourceTest, RetriesTheProcessQueryWhenTheListGrewBetweenCalls) {
 
 TEST_F(NvmlSourceTest, ALostGpuIsUnusableWithNvmlsTextAndTheOthersAreRead) {
   auto machine = query(R"({"gpus": [{"uuid": "GPU-1", "memory_total_mib": 1000, "errors": {"nvmlDeviceGetMemoryInfo": "GPU_IS_LOST"}},
-                                     {"uuid": "GPU-2", "memory_total_mib": 2000, "errors": {"nvmlDeviceGetHandleByIndex": "NO_PERMISSION"}},
+                                     {"uuid": "GPU-2", "memory_total_mib": 2000, "errors": {"nvmlDeviceGetHandleByIndex": "UNKNOWN"}},
                                      {"uuid": "GPU-3", "memory_total_mib": 3000}]})");
   ASSERT_TRUE(machine);
   ASSERT_EQ(machine->gpus.size(), 3u);
   EXPECT_EQ(machine->gpus[0].error, "GPU is lost");
-  EXPECT_EQ(machine->gpus[1].error, "Insufficient Permissions");
+  EXPECT_EQ(machine->gpus[1].error, "Unknown Error");
   EXPECT_TRUE(machine->gpus[2].usable());
   EXPECT_EQ(machine->gpus[2].memory_total_bytes, 3000 * kMiB);
+}
+
+// NVML's count includes the GPUs a device cgroup denies; their handles answer NO_PERMISSION.
+TEST_F(NvmlSourceTest, AGpuWhoseHandleNvmlRefusesIsInaccessibleNotBroken) {
+  auto machine = query(R"({"gpus": [{"uuid": "GPU-1", "memory_total_mib": 1000, "minor_number": 0,
+                                      "errors": {"nvmlDeviceGetHandleByIndex": "NO_PERMISSION"}},
+                                     {"uuid": "GPU-2", "memory_total_mib": 2000, "minor_number": 1}]})");
+  ASSERT_TRUE(machine) << machine.error().message;
+  ASSERT_EQ(machine->gpus.size(), 2u);
+  const Gpu& refused = machine->gpus[0];
+  EXPECT_EQ(refused.access, DeviceAccess::denied_by_driver);
+  EXPECT_FALSE(refused.error);
+  EXPECT_FALSE(refused.usable());
+  EXPECT_TRUE(refused.uuid.empty());
+  EXPECT_FALSE(refused.minor_number);
+  EXPECT_EQ(machine->gpus[1].access, DeviceAccess::accessible);
+  EXPECT_EQ(machine->gpus[1].minor_number, 1u);
+}
+
+TEST_F(NvmlSourceTest, TheMinorNumberIsUnknownWhereTheDriverDoesNotSay) {
+  auto machine = query(R"({"gpus": [{"uuid": "GPU-1", "memory_total_mib": 1000, "minor_number": 3},
+                                     {"uuid": "GPU-2", "memory_total_mib": 1000}]})");
+  ASSERT_TRUE(machine);
+  EXPECT_EQ(machine->gpus[0].minor_number, 3u);
+  EXPECT_FALSE(machine->gpus[1].minor_number);
+  auto old = query(R"({"missing_symbols": ["nvmlDeviceGetMinorNumber"], "gpus": [{"uuid": "GPU-1", "memory_total_mib": 1000,
+                       "minor_number": 3}]})");
+  ASSERT_TRUE(old);
+  EXPECT_TRUE(old->gpus[0].usable());
+  EXPECT_FALSE(old->gpus[0].minor_number);
+}
+
+// The double opens device_path as NVML opens the device node: a node that opens, or that
+// is missing, lets the handle through (only EPERM and EACCES refuse it: tests/e2e).
+TEST_F(NvmlSourceTest, ADevicePathThatOpensOrIsMissingLetsTheHandleThrough) {
+  auto machine = query(R"({"gpus": [{"uuid": "GPU-1", "memory_total_mib": 1000, "device_path": "/dev/null"},
+                                     {"uuid": "GPU-2", "memory_total_mib": 1000, "device_path": "/nonexistent/nvidia1"}]})");
+  ASSERT_TRUE(machine);
+  EXPECT_TRUE(machine->gpus[0].accessible());
+  EXPECT_TRUE(machine->gpus[0].usable());
+  EXPECT_TRUE(machine->gpus[1].accessible());
+  EXPECT_TRUE(machine->gpus[1].usable());
 }
 
 TEST_F(NvmlSourceTest, UnsupportedReadingsAreUnknownNotZero) {

@@ -106,6 +106,26 @@ TEST(Selector, RejectsGpusClaimedByAnotherProcess) {
   EXPECT_EQ(decision.verdicts[0].reasons[0].value, 4242);
 }
 
+TEST(Selector, NeverChoosesAGpuThisProcessCannotOpen) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(40000).refused_by_device_node(0), GpuBuilder(1).refused_by_driver(),
+                             GpuBuilder(2).free_mib(10000)});
+  auto decision = select_gpus(machine, {});
+  ASSERT_TRUE(decision.ok);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({2}));
+  EXPECT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::no_access}));
+  EXPECT_EQ(filters_of(decision, 1), std::vector<Filter>({Filter::no_access}));  // not "unusable": nothing is broken
+  EXPECT_EQ(decision.eligible_count, 1u);
+}
+
+TEST(Selector, AManualListNamingAGpuThisProcessCannotOpenFails) {
+  auto machine = machine_of({GpuBuilder(0).refused_by_device_node(0), GpuBuilder(1)});
+  SelectionOptions options;
+  options.manual = std::vector<unsigned>{0};
+  auto decision = select_gpus(machine, options);
+  EXPECT_FALSE(decision.ok);
+  EXPECT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::no_access}));
+}
+
 TEST(Selector, RejectsHiddenUsageAbove512MiB) {
   // Used memory with no process to attribute it to: 512 MiB is allowed, more is not.
   auto machine = machine_of({GpuBuilder(0).used_mib(600), GpuBuilder(1).used_mib(512), GpuBuilder(2).used_mib(513)});

@@ -33,6 +33,41 @@ TEST(Allocation, IntegersArePositionsInPciBusOrder) {
   EXPECT_FALSE((*allocation)->named_by_uuid);
 }
 
+// Under a device cgroup Slurm numbers a job's GPUs from 0, as CUDA does: a job given
+// physical GPUs 2,3 sees CUDA_VISIBLE_DEVICES=0,1.
+TEST(Allocation, IntegersArePositionsAmongTheGpusThisProcessCanOpen) {
+  auto machine = machine_of({GpuBuilder(0).refused_by_driver(), GpuBuilder(1).refused_by_device_node(1), GpuBuilder(2),
+                             GpuBuilder(3)});
+  auto allocation = read_allocation(std::string("0,1"), machine);
+  ASSERT_TRUE(allocation) << allocation.error().message;
+  EXPECT_EQ((*allocation)->indices, std::vector<unsigned>({2, 3}));
+  auto first = read_allocation(std::string("0"), machine);
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)->indices, std::vector<unsigned>({2}));
+}
+
+TEST(Allocation, RefusedGpusAreSkippedInPciBusOrderToo) {
+  Machine machine = shuffled();  // PCI order: 1, 2, 0
+  machine.gpus[1].access = DeviceAccess::denied_by_driver;
+  auto allocation = read_allocation(std::string("0,1"), machine);
+  ASSERT_TRUE(allocation);
+  EXPECT_EQ((*allocation)->indices, std::vector<unsigned>({2, 0}));
+}
+
+TEST(Allocation, AnEntryBeyondTheGpusThisProcessCanOpenSaysHowManyItCan) {
+  auto machine = machine_of({GpuBuilder(0).refused_by_driver(), GpuBuilder(1).refused_by_device_node(1), GpuBuilder(2),
+                             GpuBuilder(3)});
+  auto allocation = read_allocation(std::string("2"), machine);
+  ASSERT_FALSE(allocation);
+  EXPECT_EQ(allocation.error().message,
+            "CUDA_VISIBLE_DEVICES entry '2' names no GPU (this process can open 2 of this machine's 4 GPUs, "
+            "positions 0-1 in PCI bus order)");
+  auto none = read_allocation(std::string("0"), machine_of({GpuBuilder(0).refused_by_driver(), GpuBuilder(1).refused_by_driver()}));
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message,
+            "CUDA_VISIBLE_DEVICES entry '0' names no GPU (this process can open none of this machine's 2 GPUs)");
+}
+
 TEST(Allocation, AcceptsFullAndUniquePrefixUuids) {
   auto allocation = read_allocation(std::string("GPU-a0000002-1111-2222-3333-444455556666,GPU-a0000000"), shuffled());
   ASSERT_TRUE(allocation);

@@ -1,0 +1,14 @@
+#pragma once
+// Text from other users (another process's command line) made safe to print: nothing
+// in it may move the cursor, fake a line, retitle the terminal or break UTF-8 output.
+
+#include <string>
+#include <string_view>
+
+namespace wg {
+
+// `text` with every control character and every byte that is not part of valid UTF-8
+// written as \xNN; everything else (UTF-8 letters included) kept as it is.
+std::string printable(std::string_view text);
+
+}  // namespace wg

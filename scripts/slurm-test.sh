@@ -526,13 +526,105 @@ json.dump({"description": "scripts/slurm-test.sh: 4 idle GPUs, GPU i's device no
           open(path, "w"), indent=2)
 EOF
 
+chosen_of() {  # the GPUs (minors) a with-gpu probe line names by UUID, comma-separated
+  local cvd uuid out=()
+  cvd=$(field "$1" CUDA_VISIBLE_DEVICES)
+  for uuid in ${cvd//,/ }; do [[ $uuid == GPU-* ]] && out+=("$((10#${uuid: -2}))"); done
+  (IFS=$'\n'; printf '%s' "$(sort -n <<<"${out[*]}" | paste -sd,)")
+}
+
+# wg_job LABEL LINE N: with-gpu in a job chose N GPUs, exactly those its cgroup lets it open
+wg_job() {
+  local label=$1 line=$2 n=$3 chosen allowed
+  if [[ -z $line ]]; then fail "$label: with-gpu ran the command"; return; fi
+  show "$line"
+  chosen=$(chosen_of "$line")
+  allowed=$(allowed_of "$line")
+  if [[ $constrained != 1 ]]; then
+    skip "$label: with-gpu chose the job's own GPUs" "no device constraint"
+    return
+  fi
+  check "$label: with-gpu named $n GPUs by UUID (chose $chosen)" [ "$(tr ',' '\n' <<<"$chosen" | grep -c .)" -eq "$n" ]
+  check "$label: they are exactly the ones its cgroup allows ($allowed)" [ "$chosen" == "$allowed" ]
+}
+
+# Two --gres=gpu:2 jobs at once, each with-gpu --min-gpus 2: disjoint, each on its own devices
+wg_two_jobs() {
+  local title=$1 a b
+  rm -f "$tmp"/barrier/*
+  timeout 60 srun -t 1 --gres=gpu:2 "$with_gpu" --quiet --min-gpus 2 -- "${probe[@]}" "$tmp/barrier" 2 \
+    >"$tmp/out/wa" 2>"$tmp/out/wa.err" &
+  local srun_pid=$!
+  batch 60 --gres=gpu:2 -o "$tmp/out/wb" --wrap "$with_gpu --quiet --min-gpus 2 -- ${probe[*]} $tmp/barrier 2" \
+    2>"$tmp/out/wb.err" || true
+  wait "$srun_pid" || true
+  a=$(grep -h '^job=' "$tmp/out/wa" || true)
+  b=$(grep -h '^job=' "$tmp/out/wb" 2>/dev/null || true)
+  echo "  two --gres=gpu:2 jobs, each running with-gpu --min-gpus 2 ($title):"
+  [[ -n $a ]] || fail "srun job ran with-gpu ($title)" "$(cat "$tmp/out/wa" "$tmp/out/wa.err" 2>/dev/null)"
+  [[ -n $b ]] || fail "sbatch job ran with-gpu ($title)" "$(cat "$tmp/out/wb" "$tmp/out/wb.err" 2>/dev/null)"
+  [[ -n $a && -n $b ]] || return 0
+  check "both with-gpu commands ran at the same time ($title)" [ "$(field "$a" barrier)$(field "$b" barrier)" == metmet ]
+  wg_job "srun job ($title)" "$a" 2
+  wg_job "sbatch job ($title)" "$b" 2
+  if [[ $constrained == 1 ]]; then
+    check "their GPUs are disjoint ($title)" \
+      [ "$(tr ',' '\n' <<<"$(chosen_of "$a"),$(chosen_of "$b")" | sort -n | paste -sd,)" == 0,1,2,3 ]
+  fi
+}
+
 run_cases() {
   say "with-gpu cases ($with_gpu)"
-  local out line
-  out=$(timeout 60 srun -t 1 --gres=gpu:2 sh -c "env | grep -E 'CUDA|SLURM_(JOB|STEP)_GPUS|GPUS_ON' | sort" 2>&1 || true)
-  echo "  srun --gres=gpu:2 sh -c \"env | grep ...\":"
+  local out line lines max status
+  rm -rf "$WITH_GPU_LOCK_DIR"
+
+  wg_two_jobs "gres.conf in minor order"
+
+  # An 8-task array of 1-GPU jobs, each with-gpu --wait: four at a time, each on its own device
+  WGTEST_HOLD=1 batch 90 --array=0-7 --gres=gpu:1 -o "$tmp/out/wg_array_%a" \
+    --wrap "$with_gpu --quiet --wait --timeout 60 -- ${probe[*]}" 2>"$tmp/out/wg_array.err" || true
+  lines=$(cat "$tmp"/out/wg_array_* 2>/dev/null | grep '^job=' | sort -t= -k3 -n || true)
+  echo "  sbatch --array=0-7 --gres=gpu:1, each with-gpu --wait (the command holds 1 s):"
+  check "8 array tasks ran their command through with-gpu" [ "$(grep -c . <<<"$lines")" -eq 8 ]
+  while read -r line; do [[ -n $line ]] && wg_job "array task $(field "$line" task)" "$line" 1; done <<<"$lines"
+  max=$(python3 -c '
+import sys
+spans = [tuple(float(w.split("=")[1]) for w in l.split() if w.startswith(("start=", "end="))) for l in sys.stdin if l.strip()]
+print(max((sum(1 for s, e in spans if s <= t < e) for t, _ in spans), default=0))' <<<"$lines")
+  say "with-gpu array: at most $max tasks ran at once"
+  if [[ $constrained == 1 ]]; then
+    check "with-gpu array: tasks ran side by side (at most $max at once), not one at a time" [ "$max" -ge 2 ]
+  fi
+  check "with-gpu array: never more than 4 at once" [ "$max" -le 4 ]
+  grep -h "with-gpu: error" "$tmp"/out/wg_array_* 2>/dev/null | head -3 || true
+
+  # A job without GPUs is refused with the Slurm sentence
+  out=$(CUDA_VISIBLE_DEVICES=0,1,2,3 timeout 60 srun -t 1 "$with_gpu" -- true 2>&1; echo "exit=$?")
+  echo "  srun without --gres, with-gpu -- true:"
   while IFS= read -r line; do printf '    %s\n' "$line"; done <<<"$out"
-  check "a job's environment names its GPUs" grep -q '^SLURM_GPUS_ON_NODE=2$' <<<"$out"
+  check "a job without GPUs is refused (exit 4)" grep -q '^exit=4$' <<<"$out"
+  check "the refusal says the job was given no GPUs and how to ask" \
+    grep -Eq 'with-gpu: error: Slurm job [0-9]+( step [0-9]+)? was given no GPUs; ask Slurm for them \(sbatch/srun --gres=gpu:N or --gpus=N\)' <<<"$out"
+
+  # --status inside a job shows the allocation and marks the GPUs outside it
+  status=$(timeout 60 srun -t 1 --gres=gpu:2 sh -c "\"$with_gpu\" --status; ${probe[*]}" 2>&1 || true)
+  echo "  srun --gres=gpu:2 with-gpu --status:"
+  while IFS= read -r line; do [[ $line == job=* ]] || printf '    %s\n' "$line"; done <<<"$status"
+  check "--status in a job has an allocation line" \
+    grep -Eq '^allocation: Slurm job [0-9]+ step [0-9]+, 2 GPUs \(CUDA_VISIBLE_DEVICES=0,1\): GPUs [0-3], [0-3]$' <<<"$status"
+  if [[ $constrained == 1 ]]; then
+    line=$(grep '^job=' <<<"$status" || true)
+    local listed
+    listed=$(sed -nE 's/^allocation: .*: GPUs ([0-3]), ([0-3])$/\1,\2/p' <<<"$status")
+    check "--status names the job's own GPUs as its allocation ($listed, allowed $(allowed_of "$line"))" \
+      [ "$listed" == "$(allowed_of "$line")" ]
+    check "--status marks the other two GPUs" [ "$(grep -c 'OUTSIDE ALLOCATION' <<<"$status")" -eq 2 ]
+  fi
+
+  # gres.conf's File= order need not be PCI order: each job still lands on its own devices
+  use_gres_order 2 0 3 1
+  wg_two_jobs "gres.conf File= order 2 0 3 1"
+  use_gres_order 0 1 2 3
 }
 run_cases
 

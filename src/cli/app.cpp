@@ -250,8 +250,14 @@ class Flow {
         if (round.selection.allocation && std::find(round.selection.allocation->begin(),
                                                     round.selection.allocation->end(),
                                                     index) == round.selection.allocation->end()) {
+          std::string allowed;
+          for (unsigned other : *round.selection.allocation) {
+            allowed += (allowed.empty() ? "" : ", ") + std::to_string(other);
+          }
           return usage_error("--gpu " + std::to_string(index) + " is outside CUDA_VISIBLE_DEVICES='" +
-                             *env_.cuda_visible_devices + "'");
+                             *env_.cuda_visible_devices + "', which allows GPU" +
+                             (round.selection.allocation->size() == 1 ? " " : "s ") + allowed +
+                             " (--gpu takes NVML indices, as --status lists them)");
         }
       }
       round.selection.manual = *manual;

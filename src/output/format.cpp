@@ -181,7 +181,8 @@ std::string describe_no_access(const Gpu& gpu) {
     case DeviceAccess::accessible: return "";
     case DeviceAccess::denied_by_driver: return "NVML refuses it to this process (NO_PERMISSION)";
     case DeviceAccess::denied_by_device_node:
-      return fmt::format("/dev/nvidia{} refuses this process", gpu.minor_number.value_or(0));
+      return gpu.minor_number ? fmt::format("/dev/nvidia{} refuses this process", *gpu.minor_number)
+                              : "its device node refuses this process";
   }
   return "";
 }

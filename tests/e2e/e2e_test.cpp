@@ -299,7 +299,7 @@ TEST_F(Allocated, MigAndUnknownEntriesAreErrors) {
 TEST_F(Allocated, AManualGpuOutsideTheAllocationIsAnError) {
   auto result = with_gpu({"--gpu", "3", "true"}, {{"CUDA_VISIBLE_DEVICES", "0,1"}});
   EXPECT_EQ(result.exit_code, 2);
-  EXPECT_EQ(result.err, "with-gpu: error: --gpu 3 is outside CUDA_VISIBLE_DEVICES='0,1'\n");
+  EXPECT_EQ(result.err, "with-gpu: error: --gpu 3 is outside CUDA_VISIBLE_DEVICES='0,1', which allows GPUs 0, 1 (--gpu takes NVML indices, as --status lists them)\n");
 }
 
 TEST_F(E2E, OnAMachineWithoutGpusAnAllocationOrAGpuListSaysSo) {

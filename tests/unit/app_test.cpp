@@ -482,7 +482,7 @@ TEST_F(AppTest, TheAllocationLimitsTheChoiceAndManualGpusMustBeInsideIt) {
   run({"true"});
   EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "2");
   EXPECT_EQ(run({"--gpu", "1", "true"}), 2);
-  EXPECT_NE(err.str().find("with-gpu: error: --gpu 1 is outside CUDA_VISIBLE_DEVICES='0,2'\n"), std::string::npos);
+  EXPECT_NE(err.str().find("with-gpu: error: --gpu 1 is outside CUDA_VISIBLE_DEVICES='0,2', which allows GPUs 0, 2 (--gpu takes NVML indices, as --status lists them)\n"), std::string::npos);
 }
 
 TEST_F(AppTest, DryRunShowsTheDecisionAndClaimsNothing) {

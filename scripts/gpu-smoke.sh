@@ -99,6 +99,35 @@ bound=$("$bin" --bind --min-memory 0 -- grep Cpus_allowed_list /proc/self/status
 echo "--bind: $(cat "$work/bind.err" | tr '\n' ' ')"
 [[ $bound == Cpus_allowed_list:* ]] && pass "--bind ran the command: $bound" || fail "--bind gave '$bound'"
 
+echo; echo "== device access (issue 17): minors and /dev/nvidiaN as this process sees them"
+nvidia-smi --query-gpu=index,uuid --format=csv,noheader >"$work/smi-uuid.csv"
+for node in /dev/nvidia[0-9]*; do
+  [[ -e $node ]] || continue
+  if [[ -r $node && -w $node ]]; then echo "$node: readable and writable"; else echo "$node: refused"; fi
+done
+python3 - "$work/wg.json" <<'PY' || failures=$((failures + 1))
+import json, sys
+gpus = json.load(open(sys.argv[1]))["gpus"]
+bad = sum(1 for g in gpus if not g["accessible"])
+for g in gpus:
+    print(("ok:   " if g["accessible"] else "FAIL: ") + "GPU %d accessible (no cgroup here)" % g["index"])
+sys.exit(1 if bad else 0)
+PY
+# Counting as CUDA counts: the first position of CUDA_VISIBLE_DEVICES is the first GPU.
+got=$(CUDA_VISIBLE_DEVICES=0 "$bin" --quiet --min-memory 0 -- sh -c 'echo "$CUDA_VISIBLE_DEVICES"')
+[[ -n $got ]] && pass "CUDA_VISIBLE_DEVICES=0 gives the command '$got'" || fail "CUDA_VISIBLE_DEVICES=0 ran nothing"
+
+echo; echo "== claims directory (issue 12): a hardened directory made in a scratch path"
+if [[ $(id -u) -eq 0 ]]; then
+  "$bin" --init-lock-dir "$work/hardened" && pass "--init-lock-dir made $work/hardened" || fail "--init-lock-dir exited $?"
+  ls -la "$work/hardened"
+  WITH_GPU_LOCK_DIR=$work/hardened "$bin" --status | sed -n '2p'
+  WITH_GPU_LOCK_DIR=$work/hardened "$bin" --quiet --min-memory 0 -- true && pass "a launch claims through it" \
+    || fail "a launch through the hardened directory exited $?"
+else
+  echo "skipped: not root (--init-lock-dir needs root)"
+fi
+
 echo; echo "== with-gpu never appears as a GPU process (no CUDA context)"
 "$bin" --wait --quiet --timeout 3s --poll-interval 100ms --min-memory 100000G true 2>/dev/null &
 waiter=$!

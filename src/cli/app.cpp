@@ -14,6 +14,7 @@
 #include "cli/exit_code.hpp"
 #include "cli/options.hpp"
 #include "core/identity.hpp"
+#include "core/text.hpp"
 #include "core/visible_devices.hpp"
 #include "nvml/nvml_gpu_source.hpp"
 #include "os/inotify_watch.hpp"
@@ -250,10 +251,7 @@ class Flow {
         if (round.selection.allocation && std::find(round.selection.allocation->begin(),
                                                     round.selection.allocation->end(),
                                                     index) == round.selection.allocation->end()) {
-          std::string allowed;
-          for (unsigned other : *round.selection.allocation) {
-            allowed += (allowed.empty() ? "" : ", ") + std::to_string(other);
-          }
+          std::string allowed = join_numbers(*round.selection.allocation);
           return usage_error("--gpu " + std::to_string(index) + " is outside CUDA_VISIBLE_DEVICES='" +
                              *env_.cuda_visible_devices + "', which allows GPU" +
                              (round.selection.allocation->size() == 1 ? " " : "s ") + allowed +
@@ -525,8 +523,7 @@ class Flow {
       return view;
     }
     if (*allocation) view.gpus = (*allocation)->indices;
-    std::string list;
-    for (unsigned index : view.gpus) list += (list.empty() ? "" : ", ") + std::to_string(index);
+    std::string list = join_numbers(view.gpus);
     view.summary = who + ": " + (list.empty() ? "no GPU" : (view.gpus.size() == 1 ? "GPU " : "GPUs ") + list);
     if (slurm_ && slurm_->gpu_count && *slurm_->gpu_count != cuda_visible_count().value_or(0)) {
       view.summary += "; Slurm counts " + gpus_phrase(*slurm_->gpu_count) + " (" + slurm_->gpus_variable + ")";

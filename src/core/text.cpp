@@ -26,6 +26,15 @@ std::size_t utf8_length(std::string_view text, std::size_t i) {
 
 }  // namespace
 
+std::string join_numbers(const std::vector<unsigned>& numbers) {
+  std::string out;
+  for (unsigned number : numbers) {
+    if (!out.empty()) out += ", ";
+    out += std::to_string(number);
+  }
+  return out;
+}
+
 std::string printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -4,8 +4,12 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wg {
+
+// The numbers joined by ", ": "0, 2, 3".
+std::string join_numbers(const std::vector<unsigned>& numbers);
 
 // `text` with every control character and every byte that is not part of valid UTF-8
 // written as \xNN; everything else (UTF-8 letters included) kept as it is.

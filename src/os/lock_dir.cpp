@@ -41,7 +41,10 @@ class FlockClaims : public HeldClaims {
   }
   std::string descriptors() const override {
     std::string list;
-    auto add = [&list](int fd) { list += (list.empty() ? "" : ",") + std::to_string(fd); };
+    auto add = [&list](int fd) {
+      if (!list.empty()) list += ',';
+      list += std::to_string(fd);
+    };
     for (int fd : inherited_) add(fd);
     for (const auto& fd : fds_) add(fd.get());
     return list;

@@ -153,3 +153,15 @@ TEST(NoAccessWords, AWaiterIsNotToldAboutGpusOutOfItsReach) {
 
 }  // namespace
 }  // namespace wg
+
+namespace wg {
+namespace {
+
+TEST(JoinNumbers, SeparatesWithACommaAndASpace) {
+  EXPECT_EQ(join_numbers({}), "");
+  EXPECT_EQ(join_numbers({3}), "3");
+  EXPECT_EQ(join_numbers({0, 2, 3}), "0, 2, 3");
+}
+
+}  // namespace
+}  // namespace wg

@@ -13,6 +13,7 @@
 
 #include "cli/exit_code.hpp"
 #include "cli/options.hpp"
+#include "core/gpu_list.hpp"
 #include "core/identity.hpp"
 #include "core/text.hpp"
 #include "core/visible_devices.hpp"
@@ -240,8 +241,7 @@ class Flow {
       round.allocation_named_by_uuid = (*allocation)->named_by_uuid;
     }
     if (options_.all_gpus) {
-      auto count = static_cast<unsigned>(round.selection.allocation ? round.selection.allocation->size()
-                                                                    : countable_gpus(round.machine));
+      auto count = static_cast<unsigned>(countable_gpus(round.machine, round.selection.allocation));
       round.selection.min_gpus = round.selection.max_gpus = std::max(count, 1u);
     }
     if (options_.gpu_list) {
@@ -477,7 +477,8 @@ class Flow {
     auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(services_.clock->now() - start_);
     if (quick_recheck()) refresh_holders(round);
     Error error = no_gpu_error(round, ErrorKind::timed_out, "timed out after " + seconds(elapsed) + " waiting: ");
-    error.details.insert(error.details.rfind("hint: "), note);
+    auto hint = error.details.rfind("hint: ");
+    error.details.insert(hint == std::string::npos ? error.details.size() : hint, note);
     return error;
   }
 
@@ -547,10 +548,13 @@ class Flow {
            " of " + describe_job(*slurm_);
   }
 
-  // GPUs a request for every GPU counts without an allocation: those this process may use.
-  static std::size_t countable_gpus(const Machine& machine) {
-    return static_cast<std::size_t>(
-        std::count_if(machine.gpus.begin(), machine.gpus.end(), [](const Gpu& gpu) { return gpu.accessible(); }));
+  // The GPUs --min-gpus all asks for: the usable ones this process may open, within the
+  // allocation when there is one.
+  static std::size_t countable_gpus(const Machine& machine, const std::optional<std::vector<unsigned>>& among) {
+    return static_cast<std::size_t>(std::count_if(machine.gpus.begin(), machine.gpus.end(), [&](const Gpu& gpu) {
+      bool allowed = !among || std::find(among->begin(), among->end(), gpu.index) != among->end();
+      return allowed && gpu.usable() && gpu.accessible();
+    }));
   }
 
   // A Slurm job given no GPUs is refused: Slurm removed CUDA_VISIBLE_DEVICES, and every
@@ -576,7 +580,8 @@ class Flow {
     if (!env_.cuda_visible_devices) return std::nullopt;
     const std::string& value = *env_.cuda_visible_devices;
     if (value.find_first_not_of(" \t") == std::string::npos || value == "-1") return 0;
-    return static_cast<std::size_t>(std::count(value.begin(), value.end(), ',')) + 1;
+    auto entries = parse_gpu_list(value, "CUDA_VISIBLE_DEVICES");  // as read_allocation reads it
+    return entries ? entries->size() : 0;
   }
 
   // Marks the holders that are tasks of this same Slurm job step, so that a refusal can

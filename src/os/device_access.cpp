@@ -7,13 +7,15 @@
 
 namespace wg {
 
-// faccessat rather than open: the kernel's permission check (inode_permission) asks the
+// access rather than open: the kernel's permission check (inode_permission) asks the
 // device cgroup as well as the mode, so the answer is the one an open would get, while an
 // open of /dev/nvidiaN would also run the driver's open, which initialises a GPU no other
-// client holds (persistence mode off): slow, and the command's business. AT_EACCESS: the
-// effective ids, which an open uses.
+// client holds (persistence mode off): slow, and the command's business. Plain access, not
+// faccessat(AT_EACCESS): glibc would try faccessat2, which older container seccomp
+// profiles answer with EPERM, and every GPU would look refused. with-gpu is not setuid, so
+// the real ids access checks are the ones an open uses.
 NodeAccess device_node_access(const std::string& path) {
-  if (faccessat(AT_FDCWD, path.c_str(), R_OK | W_OK, AT_EACCESS) == 0) return NodeAccess::allowed;
+  if (access(path.c_str(), R_OK | W_OK) == 0) return NodeAccess::allowed;
   return errno == EPERM || errno == EACCES ? NodeAccess::refused : NodeAccess::unknown;
 }
 

@@ -90,6 +90,11 @@ std::string without_trailing_slashes(std::string path) {
   return path;
 }
 
+// A GPU without a lock file in root's directory: only root may make one.
+LockProblem missing_in_hardened_dir(const std::string& path) {
+  return LockProblem{LockFileProblem::cannot_create, path, FileType::regular, "root", 0, true};
+}
+
 int flock_operation(ClaimMode mode) { return (mode == ClaimMode::exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB; }
 
 Error open_error(const std::string& path, int error) {
@@ -108,16 +113,16 @@ Error open_error(const std::string& path, int error) {
 std::optional<std::string> directory_problem(const std::string& path) {
   struct stat info {};
   if (lstat(path.c_str(), &info) != 0) {
-    if (errno == ENOENT) return std::nullopt;
-    return "cannot use lock directory " + path + ": " + std::strerror(errno);
+    if (errno != ENOENT) return "cannot use lock directory " + path + ": " + std::strerror(errno);
+    // Only the last component is made on first use: its parent must be there already.
+    std::string parent = path.substr(0, path.find_last_of('/'));
+    struct stat above {};
+    if (stat(parent.empty() ? "/" : parent.c_str(), &above) == 0 && S_ISDIR(above.st_mode)) return std::nullopt;
+    return "cannot create lock directory " + path + ": " + parent + " does not exist; choose another with "
+           "--lock-dir or WITH_GPU_LOCK_DIR";
   }
-  if (S_ISLNK(info.st_mode)) {
-    return "lock directory " + path + " is a symbolic link, which with-gpu refuses; remove it or choose another with "
-           "--lock-dir";
-  }
-  if (!S_ISDIR(info.st_mode)) {
-    return "lock directory " + path + " is not a directory; remove it or choose another with --lock-dir";
-  }
+  if (S_ISLNK(info.st_mode)) return symlink_refused(path);
+  if (!S_ISDIR(info.st_mode)) return not_a_directory(path);
   if (access(path.c_str(), R_OK | X_OK) != 0) {
     return "cannot open lock directory " + path + " (owner " + user_name(info.st_uid) + ", mode " + octal_mode(info) +
            "): " + std::strerror(errno) + "; choose another with --lock-dir, or have root run `with-gpu --init-lock-dir`";
@@ -130,36 +135,6 @@ std::optional<std::string> directory_problem(const std::string& path) {
   }
   return std::nullopt;
 }
-
-}  // namespace
-
-bool is_hardened(const struct stat& info) {
-  return S_ISDIR(info.st_mode) && info.st_uid == 0 && (info.st_mode & (S_IWGRP | S_IWOTH)) == 0;
-}
-
-std::string default_lock_dir(const std::string& hardened, const std::string& shared) {
-  struct stat info {};
-  if (lstat(hardened.c_str(), &info) == 0 && is_hardened(info)) return hardened;
-  return shared;
-}
-
-namespace {
-
-}  // namespace
-
-std::size_t claims_held_in(const std::string& path, const std::vector<std::string>& uuids) {
-  auto opened = open_safe_directory(path, CreateLast::no, 0);
-  if (!opened) return 0;
-  std::size_t held = 0;
-  for (const auto& uuid : uuids) {
-    std::string name = LockDir::lock_name(uuid);
-    OpenedLockFile file = open_lock_file(opened->fd.get(), name, path + "/" + name, Access::read_only);
-    if (file.fd.valid() && flock(file.fd.get(), LOCK_EX | LOCK_NB) != 0) ++held;
-  }
-  return held;
-}
-
-namespace {
 
 // A lock file in root's directory: root-owned and 0666. Anything else found under its
 // name (another owner, a link, not a regular file) was put there before the directory
@@ -183,6 +158,28 @@ Result<bool> make_root_lock_file(int dir, const std::string& name, const std::st
 }
 
 }  // namespace
+
+bool is_hardened(const struct stat& info) {
+  return S_ISDIR(info.st_mode) && info.st_uid == 0 && (info.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+std::string default_lock_dir(const std::string& hardened, const std::string& shared) {
+  struct stat info {};
+  if (lstat(hardened.c_str(), &info) == 0 && is_hardened(info)) return hardened;
+  return shared;
+}
+
+std::size_t claims_held_in(const std::string& path, const std::vector<std::string>& uuids) {
+  auto opened = open_safe_directory(path, CreateLast::no, 0);
+  if (!opened) return 0;
+  std::size_t held = 0;
+  for (const auto& uuid : uuids) {
+    std::string name = LockDir::lock_name(uuid);
+    OpenedLockFile file = open_lock_file(opened->fd.get(), name, path + "/" + name, Access::read_only);
+    if (file.fd.valid() && flock(file.fd.get(), LOCK_EX | LOCK_NB) != 0) ++held;
+  }
+  return held;
+}
 
 Result<std::string> init_hardened_lock_dir(const std::string& given, const std::vector<std::string>& uuids) {
   std::string path = without_trailing_slashes(given);
@@ -267,9 +264,12 @@ Result<Ok> LockDir::open_directory() {
   struct stat& info = opened->info;
   // Modes change through the descriptor, never by name, and only on a directory this
   // call made (every step to it taken through a descriptor, so a swapped path cannot
-  // lead elsewhere) that is this user's and still bare: opened up to everyone, like /tmp.
-  bool bare = info.st_nlink == 2;
-  if (opened->created && info.st_uid == geteuid() && bare && fchmod(opened->fd.get(), 01777) == 0) {
+  // lead elsewhere) that is this user's: opened up to everyone, like /tmp.
+  if (opened->created && info.st_uid == geteuid() && (info.st_mode & 07777) != 01777) {
+    if (fchmod(opened->fd.get(), 01777) != 0) {
+      return lock_dir_error("cannot make lock directory " + path_ + " usable by every user (mode 1777): " +
+                            std::strerror(errno) + "; choose another with --lock-dir");
+    }
     fstat(opened->fd.get(), &info);
   }
   dir_ = std::move(opened->fd);
@@ -326,7 +326,7 @@ LockDir::Taking LockDir::take(const std::string& uuid, ClaimMode mode, Access ac
     if (file.missing) {
       if (is_hardened(dir_info_) && geteuid() != 0) {
         result.outcome = Take::problem;
-        result.problem = LockProblem{LockFileProblem::cannot_create, path, FileType::regular, "root", 0, true};
+        result.problem = missing_in_hardened_dir(path);
         return result;
       }
       int error = create_lock_file(dir_.get(), name);
@@ -451,16 +451,16 @@ bool LockDir::tracks_deleted_claims() const {
   return false;
 }
 
-void LockDir::find_real_holders(const FileKey& key, std::vector<ClaimHolder>& holders) const {
+void LockDir::find_real_holders(const FileKey& key, std::vector<ClaimHolder>& holders,
+                                std::chrono::steady_clock::time_point until) const {
   std::vector<int> found;
   bool searched = false;
   for (auto& holder : holders) {
     // /proc/locks names the process that took the lock; it may have exited since (a
     // daemonized command) and its pid been reused, or live in another pid namespace (0).
-    auto until = std::chrono::steady_clock::now() + kHolderSearch;
     std::optional<bool> holds = holder.pid > 0 ? process_holds(holder.pid, key, until) : std::optional<bool>(false);
     if (holds.value_or(access(("/proc/" + std::to_string(holder.pid)).c_str(), F_OK) == 0)) continue;
-    if (!searched) found = processes_holding(key, std::chrono::steady_clock::now() + kHolderSearch), searched = true;
+    if (!searched) found = processes_holding(key, until), searched = true;
     holder.pid = 0;
     for (int pid : found) {
       bool listed = false;
@@ -475,6 +475,7 @@ void LockDir::find_real_holders(const FileKey& key, std::vector<ClaimHolder>& ho
 
 void LockDir::read_holders(Machine& machine) {
   auto holders = read_proc_locks();
+  auto until = std::chrono::steady_clock::now() + kHolderSearch;  // for all of this report
   UniqueFd opened;
   int dir = dir_.get();
   struct stat dir_info = dir_info_;
@@ -490,7 +491,7 @@ void LockDir::read_holders(Machine& machine) {
     std::string name = lock_name(gpu.uuid);
     OpenedLockFile file = open_lock_file(dir, name, lock_path(gpu.uuid), Access::read_only);
     if (file.missing && is_hardened(dir_info) && geteuid() != 0) {
-      gpu.lock_problem = LockProblem{LockFileProblem::cannot_create, lock_path(gpu.uuid), FileType::regular, "root", 0, true};
+      gpu.lock_problem = missing_in_hardened_dir(lock_path(gpu.uuid));
     }
     if (file.problem) {
       gpu.lock_problem = std::move(file.problem);
@@ -507,7 +508,7 @@ void LockDir::read_holders(Machine& machine) {
     for (const auto& [key, deleted] : keys) {
       auto found = holders.find(key);
       if (found == holders.end()) continue;
-      find_real_holders(key, found->second);
+      find_real_holders(key, found->second, until);
       bool ours = proven().count(key) > 0;
       for (auto holder : found->second) {
         holder.user = process_user(holder.pid);

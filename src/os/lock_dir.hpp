@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -88,7 +89,10 @@ class LockDir : public ClaimStore {
   bool held_through_deleted_file(const std::string& uuid, ClaimMode mode);
   Result<Ok> open_directory();
   Error cannot_create(int error) const;
-  void find_real_holders(const FileKey& key, std::vector<ClaimHolder>& holders) const;
+  // Replaces holders /proc/locks names wrongly (exited, reused, 0) by the processes that
+  // hold the lock now, as far as /proc shows them before `until`.
+  void find_real_holders(const FileKey& key, std::vector<ClaimHolder>& holders,
+                         std::chrono::steady_clock::time_point until) const;
 
   std::string path_;
   std::optional<std::string> inherited_claims_;

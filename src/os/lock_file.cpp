@@ -81,6 +81,7 @@ OpenedLockFile open_lock_file(int dir, const std::string& name, const std::strin
     struct stat after {};
     if (fstat(opened.fd.get(), &after) != 0) return system_error(errno);
     if (!S_ISREG(after.st_mode)) return problem(LockFileProblem::not_regular, path, after);
+    if (key_of(after) != key_of(before)) continue;  // swapped between the look and the open
     if (after.st_nlink != 1) return problem(LockFileProblem::linked, path, after);
     opened.key = key_of(after);
     return opened;

@@ -74,11 +74,14 @@ std::optional<bool> process_holds(int pid, const FileKey& key, std::chrono::stea
   DIR* dir = opendir(fdinfo.c_str());
   if (!dir) return std::nullopt;
   closedir(dir);
-  return for_each_number(fdinfo, [&](int fd) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;  // too many descriptors: give up
+  bool timed_out = false;
+  bool found = for_each_number(fdinfo, [&](int fd) {
+    if (std::chrono::steady_clock::now() >= deadline) return timed_out = true;  // too many descriptors
     auto text = read_small_file(fdinfo + "/" + std::to_string(fd));
     return text && parse_fdinfo_locks(*text).count(key) > 0;
   });
+  if (timed_out) return std::nullopt;  // not looked at: unknown, not "holds nothing"
+  return found;
 }
 
 std::vector<int> processes_holding(const FileKey& key, std::chrono::steady_clock::time_point deadline) {

@@ -35,7 +35,7 @@ std::optional<ClaimMode> flock_held_through(int fd, const FileKey& key);
 std::vector<int> processes_holding(const FileKey& key, std::chrono::steady_clock::time_point deadline);
 
 // True when process `pid` holds a flock() on `key` through one of its descriptors; empty
-// when its descriptors cannot be read (another user's process).
+// when its descriptors cannot be read (another user's process) or `deadline` passed first.
 std::optional<bool> process_holds(int pid, const FileKey& key,
                                   std::chrono::steady_clock::time_point deadline =
                                       std::chrono::steady_clock::time_point::max());

@@ -39,6 +39,15 @@ bool trusted_link(const struct stat& link, const struct stat& directory) {
 
 }  // namespace
 
+std::string symlink_refused(const std::string& path) {
+  return "lock directory " + path + " is a symbolic link, which with-gpu refuses; remove it or choose another with "
+         "--lock-dir";
+}
+
+std::string not_a_directory(const std::string& path) {
+  return "lock directory " + path + " is not a directory; remove it or choose another with --lock-dir";
+}
+
 Result<OpenedDirectory> open_safe_directory(const std::string& path, CreateLast create, mode_t mode) {
   if (path.empty() || path.front() != '/') return refused("lock directory " + path + " is not an absolute path");
   std::deque<std::string> parts = components_of(path);
@@ -63,8 +72,7 @@ Result<OpenedDirectory> open_safe_directory(const std::string& path, CreateLast 
       result.created = made;
     } else if (S_ISLNK(info.st_mode)) {
       if (last) {
-        return refused("lock directory " + path + " is a symbolic link, which with-gpu refuses; remove it or choose "
-                       "another with --lock-dir");
+        return refused(symlink_refused(path));
       }
       struct stat directory {};
       fstat(result.fd.get(), &directory);
@@ -90,8 +98,7 @@ Result<OpenedDirectory> open_safe_directory(const std::string& path, CreateLast 
         return refused("lock directory " + path + " is not a directory; remove it or choose another with --lock-dir");
       }
       if (error == ELOOP) {
-        return refused("lock directory " + path + " is a symbolic link, which with-gpu refuses; remove it or choose "
-                       "another with --lock-dir");
+        return refused(symlink_refused(path));
       }
       return refused("cannot open lock directory " + path + ": " + std::strerror(error));
     }

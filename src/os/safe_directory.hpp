@@ -12,6 +12,10 @@
 
 namespace wg {
 
+// The sentences for a claims directory that is a symbolic link, or not a directory.
+std::string symlink_refused(const std::string& path);
+std::string not_a_directory(const std::string& path);
+
 enum class CreateLast { no, yes };
 
 struct OpenedDirectory {

@@ -17,7 +17,13 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr int kSlowMs = 10000;
-constexpr auto kPrompt = 3s;
+// The promise is 100 ms (measured 6-18 ms); the slack covers a loaded 2-CPU CI machine and
+// the sanitizers, while a run that waited for the 10 s driver call still fails.
+#ifdef WITH_GPU_SANITIZED
+constexpr auto kSlack = 1500ms;
+#else
+constexpr auto kSlack = 700ms;
+#endif
 
 class HostileDriver : public E2E {
  protected:
@@ -125,7 +131,7 @@ TEST_F(HostileDriver, TheTimeoutEndsAWaitWhileTheDriverIsStillAnswering) {
   auto took = std::chrono::steady_clock::now() - begin;
   EXPECT_EQ(result.exit_code, 124) << result.err;
   EXPECT_GE(took, 1s);
-  EXPECT_LT(took, kPrompt);
+  EXPECT_LT(took, 1s + kSlack);
   EXPECT_EQ(result.err.rfind("with-gpu: error: timed out after 1", 0), 0u) << result.err;
   EXPECT_NE(result.err.find("s waiting: the driver had not answered a query; nothing was claimed\n"),
             std::string::npos)
@@ -143,7 +149,7 @@ TEST_F(HostileDriver, TheTimeoutEndsAWaitWhileLinksAreBeingRead) {
   auto result = with_gpu({"--wait", "--min-gpus", "2", "--timeout", "1", "--", "true"});
   auto took = std::chrono::steady_clock::now() - begin;
   EXPECT_EQ(result.exit_code, 124) << result.err;
-  EXPECT_LT(took, kPrompt);
+  EXPECT_LT(took, 1s + kSlack);
 }
 
 TEST_F(HostileDriver, SigintAndSigtermDuringASlowQueryEndAWaiterAtOnceClaimingNothing) {
@@ -156,7 +162,7 @@ TEST_F(HostileDriver, SigintAndSigtermDuringASlowQueryEndAWaiterAtOnceClaimingNo
     auto sent = std::chrono::steady_clock::now();
     waiter->signal(signal);
     EXPECT_EQ(waiter->wait(), 128 + signal);
-    EXPECT_LT(std::chrono::steady_clock::now() - sent, kPrompt);
+    EXPECT_LT(std::chrono::steady_clock::now() - sent, kSlack);
     std::string expected = signal == SIGINT ? "interrupted" : "terminated";
     EXPECT_EQ(read_file(temp / (name + ".err")),
               "with-gpu: error: " + expected + " while waiting; nothing was claimed\n");
@@ -176,7 +182,7 @@ TEST_F(HostileDriver, SigintAndSigtermDuringASlowQueryEndALaunchAtOnce) {
     auto sent = std::chrono::steady_clock::now();
     launch->signal(signal);
     EXPECT_EQ(launch->wait(), 128 + signal);
-    EXPECT_LT(std::chrono::steady_clock::now() - sent, kPrompt);
+    EXPECT_LT(std::chrono::steady_clock::now() - sent, kSlack);
     EXPECT_EQ(access((temp / "ran").c_str(), F_OK), -1);
     expect_gpu_0_free();
   }

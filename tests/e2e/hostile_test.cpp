@@ -353,9 +353,10 @@ TEST_F(PlantedFifo, AWaitOnThatGpuEndsAtItsTimeout) {
   auto launch = run_as(alice(), plus({"with-gpu", "--gpu", "0", "--wait", "--timeout", "1", "--"}, kProbe), 10s);
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   ASSERT_TRUE(launch.exit_code.has_value()) << "hung past 10 s with --timeout 1\n" << describe(launch);
-  EXPECT_TRUE(*launch.exit_code == 4 || *launch.exit_code == 124) << describe(launch);
+  EXPECT_EQ(*launch.exit_code, 124) << describe(launch);  // the owner may still remove it: worth waiting for
   EXPECT_EQ(launch.out, "");
-  EXPECT_LT(took, 10s);
+  EXPECT_GE(took, 1s);
+  EXPECT_LT(took, 3s) << "the timeout is 1 s";
 }
 
 TEST_F(PlantedFifo, SigintEndsAWaitOnThatGpu) {
@@ -747,7 +748,7 @@ TEST_F(HostileNeighbour, AHoldersCommandLineCannotBreakJsonOrTheTerminal) {
   EXPECT_FALSE(contains(table.out, "\nGPU 7: free")) << table.out;
   auto dry = run_as(alice(), plus({"with-gpu", "--dry-run", "--json", "--gpu", "0", "--"}, kProbe), 5s);
   EXPECT_EQ(dry.exit_code, 4) << describe(dry);
-  EXPECT_NO_THROW(static_cast<void>(json::parse(dry.out))) << dry.out;
+  EXPECT_TRUE(json::accept(dry.out)) << dry.out;
 }
 
 }  // namespace

@@ -29,3 +29,49 @@ TEST(ProcLocks, ReadsFlockHoldersAndSkipsWaitersAndPosixLocks) {
 
 }  // namespace
 }  // namespace wg
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "unit/temp_dir.hpp"
+
+namespace wg {
+namespace {
+
+class HolderSearch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fd = open((temp / "gpu-x.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(flock(fd, LOCK_EX), 0);
+    struct stat info {};
+    ASSERT_EQ(fstat(fd, &info), 0);
+    key = FileKey{major(info.st_dev), minor(info.st_dev), info.st_ino};
+  }
+  void TearDown() override { close(fd); }
+  test::TempDir temp;
+  int fd = -1;
+  FileKey key{};
+};
+
+TEST_F(HolderSearch, FindsTheProcessHoldingALockThroughItsDescriptors) {
+  auto later = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  EXPECT_EQ(flock_held_through(fd, key), ClaimMode::exclusive);
+  EXPECT_EQ(process_holds(getpid(), key, later), true);
+  auto pids = processes_holding(key, later);
+  EXPECT_NE(std::find(pids.begin(), pids.end(), getpid()), pids.end());
+}
+
+TEST_F(HolderSearch, StopsAtItsDeadlineSayingItDoesNotKnowRatherThanNo) {
+  auto past = std::chrono::steady_clock::now();
+  EXPECT_EQ(process_holds(getpid(), key, past), std::nullopt);
+  EXPECT_TRUE(processes_holding(key, past).empty()) << "a search out of time reports nobody rather than guessing";
+}
+
+}  // namespace
+}  // namespace wg

@@ -13,7 +13,7 @@
 
 #include "cli/exit_code.hpp"
 #include "cli/options.hpp"
-#include "core/gpu_list.hpp"
+#include "core/allocation.hpp"
 #include "core/identity.hpp"
 #include "core/text.hpp"
 #include "core/visible_devices.hpp"
@@ -209,12 +209,12 @@ class Flow {
     // Only --status shows who runs each compute process; decisions never need it.
     if (services_.describe_processes) services_.describe_processes(*machine);
     if (options_.output == Output::json) {
-      out_ << render_status_json(*machine, {env_.hostname, env_.timestamp, claims_->place(), allocation_view(*machine)});
+      out_ << render_status_json(*machine, {env_.hostname, env_.timestamp, claims_->place(), describe_allocation(given(), *machine)});
     } else {
       Style style{env_.stdout_tty && !env_.no_color ? Colors::on : Colors::off};
       out_ << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
                                              env_.nvml_library.has_value(), options_.sample_window.count(),
-                                             claims_->place(), allocation_view(*machine)},
+                                             claims_->place(), describe_allocation(given(), *machine)},
                                   style);
       if (options_.show_topology) out_ << "\n" << render_topology_matrix(*machine);
     }
@@ -241,7 +241,7 @@ class Flow {
       round.allocation_named_by_uuid = (*allocation)->named_by_uuid;
     }
     if (options_.all_gpus) {
-      auto count = static_cast<unsigned>(countable_gpus(round.machine, round.selection.allocation));
+      auto count = static_cast<unsigned>(usable_gpus(round.machine, round.selection.allocation));
       round.selection.min_gpus = round.selection.max_gpus = std::max(count, 1u);
     }
     if (options_.gpu_list) {
@@ -493,95 +493,25 @@ class Flow {
     std::string headline = no_gpu_headline(round.decision);
     // Asking for more than the allocation holds: say so, naming who gave it.
     if (round.selection.allocation && round.decision.needed > round.selection.allocation->size()) {
-      headline = "no suitable GPU: need " + std::to_string(round.decision.needed) + ", but " + allocation_giver() +
-                 " " + gpus_phrase(round.selection.allocation->size()) + " (CUDA_VISIBLE_DEVICES=" +
-                 env_.cuda_visible_devices.value_or("") + ")";
+      headline = too_few_headline(round.decision.needed, round.selection.allocation->size(), given());
     }
     return Error{kind, prefix + headline,
                  rejection_lines(round.machine, round.decision) + "hint: run `with-gpu --status` to see every GPU\n"};
   }
 
-  // What --status says of the allocation: who gave it, what it holds, and what is amiss.
-  std::optional<AllocationView> allocation_view(const Machine& machine) const {
-    if (!slurm_ && !env_.cuda_visible_devices) return std::nullopt;
-    AllocationView view;
-    view.cuda_visible_devices = env_.cuda_visible_devices;
-    std::string who = "CUDA_VISIBLE_DEVICES=" + env_.cuda_visible_devices.value_or("");
-    if (slurm_) {
-      view.source = AllocationView::Source::slurm;
-      view.job_id = slurm_->job_id;
-      view.step_id = slurm_->step_id;
-      view.slurm_gpu_count = slurm_->gpu_count;
-      if (given_no_gpus(*slurm_, env_.cuda_visible_devices)) {
-        view.summary = describe_job(*slurm_) + " was given no GPUs (Slurm left no CUDA_VISIBLE_DEVICES)";
-        return view;
-      }
-      who = describe_job(*slurm_) + ", " + gpus_phrase(cuda_visible_count().value_or(0)) + " (" + who + ")";
-    }
-    auto allocation = read_allocation(env_.cuda_visible_devices, machine);
-    if (!allocation) {
-      view.summary = who + ": " + allocation.error().message;
-      return view;
-    }
-    if (*allocation) view.gpus = (*allocation)->indices;
-    std::string list = join_numbers(view.gpus);
-    view.summary = who + ": " + (list.empty() ? "no GPU" : (view.gpus.size() == 1 ? "GPU " : "GPUs ") + list);
-    if (slurm_ && slurm_->gpu_count && *slurm_->gpu_count != cuda_visible_count().value_or(0)) {
-      view.summary += "; Slurm counts " + gpus_phrase(*slurm_->gpu_count) + " (" + slurm_->gpus_variable + ")";
-    }
-    return view;
-  }
+  Given given() const { return {slurm_, env_.cuda_visible_devices}; }
 
-  // "Slurm job 14 step 0 was given", or "the inherited allocation allows".
-  std::string allocation_giver() const {
-    return slurm_ ? describe_job(*slurm_) + " was given" : std::string("the inherited allocation allows");
-  }
-
-  static std::string gpus_phrase(std::size_t count) {
-    return std::to_string(count) + (count == 1 ? " GPU" : " GPUs");
-  }
-
-  // "1 of 2 GPUs of Slurm job 14", for the summary; empty outside Slurm.
-  std::string share_of_allocation(const Round& round) const {
-    if (!slurm_ || !round.selection.allocation) return "";
-    return std::to_string(round.decision.chosen.size()) + " of " + gpus_phrase(round.selection.allocation->size()) +
-           " of " + describe_job(*slurm_);
-  }
-
-  // The GPUs --min-gpus all asks for: the usable ones this process may open, within the
-  // allocation when there is one.
-  static std::size_t countable_gpus(const Machine& machine, const std::optional<std::vector<unsigned>>& among) {
-    return static_cast<std::size_t>(std::count_if(machine.gpus.begin(), machine.gpus.end(), [&](const Gpu& gpu) {
-      bool allowed = !among || std::find(among->begin(), among->end(), gpu.index) != among->end();
-      return allowed && gpu.usable() && gpu.accessible();
-    }));
-  }
-
-  // A Slurm job given no GPUs is refused: Slurm removed CUDA_VISIBLE_DEVICES, and every
-  // GPU of the node would look free although other jobs own them.
   Result<Ok> check_slurm() {
-    if (!slurm_) return Ok{};
-    if (given_no_gpus(*slurm_, env_.cuda_visible_devices)) {
-      return Error{ErrorKind::no_suitable_gpu,
-                   describe_job(*slurm_) + " was given no GPUs; ask Slurm for them (sbatch/srun --gres=gpu:N or "
-                   "--gpus=N), or pass --ignore-slurm to choose among every GPU of the node", {}};
-    }
-    auto listed = cuda_visible_count();
-    if (slurm_->gpu_count && listed && *listed != *slurm_->gpu_count && !options_.quiet) {
-      err_ << "with-gpu: warning: " << describe_job(*slurm_) << " was given " << gpus_phrase(*slurm_->gpu_count)
-           << " (" << slurm_->gpus_variable << ") but CUDA_VISIBLE_DEVICES=" << *env_.cuda_visible_devices
-           << " names " << *listed << "; using CUDA_VISIBLE_DEVICES\n";
+    if (auto refusal = slurm_refusal(given())) return Error{ErrorKind::no_suitable_gpu, *refusal, {}};
+    if (auto warning = slurm_count_warning(given()); warning && !options_.quiet) {
+      err_ << "with-gpu: warning: " << *warning << "\n";
     }
     return Ok{};
   }
 
-  // How many entries the inherited CUDA_VISIBLE_DEVICES has; empty when unset.
-  std::optional<std::size_t> cuda_visible_count() const {
-    if (!env_.cuda_visible_devices) return std::nullopt;
-    const std::string& value = *env_.cuda_visible_devices;
-    if (value.find_first_not_of(" \t") == std::string::npos || value == "-1") return 0;
-    auto entries = parse_gpu_list(value, "CUDA_VISIBLE_DEVICES");  // as read_allocation reads it
-    return entries ? entries->size() : 0;
+  std::string share_of_allocation(const Round& round) const {
+    if (!round.selection.allocation) return "";
+    return share_of_job(round.decision.chosen.size(), round.selection.allocation->size(), given());
   }
 
   // Marks the holders that are tasks of this same Slurm job step, so that a refusal can

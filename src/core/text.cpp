@@ -26,10 +26,10 @@ std::size_t utf8_length(std::string_view text, std::size_t i) {
 
 }  // namespace
 
-std::string join_numbers(const std::vector<unsigned>& numbers) {
+std::string join_numbers(const std::vector<unsigned>& numbers, std::string_view separator) {
   std::string out;
   for (unsigned number : numbers) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty()) out += separator;
     out += std::to_string(number);
   }
   return out;

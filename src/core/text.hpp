@@ -8,8 +8,8 @@
 
 namespace wg {
 
-// The numbers joined by ", ": "0, 2, 3".
-std::string join_numbers(const std::vector<unsigned>& numbers);
+// The numbers joined by `separator`: "0, 2, 3".
+std::string join_numbers(const std::vector<unsigned>& numbers, std::string_view separator = ", ");
 
 // `text` with every control character and every byte that is not part of valid UTF-8
 // written as \xNN; everything else (UTF-8 letters included) kept as it is.

@@ -1,5 +1,7 @@
 #include "output/decision_report.hpp"
 
+#include "core/text.hpp"
+
 #include <fmt/format.h>
 
 #include <optional>
@@ -71,15 +73,6 @@ std::string joined(const std::vector<std::string>& words) {
   return out;
 }
 
-std::string index_list(const std::vector<unsigned>& indices) {
-  std::string out;
-  for (unsigned index : indices) {
-    if (!out.empty()) out += ',';
-    out += std::to_string(index);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string describe_binding(const Binding& binding, const std::string& why_not) {
@@ -99,7 +92,7 @@ std::string render_dry_run(const Machine& machine, const Decision& decision, con
   std::string out;
   if (decision.ok && env) {
     out += fmt::format("would run: {}\n", command.empty() ? "(no command)" : joined(command));
-    out += fmt::format("on GPU {}{}\n", index_list(decision.chosen), weakest_link_note(machine, decision));
+    out += fmt::format("on GPU {}{}\n", join_numbers(decision.chosen, ","), weakest_link_note(machine, decision));
     out += fmt::format("  CUDA_VISIBLE_DEVICES={}\n", env->visible_devices);
     if (env->device_order) out += fmt::format("  CUDA_DEVICE_ORDER={}\n", *env->device_order);
     if (binding) out += "  --bind: " + describe_binding(*binding) + "\n";

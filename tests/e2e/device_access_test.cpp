@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <memory>
+
 #include "e2e/fixture.hpp"
 #include "e2e/neighbour.hpp"
 
@@ -23,7 +25,7 @@ namespace fs = std::filesystem;
 struct Published {
   std::optional<Neighbour> alice;
   std::string skip_reason;
-  std::string dir;
+  std::unique_ptr<SharedBinaries> binaries;
   std::string with_gpu;
   std::string nvml_double;
 };
@@ -44,33 +46,19 @@ class DeviceCgroup : public E2E {
       return;
     }
     p.alice = alice.user;
-    char pattern[] = "/tmp/with-gpu-devaccess-bin-XXXXXX";
-    if (!mkdtemp(pattern)) {
+    p.binaries = std::make_unique<SharedBinaries>("with-gpu-devaccess-bin");
+    if (!p.binaries->ok()) {
       p.skip_reason = "cannot create a directory for the binaries under /tmp";
       return;
     }
-    p.dir = pattern;
-    chmod(p.dir.c_str(), 0755);
-    p.with_gpu = copy_for_everyone(WITH_GPU_BINARY, "with-gpu");
-    p.nvml_double = copy_for_everyone(NVML_DOUBLE, "libnvidia-ml-double.so");
+    p.with_gpu = p.binaries->publish(WITH_GPU_BINARY, "with-gpu");
+    p.nvml_double = p.binaries->publish(NVML_DOUBLE, "libnvidia-ml-double.so");
   }
 
-  static void TearDownTestSuite() {
-    std::error_code ignored;
-    if (!published().dir.empty()) fs::remove_all(published().dir, ignored);
-  }
-
-  static std::string copy_for_everyone(const std::string& from, const std::string& name) {
-    std::string to = published().dir + "/" + name;
-    fs::copy_file(from, to, fs::copy_options::overwrite_existing);
-    chmod(to.c_str(), 0755);
-    return to;
-  }
+  static void TearDownTestSuite() { published().binaries.reset(); }
 
   DeviceCgroup() {
-    char pattern[] = "/tmp/with-gpu-devaccess-XXXXXX";
-    if (mkdtemp(pattern)) world = pattern;
-    chmod(world.c_str(), 01777);  // like /tmp: wg-alice makes her lock directory here
+    world = make_world_dir("with-gpu-devaccess");  // wg-alice makes her lock directory here
     env["NVML_DOUBLE_MACHINE"] = world + "/machine.json";
     env["WITH_GPU_LOCK_DIR"] = world + "/locks";
     env["WITH_GPU_NVML_LIBRARY"] = published().nvml_double;

@@ -82,7 +82,7 @@ struct Suite {
   std::optional<Neighbour> alice;
   std::optional<Neighbour> mallory;
   std::string skip_reason;
-  std::string bin_dir;
+  std::unique_ptr<SharedBinaries> binaries;
   std::string with_gpu;
   std::string nvml_double;
   std::string pause_shim;
@@ -108,36 +108,22 @@ class HostileNeighbour : public E2E {
     }
     s.alice = alice.user;
     s.mallory = mallory.user;
-    char pattern[] = "/tmp/with-gpu-hostile-bin-XXXXXX";
-    if (!mkdtemp(pattern)) {
+    s.binaries = std::make_unique<SharedBinaries>("with-gpu-hostile-bin");
+    if (!s.binaries->ok()) {
       s.skip_reason = "cannot create a directory for the binaries under /tmp";
       return;
     }
-    s.bin_dir = pattern;
-    chmod(s.bin_dir.c_str(), 0755);
-    s.with_gpu = publish(WITH_GPU_BINARY, "with-gpu");
-    s.nvml_double = publish(NVML_DOUBLE, "libnvidia-ml-double.so");
-    s.pause_shim = publish(PAUSE_SHIM, "libpause-shim.so");
+    s.with_gpu = s.binaries->publish(WITH_GPU_BINARY, "with-gpu");
+    s.nvml_double = s.binaries->publish(NVML_DOUBLE, "libnvidia-ml-double.so");
+    s.pause_shim = s.binaries->publish(PAUSE_SHIM, "libpause-shim.so");
   }
 
-  static void TearDownTestSuite() {
-    std::error_code ignored;
-    if (!suite().bin_dir.empty()) fs::remove_all(suite().bin_dir, ignored);
-  }
-
-  static std::string publish(const std::string& from, const std::string& name) {
-    std::string to = suite().bin_dir + "/" + name;
-    fs::copy_file(from, to, fs::copy_options::overwrite_existing);
-    chmod(to.c_str(), 0755);
-    return to;
-  }
+  static void TearDownTestSuite() { suite().binaries.reset(); }
 
   HostileNeighbour() {
     // Like /tmp itself: every user reaches it, nobody removes another's files. (The
     // fixture's TempDir is mkdtemp's 0700, out of the other users' reach.)
-    char pattern[] = "/tmp/with-gpu-hostile-XXXXXX";
-    if (mkdtemp(pattern)) world = pattern;
-    chmod(world.c_str(), 01777);
+    world = make_world_dir("with-gpu-hostile");
     machine_path = world + "/machine.json";
     lock_dir = world + "/locks";
     env["NVML_DOUBLE_MACHINE"] = machine_path;

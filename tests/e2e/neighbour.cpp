@@ -1,5 +1,11 @@
 #include "e2e/neighbour.hpp"
 
+#include <cstdlib>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -137,5 +143,30 @@ std::optional<int> Spawned::wait_for(std::chrono::milliseconds limit) {
 }
 
 bool Spawned::running() { return !wait_for(std::chrono::milliseconds(0)); }
+
+SharedBinaries::SharedBinaries(const std::string& prefix) {
+  std::string pattern = "/tmp/" + prefix + "-XXXXXX";
+  if (mkdtemp(pattern.data())) dir_ = pattern;
+  if (ok()) chmod(dir_.c_str(), 0755);
+}
+
+SharedBinaries::~SharedBinaries() {
+  std::error_code ignored;
+  if (ok()) std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string SharedBinaries::publish(const std::string& from, const std::string& name) const {
+  std::string to = dir_ + "/" + name;
+  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
+  chmod(to.c_str(), 0755);
+  return to;
+}
+
+std::string make_world_dir(const std::string& prefix) {
+  std::string pattern = "/tmp/" + prefix + "-XXXXXX";
+  if (!mkdtemp(pattern.data())) return "";
+  chmod(pattern.c_str(), 01777);
+  return pattern;
+}
 
 }  // namespace wg::test

@@ -35,6 +35,26 @@ struct NeighbourOrReason {
 };
 NeighbourOrReason ensure_neighbour(const std::string& name);
 
+// Copies of built files (with-gpu, the NVML double) in a fresh 0755 directory under /tmp,
+// so that other users can run them even when the build tree is private. Removed with it.
+class SharedBinaries {
+ public:
+  explicit SharedBinaries(const std::string& prefix);
+  SharedBinaries(const SharedBinaries&) = delete;
+  SharedBinaries& operator=(const SharedBinaries&) = delete;
+  ~SharedBinaries();
+  bool ok() const { return !dir_.empty(); }
+  // The path of the copy of `from`, mode 0755.
+  std::string publish(const std::string& from, const std::string& name) const;
+
+ private:
+  std::string dir_;
+};
+
+// A fresh directory under /tmp that every user can reach and write, sticky like /tmp itself
+// (the fixture's TempDir is mkdtemp's 0700); empty when it cannot be made.
+std::string make_world_dir(const std::string& prefix);
+
 // A process in its own process group, stdout and stderr to files, stdin /dev/null and
 // no other descriptor inherited. The whole group is killed when this goes away.
 class Spawned {

@@ -1,11 +1,10 @@
 #include "output/decision_report.hpp"
 
-#include "core/text.hpp"
-
 #include <fmt/format.h>
 
 #include <optional>
 
+#include "core/text.hpp"
 #include "output/format.hpp"
 
 namespace wg {

@@ -407,25 +407,29 @@ Result<ClaimAttempt> LockDir::claim(const std::vector<const Gpu*>& gpus, ClaimMo
   dir_.reset();
   std::vector<UniqueFd> held;
   for (std::size_t i = 0; i < probes.size(); ++i) {
-    std::string path = lock_path(taking[i]->uuid);
-    // Reopened through the descriptor: the very file locked, whatever the path names now.
-    std::string self = "/proc/self/fd/" + std::to_string(probes[i].fd.get());
-    UniqueFd writable(open(self.c_str(), O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-    if (!writable.valid()) {
-      if (errno == EMFILE || errno == ENFILE) return open_error(path, errno);
-      held.push_back(std::move(probes[i].fd));  // not ours to write (another user's 0644 file): waiters poll
-      continue;
-    }
-    probes[i].fd.reset();
-    struct stat now {};
-    if (flock(writable.get(), flock_operation(mode)) != 0 || lstat(path.c_str(), &now) != 0 ||
-        key_of(now) != probes[i].key) {
-      return ClaimAttempt{nullptr, taking[i]->index};  // another launch came in between
-    }
-    write_pid(writable.get());
-    held.push_back(std::move(writable));
+    auto handed = hand_over(lock_path(taking[i]->uuid), probes[i], mode);
+    if (!handed) return handed.error();
+    if (!*handed) return ClaimAttempt{nullptr, taking[i]->index};  // another launch came in between
+    held.push_back(std::move(**handed));
   }
   return ClaimAttempt{std::make_unique<FlockClaims>(std::move(held), std::move(inherited)), std::nullopt};
+}
+
+Result<std::optional<UniqueFd>> LockDir::hand_over(const std::string& path, Taking& probe, ClaimMode mode) {
+  // Reopened through the descriptor: the very file locked, whatever the path names now.
+  std::string self = "/proc/self/fd/" + std::to_string(probe.fd.get());
+  UniqueFd writable(open(self.c_str(), O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!writable.valid()) {
+    if (errno == EMFILE || errno == ENFILE) return open_error(path, errno);
+    return std::optional<UniqueFd>(std::move(probe.fd));  // not ours to write (another user's 0644 file): waiters poll
+  }
+  probe.fd.reset();
+  struct stat now {};
+  if (flock(writable.get(), flock_operation(mode)) != 0 || lstat(path.c_str(), &now) != 0 || key_of(now) != probe.key) {
+    return std::optional<UniqueFd>();
+  }
+  write_pid(writable.get());
+  return std::optional<UniqueFd>(std::move(writable));
 }
 
 void LockDir::track_claims(const Machine& machine) {

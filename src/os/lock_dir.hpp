@@ -85,6 +85,10 @@ class LockDir : public ClaimStore {
   // the path still names the file locked.
   Taking take(const std::string& uuid, ClaimMode mode, Access access);
   static Taking failed(Error error);
+  // Moves a probe's lock to a writable descriptor (whose close wakes waiters): that
+  // descriptor; the probe itself where the file is not ours to write; none when another
+  // launch took the lock in between.
+  Result<std::optional<UniqueFd>> hand_over(const std::string& path, Taking& probe, ClaimMode mode);
   // True when a tracked lock file no longer at its path is still locked against `mode`.
   bool held_through_deleted_file(const std::string& uuid, ClaimMode mode);
   Result<Ok> open_directory();

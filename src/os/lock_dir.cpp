@@ -483,10 +483,12 @@ void LockDir::read_holders(Machine& machine) {
   UniqueFd opened;
   int dir = dir_.get();
   struct stat dir_info = dir_info_;
-  if (!dir_.valid()) {
-    opened = UniqueFd(open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir_.valid()) {  // a report before any claim: look, never create
+    if (auto found = open_safe_directory(path_, CreateLast::no, 0)) {
+      opened = std::move(found->fd);
+      dir_info = found->info;
+    }
     dir = opened.get();
-    if (dir >= 0) fstat(dir, &dir_info);
   }
   for (auto& gpu : machine.gpus) {
     gpu.claims.clear();
@@ -511,18 +513,22 @@ void LockDir::read_holders(Machine& machine) {
     }
     for (const auto& [key, deleted] : keys) {
       auto found = holders.find(key);
-      if (found == holders.end()) continue;
-      find_real_holders(key, found->second, until);
-      bool ours = proven().count(key) > 0;
-      for (auto holder : found->second) {
-        holder.user = process_user(holder.pid);
-        holder.command = process_command(holder.pid);
-        // Our claim is held by our ancestors (or by us); other sharers of the file are others.
-        holder.inherited = ours && is_self_or_ancestor(holder.pid);
-        holder.file_deleted = deleted;
-        gpu.claims.push_back(std::move(holder));
-      }
+      if (found != holders.end()) add_holders(gpu, key, found->second, deleted, until);
     }
+  }
+}
+
+void LockDir::add_holders(Gpu& gpu, const FileKey& key, std::vector<ClaimHolder> holders, bool deleted,
+                          std::chrono::steady_clock::time_point until) {
+  find_real_holders(key, holders, until);
+  bool ours = proven().count(key) > 0;
+  for (auto& holder : holders) {
+    holder.user = process_user(holder.pid);
+    holder.command = process_command(holder.pid);
+    // Our claim is held by our ancestors (or by us); other sharers of the file are others.
+    holder.inherited = ours && is_self_or_ancestor(holder.pid);
+    holder.file_deleted = deleted;
+    gpu.claims.push_back(std::move(holder));
   }
 }
 

@@ -93,6 +93,9 @@ class LockDir : public ClaimStore {
   bool held_through_deleted_file(const std::string& uuid, ClaimMode mode);
   Result<Ok> open_directory();
   Error cannot_create(int error) const;
+  // Adds the holders of the lock file `key` to `gpu`, named as they really are.
+  void add_holders(Gpu& gpu, const FileKey& key, std::vector<ClaimHolder> holders, bool deleted,
+                   std::chrono::steady_clock::time_point until);
   // Replaces holders /proc/locks names wrongly (exited, reused, 0) by the processes that
   // hold the lock now, as far as /proc shows them before `until`.
   void find_real_holders(const FileKey& key, std::vector<ClaimHolder>& holders,

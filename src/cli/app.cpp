@@ -82,6 +82,7 @@ class Flow {
 
   int run() {
     phase_start_ = services_.clock->now();
+    if (auto checked = check_command(); !checked) return report(checked.error(), err_);
     auto source = services_.open_gpus(env_.nvml_library.value_or(kDefaultNvmlLibrary), options_.sample_window);
     if (!source) return report(source.error(), err_);
     source_ = std::move(*source);
@@ -99,6 +100,29 @@ class Flow {
 
  private:
   std::string lock_dir() const { return options_.lock_dir.value_or(env_.default_lock_dir); }
+
+  // The command is looked up first, as exec will (one PATH search): a typo ends the run
+  // at once with exec's status, before any GPU is chosen, waited for or claimed. A dry
+  // run keeps the problem to show it with the decision.
+  Result<Ok> check_command() {
+    bool runs_command = options_.action == Action::run || options_.action == Action::dry_run;
+    if (!runs_command || options_.command.empty()) return Ok{};
+    auto found = services_.launcher->resolve(options_.command.front());
+    if (found) return Ok{};
+    Error problem = found.error();
+    if (problem.kind == ErrorKind::command_not_found) problem.details += count_hint(options_.command.front());
+    if (options_.action == Action::run) return problem;
+    command_problem_ = std::move(problem);
+    return Ok{};
+  }
+
+  // A number as the command is most likely a GPU count (nvisel's `-n 2`, which is
+  // --dry-run here).
+  std::string count_hint(const std::string& command) const {
+    if (command.empty() || command.find_first_not_of("0123456789") != std::string::npos) return "";
+    return "hint: did you mean --min-gpus " + command + "?" +
+           (options_.action == Action::dry_run ? " (-n is --dry-run)" : "") + "\n";
+  }
 
   // --init-lock-dir: root's hardened directory, a lock file for every GPU the driver lists.
   int init_lock_dir() {
@@ -528,16 +552,19 @@ class Flow {
   int show_dry_run(const Round& round) {
     CudaEnvironment env = cuda_env_for(round);
     ClaimsPlace place = claims_->place();
-    const CudaEnvironment* shown = round.decision.ok && !place.problem ? &env : nullptr;
+    const Error* command = command_problem_ ? &*command_problem_ : nullptr;
+    const CudaEnvironment* shown = round.decision.ok && !place.problem && !command ? &env : nullptr;
     std::optional<Binding> binding;
     if (options_.bind && round.decision.ok) binding = plan_binding(round.machine, round.decision.chosen, env_.allowed_cpus);
     const Binding* plan = binding ? &*binding : nullptr;
     if (options_.output == Output::json) {
-      out_ << render_decision_json(round.machine, round.decision, round.selection, shown, options_.command, plan, place);
+      out_ << render_decision_json(round.machine, round.decision, round.selection, shown, options_.command, plan, place,
+                                   command);
     } else {
-      out_ << render_dry_run(round.machine, round.decision, shown, options_.command, plan, place);
+      out_ << render_dry_run(round.machine, round.decision, shown, options_.command, plan, place, command);
     }
     out_.flush();
+    if (command) return static_cast<int>(exit_code_for(command->kind));
     if (!round.decision.ok) return static_cast<int>(ExitCode::no_suitable_gpu);
     return place.problem ? static_cast<int>(ExitCode::lock_dir) : 0;
   }
@@ -607,6 +634,7 @@ class Flow {
   std::shared_ptr<GpuSource> source_;  // shared with a driver call that may be abandoned
   std::unique_ptr<ClaimStore> claims_;
   std::unique_ptr<ChangeWatch> watch_;  // while waiting: wakes, signals, driver calls
+  std::optional<Error> command_problem_;  // dry run: why the command could not run
   bool abandoned_ = false;               // a driver call still runs: end without unloading the driver
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point phase_start_;

@@ -648,8 +648,9 @@ thresholds:
 
 topology:
   --topology MODE      prefer: choose several GPUs as the best-connected set (NVLink
-                       links, then PCIe path, then NUMA node; ties to free memory);
-                       ignore: most free memory only [default: prefer]
+                       links, then PCIe path, then NUMA node; ties to free memory)
+                       among GPUs of one tier (idle before busy); ignore: the ranking
+                       alone (idle first, then most free memory) [default: prefer]
   --numa MODE          prefer: when with-gpu may run only on some CPUs (taskset, numactl,
                        Slurm, cgroup cpusets), GPUs local to them go first; require:
                        only those; ignore: neither [default: prefer]

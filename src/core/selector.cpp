@@ -116,8 +116,8 @@ std::vector<Reason> reasons_against(const Gpu& gpu, const SelectionOptions& opti
   return reasons;
 }
 
-// Ranking: most free memory (unknown last), then fewest processes (unknown counts last),
-// then index.
+// Ranking within a preference group: most free memory (unknown last), then fewest
+// processes (unknown counts last), then index.
 bool ranks_before(const Gpu& a, const Gpu& b) {
   // An empty optional compares below every value.
   if (a.memory_free_bytes != b.memory_free_bytes) return a.memory_free_bytes > b.memory_free_bytes;
@@ -137,32 +137,37 @@ std::vector<unsigned> ranked_eligible(const Machine& machine, const Decision& de
   std::sort(eligible.begin(), eligible.end(), [&](unsigned a, unsigned b) {
     return ranks_before(machine.gpus[a], machine.gpus[b]);
   });
-  // Type matches first, then GPUs local to our CPUs, keeping rank order within each group.
+  // Type matches first, then idle GPUs, then GPUs local to our CPUs, keeping rank order
+  // within each group: the last partition decides first.
   if (prefers_local(options)) {
     std::stable_partition(eligible.begin(), eligible.end(),
                           [&](unsigned index) { return is_local(machine.gpus[index], options); });
   }
   std::stable_partition(eligible.begin(), eligible.end(),
+                        [&](unsigned index) { return tier_of(machine.gpus[index]) == Tier::idle; });
+  std::stable_partition(eligible.begin(), eligible.end(),
                         [&](unsigned index) { return matches_type(machine.gpus[index], options); });
   return eligible;
 }
 
-// How far down the preference groups a GPU is: type matches, then local GPUs.
-int preference_tier(const Gpu& gpu, const SelectionOptions& options) {
-  return (matches_type(gpu, options) ? 0 : 2) + (prefers_local(options) && !is_local(gpu, options) ? 1 : 0);
+// How far down the preference groups a GPU is: type matches, then idle, then local GPUs.
+int preference_group(const Gpu& gpu, const SelectionOptions& options) {
+  return (matches_type(gpu, options) ? 0 : 4) + (tier_of(gpu) == Tier::idle ? 0 : 2) +
+         (prefers_local(options) && !is_local(gpu, options) ? 1 : 0);
 }
 
 // Several GPUs: those of better preference groups than the last one needed are taken;
-// the rest come from that group as the best-connected set.
+// the rest come from that group as the best-connected set. So a set is as good as its
+// worst group, and a better-connected set of a worse group never wins.
 std::vector<unsigned> pick_set(const Machine& machine, const std::vector<unsigned>& ranked, std::size_t take,
                                const SelectionOptions& options) {
-  int last = preference_tier(machine.gpus[ranked[take - 1]], options);
+  int last = preference_group(machine.gpus[ranked[take - 1]], options);
   std::vector<unsigned> required;
   std::vector<unsigned> candidates;
   for (unsigned index : ranked) {
-    int tier = preference_tier(machine.gpus[index], options);
-    if (tier < last) required.push_back(index);
-    if (tier == last) candidates.push_back(index);
+    int group = preference_group(machine.gpus[index], options);
+    if (group < last) required.push_back(index);
+    if (group == last) candidates.push_back(index);
   }
   return choose_set(machine, required, candidates, take);
 }
@@ -198,11 +203,14 @@ void add_warnings(const Machine& machine, Decision& decision) {
 
 bool is_local_to(const Gpu& gpu, const CpuSet& cpus) { return gpu.local_cpus && gpu.local_cpus->intersects(cpus); }
 
+// The not_idle warning's own test, so that a busy tier and the warning always agree.
+Tier tier_of(const Gpu& gpu) { return is_idle(gpu) ? Tier::idle : Tier::busy; }
+
 Decision select_gpus(const Machine& machine, const SelectionOptions& options) {
   Decision decision;
   for (const auto& gpu : machine.gpus) {
     decision.verdicts.push_back({gpu.index, Verdict::rejected, reasons_against(gpu, options),
-                                 matches_type(gpu, options)});
+                                 matches_type(gpu, options), tier_of(gpu)});
   }
   auto ranked = ranked_eligible(machine, decision, options);
   decision.eligible_count = static_cast<unsigned>(ranked.size());

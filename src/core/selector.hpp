@@ -81,11 +81,22 @@ struct Reason {
 
 enum class Verdict { chosen, eligible, rejected };
 
+// Whether anyone computes on a GPU, the first thing ranking looks at (after --gpu-type
+// matches): idle GPUs (is_idle: no compute process of any user, this one's own other jobs
+// included, and under 500 MiB used) rank before busy ones (a compute process, a process
+// list the driver refuses, memory in use). Not a filter: a busy GPU is still chosen, with
+// a warning, when too few idle ones pass.
+enum class Tier { idle, busy };
+
+// The GPU's tier, from its readings alone.
+Tier tier_of(const Gpu& gpu);
+
 struct GpuVerdict {
   unsigned index = 0;
   Verdict verdict = Verdict::rejected;
   std::vector<Reason> reasons;  // empty unless rejected
   bool type_match = true;       // false when --gpu-type is set and the name lacks it
+  Tier tier = Tier::busy;       // what ranked it; reports show it for chosen and eligible GPUs
 };
 
 enum class Warning { low_free_memory, not_idle, type_fallback };
@@ -104,12 +115,14 @@ struct Decision {
   unsigned eligible_count = 0;
 };
 
-// Decides which GPUs to use. Auto mode ranks eligible GPUs by free memory (most
-// first), then fewer compute processes, then lower index; --gpu-type matches go
-// first, then (when with-gpu's CPUs are restricted) GPUs local to them. Several GPUs
-// are chosen as the set with the best interconnect among those the ranking allows
-// (set_score), ties going to the better-ranked GPUs. Manual mode keeps the --gpu order
-// and needs every listed GPU eligible.
+// Decides which GPUs to use. Auto mode ranks eligible GPUs in groups: --gpu-type
+// matches first, then idle before busy (Tier), then (when with-gpu's CPUs are
+// restricted) GPUs local to them; within a group by free memory (most first), then
+// fewer compute processes, then lower index. Several GPUs are the groups needed in
+// full, completed from the last group needed by the set with the best interconnect
+// (set_score), ties going to the better-ranked GPUs: the interconnect never trades an
+// idle GPU for a busy one. Manual mode keeps the --gpu order and needs every listed
+// GPU eligible.
 Decision select_gpus(const Machine& machine, const SelectionOptions& options);
 
 // True when one of the GPU's local CPUs is in `cpus`.

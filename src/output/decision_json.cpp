@@ -78,16 +78,27 @@ json readings_json(const Gpu& gpu) {
           {"power_averaged", power ? json(power->averaged) : json(nullptr)}};
 }
 
+// The ranking tier of a chosen or eligible GPU: {"tier", "tier_detail"}; nulls for a
+// rejected one, which was not ranked.
+json tier_json(const Gpu& gpu, const GpuVerdict& verdict) {
+  if (verdict.verdict == Verdict::rejected) return {{"tier", nullptr}, {"tier_detail", nullptr}};
+  if (verdict.tier == Tier::idle) return {{"tier", "idle"}, {"tier_detail", nullptr}};
+  return {{"tier", "busy"}, {"tier_detail", busy_evidence(gpu)}};
+}
+
 json gpus_json(const Machine& machine, const Decision& decision) {
   json gpus = json::array();
   for (const auto& verdict : decision.verdicts) {
     const Gpu& gpu = machine.gpus[verdict.index];
     json reasons = json::array();
     for (const auto& reason : verdict.reasons) reasons.push_back(reason_json(gpu, reason));
+    json tier = tier_json(gpu, verdict);
     gpus.push_back({{"index", gpu.index},
                     {"uuid", gpu.uuid.empty() ? json(nullptr) : json(gpu.uuid)},
                     {"name", gpu.name.empty() ? json(nullptr) : json(gpu.name)},
                     {"verdict", verdict_name(verdict.verdict)},
+                    {"tier", tier["tier"]},
+                    {"tier_detail", tier["tier_detail"]},
                     {"reasons", reasons},
                     {"readings", readings_json(gpu)},
                     {"numa_node", gpu.numa_node ? json(*gpu.numa_node) : json(nullptr)},
@@ -127,7 +138,7 @@ const char* filter_name(Filter filter) { return info(filter).name; }
 
 std::string render_decision_json(const Machine& machine, const Decision& decision, const SelectionOptions& options,
                                  const CudaEnvironment* env, const std::vector<std::string>& command,
-                                 const Binding* binding, const ClaimsPlace& place) {
+                                 const Binding* binding, const ClaimsPlace& place, const Error* command_problem) {
   json bind = nullptr;
   if (binding) {
     bind = {{"cpus", binding->problem.empty() ? json(binding->cpus.to_string()) : json(nullptr)},
@@ -142,6 +153,7 @@ std::string render_decision_json(const Machine& machine, const Decision& decisio
   json out = {{"schema_version", kDecisionSchemaVersion},
               {"would_run", decision.ok && env != nullptr},
               {"command", command},
+              {"command_problem", command_problem ? json(command_problem->message) : json(nullptr)},
               {"needed", decision.needed},
               {"eligible", decision.eligible_count},
               {"chosen", decision.ok ? json(decision.chosen) : json::array()},

@@ -8,6 +8,7 @@
 #include "core/binding.hpp"
 #include "core/claims.hpp"
 #include "core/identity.hpp"
+#include "core/result.hpp"
 #include "core/selector.hpp"
 
 namespace wg {
@@ -18,9 +19,11 @@ inline constexpr int kDecisionSchemaVersion = 1;
 const char* filter_name(Filter filter);
 
 // Whether it would run, the GPUs and the exact environment, and every GPU's verdict
-// with machine-readable reasons. `env` is null when it would not run.
+// with machine-readable reasons. `env` is null when it would not run; `command_problem`,
+// when not null, says why the command could not run.
 std::string render_decision_json(const Machine& machine, const Decision& decision, const SelectionOptions& options,
                                  const CudaEnvironment* env, const std::vector<std::string>& command,
-                                 const Binding* binding, const ClaimsPlace& place);
+                                 const Binding* binding, const ClaimsPlace& place,
+                                 const Error* command_problem);
 
 }  // namespace wg

@@ -49,9 +49,11 @@ namespace {
 std::string verdict_text(const Gpu& gpu, const GpuVerdict& verdict) {
   switch (verdict.verdict) {
     case Verdict::chosen:
-      return fmt::format("  GPU {}: chosen ({}{})", gpu.index, free_memory_text(gpu), is_idle(gpu) ? ", idle" : "");
+      return fmt::format("  GPU {}: chosen ({}), tier: {}", gpu.index, free_memory_text(gpu),
+                         tier_text(gpu, verdict.tier));
     case Verdict::eligible:
-      return fmt::format("  GPU {}: eligible, not needed ({})", gpu.index, free_memory_text(gpu));
+      return fmt::format("  GPU {}: eligible, not needed ({}), tier: {}", gpu.index, free_memory_text(gpu),
+                         tier_text(gpu, verdict.tier));
     case Verdict::rejected:
       return fmt::format("  GPU {}: rejected: {}", gpu.index, format_reasons(gpu, verdict.reasons));
   }
@@ -87,9 +89,12 @@ std::string describe_binding(const Binding& binding, const std::string& why_not)
 }
 
 std::string render_dry_run(const Machine& machine, const Decision& decision, const CudaEnvironment* env,
-                           const std::vector<std::string>& command, const Binding* binding, const ClaimsPlace& place) {
+                           const std::vector<std::string>& command, const Binding* binding, const ClaimsPlace& place,
+                           const Error* command_problem) {
   std::string out;
-  if (decision.ok && env) {
+  if (command_problem) {
+    out += "would not run: " + command_problem->message + "\n" + command_problem->details;
+  } else if (decision.ok && env) {
     out += fmt::format("would run: {}\n", command.empty() ? "(no command)" : joined(command));
     out += fmt::format("on GPU {}{}\n", join_numbers(decision.chosen, ","), weakest_link_note(machine, decision));
     out += fmt::format("  CUDA_VISIBLE_DEVICES={}\n", env->visible_devices);

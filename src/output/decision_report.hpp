@@ -8,6 +8,7 @@
 #include "core/binding.hpp"
 #include "core/claims.hpp"
 #include "core/identity.hpp"
+#include "core/result.hpp"
 #include "core/selector.hpp"
 
 namespace wg {
@@ -20,9 +21,11 @@ std::string rejection_lines(const Machine& machine, const Decision& decision);
 
 // The dry run: the decision, the environment, the --bind plan (null without --bind),
 // every GPU's verdict.
-// `place` says why it would not run when the lock directory cannot be used.
+// `place` says why it would not run when the lock directory cannot be used;
+// `command_problem`, when not null, why the command could not run (it comes first).
 std::string render_dry_run(const Machine& machine, const Decision& decision, const CudaEnvironment* env,
-                           const std::vector<std::string>& command, const Binding* binding, const ClaimsPlace& place);
+                           const std::vector<std::string>& command, const Binding* binding, const ClaimsPlace& place,
+                           const Error* command_problem);
 
 // "CPUs 0-23; memory preferred on NUMA node 0", or the reason it cannot bind; without
 // memory nodes, "memory left to the kernel (WHY_NOT)".

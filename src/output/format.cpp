@@ -42,6 +42,16 @@ std::string used_memory_text(const Gpu& gpu) {
   return gpu.memory_used_bytes ? format_bytes(*gpu.memory_used_bytes) + " used" : "memory use unknown";
 }
 
+std::string busy_evidence(const Gpu& gpu) {
+  auto count = process_count(gpu);
+  if (!count) return "process list not available";
+  return fmt::format("{} process{}, {}", *count, *count == 1 ? "" : "es", used_memory_text(gpu));
+}
+
+std::string tier_text(const Gpu& gpu, Tier tier) {
+  return tier == Tier::idle ? "idle" : "busy (" + busy_evidence(gpu) + ")";
+}
+
 namespace {
 
 std::string not_idle_reason(const Gpu& gpu, const Reason& reason) {
@@ -200,13 +210,8 @@ std::string format_warning(const Gpu& gpu, const SelectionWarning& warning, cons
   switch (warning.kind) {
     case Warning::low_free_memory:
       return fmt::format("GPU {} has only {}", gpu.index, free_memory_text(gpu));
-    case Warning::not_idle: {
-      auto count = process_count(gpu);
-      std::string evidence = count ? fmt::format("{} process{}, {}", *count, *count == 1 ? "" : "es",
-                                                 used_memory_text(gpu))
-                                   : "process list not available";
-      return fmt::format("GPU {} is not idle ({})", gpu.index, evidence);
-    }
+    case Warning::not_idle:
+      return fmt::format("GPU {} is not idle ({})", gpu.index, busy_evidence(gpu));
     case Warning::type_fallback:
       return fmt::format("GPU {} ({}) does not match --gpu-type {}; using it because no matching GPU is free",
                          gpu.index, gpu.name, options.gpu_type.value_or(""));

@@ -54,4 +54,10 @@ std::string free_memory_text(const Gpu& gpu);
 // "512 MiB used"; "memory use unknown".
 std::string used_memory_text(const Gpu& gpu);
 
+// What keeps a GPU from being idle: "2 processes, 20.0 GiB used", "process list not available".
+std::string busy_evidence(const Gpu& gpu);
+
+// A ranking tier as reports word it: "idle", "busy (2 processes, 20.0 GiB used)".
+std::string tier_text(const Gpu& gpu, Tier tier);
+
 }  // namespace wg

@@ -31,7 +31,9 @@ std::string header(const Machine& machine, const StatusSource& source) {
   if (machine.cuda_driver_version) line += " · CUDA " + cuda_version(*machine.cuda_driver_version);
   line += fmt::format(" · util and power: {:.1f}s averages", double(source.sample_window_ms) / 1000);
   if (source.overridden) line += " · NVML from " + source.nvml_library + " (WITH_GPU_NVML_LIBRARY)";
-  line += "\n" + claims_line(source.claims) + "\n";
+  line += '\n';
+  line += claims_line(source.claims);
+  line += '\n';
   if (source.allocation) line += "allocation: " + source.allocation->summary + "\n";
   return line;
 }

@@ -116,12 +116,32 @@ TEST_F(Workstation, DryRunPrintsEveryVerdictAndRunsNothing) {
             "  CUDA_DEVICE_ORDER=PCI_BUS_ID\n"
             "GPUs:\n"
             "  GPU 0: rejected: 3.7 GiB free < 21.0 GiB [util 97% avg, 78C, 340 W avg]\n"
-            "  GPU 1: chosen (23.7 GiB free, idle) [util 0% avg, 34C, 22 W avg]\n"
+            "  GPU 1: chosen (23.7 GiB free), tier: idle [util 0% avg, 34C, 22 W avg]\n"
             "  GPU 2: rejected: 20.6 GiB free < 21.0 GiB [util 32% avg, 45C, 154 W avg]\n"
             "  GPU 3: rejected: suspected hidden usage: 9.0 GiB used by processes NVML does not list; "
             "14.7 GiB free < 21.0 GiB [util 38% avg, 60C, 180 W avg]\n");
   EXPECT_NE(access((temp / "ran").c_str(), F_OK), 0);
   EXPECT_NE(access(lock_dir.c_str(), F_OK), 0);  // nothing claimed, not even the directory made
+}
+
+TEST_F(Workstation, DryRunShowsTheTierOfEveryRankedGpu) {
+  auto result = with_gpu({"--dry-run", "--min-memory", "2G", "true"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(contains(result.out, "  GPU 0: eligible, not needed (3.7 GiB free), tier: busy (2 processes, "
+                                   "20.0 GiB used) [util 97% avg"))
+      << result.out;
+  EXPECT_TRUE(contains(result.out, "  GPU 1: chosen (23.7 GiB free), tier: idle [util 0% avg")) << result.out;
+  EXPECT_TRUE(contains(result.out, "  GPU 2: eligible, not needed (20.6 GiB free), tier: busy (1 process, "
+                                   "3.1 GiB used) ["))
+      << result.out;
+  EXPECT_TRUE(contains(result.out, "  GPU 3: rejected: suspected hidden usage")) << result.out;
+  auto gpus = json::parse(with_gpu({"--dry-run", "--json", "--min-memory", "2G", "true"}).out)["gpus"];
+  EXPECT_EQ(gpus[0]["tier"], "busy");
+  EXPECT_EQ(gpus[0]["tier_detail"], "2 processes, 20.0 GiB used");
+  EXPECT_EQ(gpus[1]["tier"], "idle");
+  EXPECT_TRUE(gpus[1]["tier_detail"].is_null());
+  EXPECT_TRUE(gpus[3]["tier"].is_null());  // rejected: not ranked
+  EXPECT_TRUE(gpus[3]["tier_detail"].is_null());
 }
 
 TEST_F(Workstation, VersionAndHelp) {
@@ -150,6 +170,35 @@ TEST_F(Workstation, CommandNotFoundIs127AndNotExecutableIs126) {
   auto not_executable = with_gpu({script});
   EXPECT_EQ(not_executable.exit_code, 126);
   EXPECT_TRUE(contains(not_executable.err, "with-gpu: error: cannot execute " + script + ": Permission denied"));
+}
+
+TEST_F(Workstation, ADryRunOfANumberSaysTheCommandIsNotFoundAndHintsAtMinGpus) {
+  auto result = with_gpu({"-n", "2", "python3", "train.py"});  // nvisel's "2 GPUs"
+  EXPECT_EQ(result.exit_code, 127) << result.out;
+  EXPECT_EQ(result.out.substr(0, result.out.find("GPUs:\n")),
+            "would not run: command not found: 2 (check the name and PATH)\n"
+            "hint: did you mean --min-gpus 2? (-n is --dry-run)\n");
+  auto json_result = with_gpu({"--dry-run", "--json", "pyhton", "train.py"});
+  EXPECT_EQ(json_result.exit_code, 127);
+  auto decision = json::parse(json_result.out);
+  EXPECT_EQ(decision["would_run"], false);
+  EXPECT_EQ(decision["command_problem"], "command not found: pyhton (check the name and PATH)");
+}
+
+TEST_F(Workstation, AScriptWhoseInterpreterIsMissingIsReportedAsSuch) {
+  std::string script = temp / "train.sh";
+  std::ofstream(script) << "#!/usr/bin/pyhton3\nprint('hi')\n";
+  chmod(script.c_str(), 0755);
+  auto result = with_gpu({script});
+  EXPECT_EQ(result.exit_code, 126);
+  EXPECT_EQ(result.err, "with-gpu: error: cannot run " + script +
+                            ": its interpreter /usr/bin/pyhton3 (#! line) is not found\n");
+  auto dry = with_gpu({"--dry-run", script});
+  EXPECT_EQ(dry.exit_code, 126);
+  EXPECT_EQ(dry.out.rfind("would not run: cannot run " + script + ": its interpreter /usr/bin/pyhton3 (#! line) is not "
+                          "found\n", 0),
+            0u)
+      << dry.out;
 }
 
 TEST_F(Workstation, ASymlinkedLockDirectoryIsRefused) {
@@ -224,6 +273,23 @@ TEST_F(Workstation, ARelativeLockDirNeedsAReadableCurrentDirectory) {
   EXPECT_EQ(result.err,
             "with-gpu: error: --lock-dir: 'claims' is relative and the current directory cannot be read "
             "(No such file or directory); give an absolute path\n");
+}
+
+TEST_F(E2E, ABareLaunchTakesAnIdleGpuOverABusyOneWithMoreFreeMemory) {
+  json machine = machine_of({gpu(0, 81000), gpu(1, 30000)});
+  machine["gpus"][0]["memory_used_mib"] = 2000;  // a colleague's run: 79000 MiB still free
+  machine["gpus"][0]["processes"] = json::array({{{"pid", 31337}, {"used_memory_mib", 2000}}});
+  machine["gpus"][0]["utilization_percent"] = 97;
+  write_machine(machine);
+  auto result = with_gpu({"sh", "-c", "echo $CUDA_VISIBLE_DEVICES"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "1\n");
+  EXPECT_FALSE(contains(result.err, "warning")) << result.err;
+  // Only the busy GPU has room: it is still used, with the warning.
+  auto busy = with_gpu({"--min-memory", "40G", "sh", "-c", "echo $CUDA_VISIBLE_DEVICES"});
+  EXPECT_EQ(busy.exit_code, 0) << busy.err;
+  EXPECT_EQ(busy.out, "0\n");
+  EXPECT_TRUE(contains(busy.err, "with-gpu: warning: GPU 0 is not idle (1 process, 2.0 GiB used)\n")) << busy.err;
 }
 
 TEST_F(E2E, MixedModelsGetPciOrderPositionsNotFastestFirst) {
@@ -356,8 +422,11 @@ TEST_F(E2E, ARefusedProcessListIsNeverCalledIdle) {
   write_machine(machine);
   auto status = with_gpu({"--status"});
   EXPECT_TRUE(contains(status.out, "USED  (process list not available)"));
-  EXPECT_EQ(probe({}), "0|PCI_BUS_ID");
-  EXPECT_EQ(probe({"--require-idle"}), "1|PCI_BUS_ID");
+  EXPECT_EQ(probe({}), "1|PCI_BUS_ID");  // ranked with the busy GPUs, after idle GPU 1
+  EXPECT_EQ(probe({"--min-memory", "30G"}), "0|PCI_BUS_ID");  // still used when nothing better passes
+  auto idle = with_gpu({"--require-idle", "--min-memory", "30G", "true"});
+  EXPECT_EQ(idle.exit_code, 4);
+  EXPECT_TRUE(contains(idle.err, "  GPU 0: not idle (process list not available)\n")) << idle.err;
 }
 
 TEST_F(E2E, AnOldDriverWithoutVersionedSymbolsWorks) {

@@ -634,6 +634,11 @@ TEST_F(HostileNeighbour, ALockDirWithATrailingSlashDoesNotFollowASymlink) {
 // 15. Descriptors ---------------------------------------------------------------------------
 
 TEST_F(HostileNeighbour, FourClaimedGpusLeaveTheCommandRoomUnderEightDescriptors) {
+#ifdef WITH_GPU_SANITIZED
+  // UBSan's vptr check opens /proc/self/maps when it looks at an object: with every
+  // descriptor in use it reports a false "invalid vptr". The plain build runs this test.
+  GTEST_SKIP() << "the sanitizer runtime needs descriptors of its own under ulimit -n 8";
+#endif
   publish_machine(machine_of({gpu(0), gpu(1), gpu(2), gpu(3)}));
   auto launch = shell_as(alice(), "ulimit -n 8; exec \"$WG_BIN\" --quiet --min-gpus 4 -- sh -c \"$PROBE\"");
   EXPECT_EQ(launch.exit_code, 0) << describe(launch);

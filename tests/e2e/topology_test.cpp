@@ -28,6 +28,20 @@ class Topology : public E2E {
     return run_process(args, env);
   }
 
+  // The shipped machine runs a job on every GPU but 3 and 6; this gives those two a
+  // process as well (no memory), so that every GPU is in the busy tier and the
+  // interconnect alone decides among them.
+  void everyone_busy() const {
+    json machine = example("server-2socket-nvlink.json");
+    for (std::size_t i = 0; i < machine["gpus"].size(); ++i) {
+      machine["gpus"][i]["local_cpus"] = i < 4 ? "0" : "1";
+      if (machine["gpus"][i]["processes"].empty()) {
+        machine["gpus"][i]["processes"] = json::array({{{"pid", 61000 + int(i)}, {"used_memory_mib", 0}}});
+      }
+    }
+    write_machine(machine);
+  }
+
   static bool two_cpus() {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -35,7 +49,21 @@ class Topology : public E2E {
   }
 };
 
-TEST_F(Topology, TheNvlinkPairBeatsTwoLooseGpusWithMoreFreeMemory) {
+TEST_F(Topology, TwoIdleLooseGpusBeatABusyNvlinkPair) {
+  // GPUs 3 and 6, on different sockets, are the only idle ones (79 GiB free each); every
+  // NVLink pair runs someone's job.
+  EXPECT_EQ(probe({"--min-gpus", "2"}), "3,6|PCI_BUS_ID");
+  auto dry = with_gpu({"--min-gpus", "2", "--dry-run", "true"});
+  EXPECT_TRUE(contains(dry.out, "on GPU 3,6 (linked by SYS)\n")) << dry.out;
+  EXPECT_TRUE(contains(dry.out, "  GPU 0: eligible, not needed (60.0 GiB free), tier: busy (1 process, 19.5 GiB used)"))
+      << dry.out;
+  EXPECT_TRUE(contains(dry.out, "  GPU 6: chosen (79.2 GiB free), tier: idle")) << dry.out;
+  // Past the idle GPUs, the busy ones best connected to them: 3's and 6's NVLink peers.
+  EXPECT_EQ(probe({"--min-gpus", "4"}), "3,6,7,2|PCI_BUS_ID");
+}
+
+TEST_F(Topology, WithinATierTheNvlinkPairBeatsTwoLooseGpusWithMoreFreeMemory) {
+  everyone_busy();
   // GPUs 3 and 6 have the most free memory but sit on different sockets; 0-1 is an NV12
   // pair whose fuller GPU has more free than any other pair's.
   EXPECT_EQ(probe({"--min-gpus", "2"}), "1,0|PCI_BUS_ID");
@@ -47,6 +75,7 @@ TEST_F(Topology, TopologyIgnoreTakesTheGpusWithTheMostFreeMemory) {
 }
 
 TEST_F(Topology, FourOfEightComeFromOneSocketAsTwoNvlinkPairs) {
+  everyone_busy();
   EXPECT_EQ(probe({"--min-gpus", "4"}), "6,4,5,7|PCI_BUS_ID");
   auto result = with_gpu({"--min-gpus", "4", "true"});
   EXPECT_TRUE(contains(result.err, " (linked by NODE at worst); CUDA_VISIBLE_DEVICES=6,4,5,7\n")) << result.err;
@@ -56,6 +85,7 @@ TEST_F(Topology, FourOfEightComeFromOneSocketAsTwoNvlinkPairs) {
 
 TEST_F(Topology, UnderTasksetGpusLocalToThoseCpusComeFirst) {
   if (!two_cpus()) GTEST_SKIP() << "needs CPUs 0 and 1";
+  everyone_busy();
   auto local = under_taskset("1", {"--", kProbe[0], kProbe[1], kProbe[2]});
   EXPECT_EQ(local.exit_code, 0) << local.err;
   EXPECT_EQ(local.out, "6|PCI_BUS_ID\n");
@@ -64,6 +94,14 @@ TEST_F(Topology, UnderTasksetGpusLocalToThoseCpusComeFirst) {
   auto ignored = under_taskset("1", {"--numa", "ignore", "--", kProbe[0], kProbe[1], kProbe[2]});
   EXPECT_EQ(ignored.out, "3|PCI_BUS_ID\n");
   EXPECT_EQ(probe({}), "3|PCI_BUS_ID");  // all CPUs allowed: no preference
+}
+
+TEST_F(Topology, UnderTasksetAnIdleGpuElsewhereComesBeforeABusyLocalOne) {
+  if (!two_cpus()) GTEST_SKIP() << "needs CPUs 0 and 1";
+  // CPU 1 is local to GPUs 4-7, of which only 6 is idle; idle 3 sits on socket 0.
+  auto pair = under_taskset("1", {"--min-gpus", "2", "--", kProbe[0], kProbe[1], kProbe[2]});
+  EXPECT_EQ(pair.exit_code, 0) << pair.err;
+  EXPECT_EQ(pair.out, "6,3|PCI_BUS_ID\n");
 }
 
 TEST_F(Topology, NumaRequireRejectsGpusThatAreNotLocal) {

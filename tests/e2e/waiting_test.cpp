@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -109,6 +110,34 @@ TEST_F(Waiting, SigintAndSigtermWhileWaitingExitAtOnceLeavingNothing) {
   holder->wait();
   auto status = json::parse(with_gpu({"--status", "--json"}).out);
   for (const auto& one : status["gpus"]) EXPECT_TRUE(one["claims"].empty());
+}
+
+TEST_F(Waiting, ACommandThatCannotRunEndsAWaitAtOnceClaimingNothing) {
+  auto holder = start({"--gpu", "0,1,2,3", "--", "sleep", "60"}, "holder");
+  ASSERT_FALSE(wait_for_claims(3).empty());
+  auto before = lock_dir_entries();
+  std::string not_executable = temp / "train.sh";
+  std::ofstream(not_executable) << "#!/bin/sh\ntouch " << temp / "ran" << "\n";
+  chmod(not_executable.c_str(), 0644);
+  struct Case {
+    std::string command;
+    int exit_code;
+    std::string err;
+  };
+  for (const Case& one : {Case{"pyhton", 127, "with-gpu: error: command not found: pyhton (check the name and PATH)\n"},
+                          Case{not_executable, 126, "with-gpu: error: cannot execute " + not_executable +
+                                                        ": Permission denied (check its permissions and format)\n"}}) {
+    auto begin = std::chrono::steady_clock::now();
+    auto result = with_gpu({"--wait", "--timeout", "10s", "--poll-interval", "60s", one.command, "train.py"});
+    auto took = std::chrono::steady_clock::now() - begin;
+    EXPECT_EQ(result.exit_code, one.exit_code) << result.err;
+    EXPECT_EQ(result.err, one.err);
+    EXPECT_LT(took, 3s);  // at once: not after a wait, a poll or the timeout
+  }
+  EXPECT_FALSE(exists(temp / "ran"));
+  EXPECT_EQ(lock_dir_entries(), before);
+  holder->signal(SIGKILL);
+  holder->wait();
 }
 
 TEST_F(Waiting, TwoSharersRunTogetherAndStatusShowsBoth) {

@@ -131,7 +131,7 @@ cases = [
     ("no_access", [], {"gpus": [gpu(0, errors={"nvmlDeviceGetHandleByIndex": "NO_PERMISSION"})]}, {}),
 ]
 for filter_name, args, machine, extra in cases:
-    result = run(["--dry-run", "--json"] + args + ["python", "train.py"], env_for(machine, **extra))
+    result = run(["--dry-run", "--json"] + args + ["sh", "train.sh"], env_for(machine, **extra))
     decision = valid(f"dry run rejecting for {filter_name}", result.stdout, decision_schema)
     if decision:
         reasons = [r for g in decision["gpus"] for r in g["reasons"]]
@@ -139,13 +139,22 @@ for filter_name, args, machine, extra in cases:
               any(r["filter"] == filter_name for r in reasons) and result.returncode == 4
               and decision["would_run"] is False and decision["environment"] is None, json.dumps(reasons))
 unclaimed = env_for({"gpus": [gpu(0), gpu(1), gpu(2)]}, WITH_GPU_LOCK_DIR=os.path.join(work, "other-locks"))
-decision = valid("dry run that would run", run(["--dry-run", "--json", "--min-gpus", "2", "python", "x.py"],
+decision = valid("dry run that would run", run(["--dry-run", "--json", "--min-gpus", "2", "sh", "x.sh"],
                                                 unclaimed).stdout, decision_schema)
 if decision:
     check("the decision carries the exact environment",
-          decision["would_run"] and decision["chosen"] == [0, 1] and decision["command"] == ["python", "x.py"]
+          decision["would_run"] and decision["chosen"] == [0, 1] and decision["command"] == ["sh", "x.sh"]
+          and decision["command_problem"] is None
           and decision["environment"] == {"CUDA_VISIBLE_DEVICES": "0,1", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"},
           json.dumps(decision["environment"]))
+# A command exec would not find: the dry run says why, as the real run would exit.
+result = run(["--dry-run", "--json", "pyhton", "x.py"], unclaimed)
+decision = valid("dry run of a missing command", result.stdout, decision_schema)
+if decision:
+    check("a missing command is the reason it would not run",
+          result.returncode == 127 and decision["would_run"] is False and decision["environment"] is None
+          and decision["command_problem"] == "command not found: pyhton (check the name and PATH)",
+          json.dumps(decision["command_problem"]))
 claimed = valid("dry run with a claimed GPU", run(["--dry-run", "--json", "--gpu", "1", "true"], env).stdout,
                 decision_schema)
 if claimed:
@@ -162,13 +171,18 @@ if status:
     check("every GPU lists its link to every other", all(len(g["links"]) == 7 for g in status["gpus"])
           and status["gpus"][2]["links"][2] == {"gpu": 3, "label": "NV12", "nvlinks": 12, "pcie": "PIX"},
           json.dumps(status["gpus"][2]["links"]))
-decision = valid("dry run choosing an NVLink pair", run(["--dry-run", "--json", "--min-gpus", "2", "true"],
-                                                        server_env).stdout, decision_schema)
+# Only GPUs 3 and 6 are idle: they beat every busy NVLink pair.
+decision = valid("dry run choosing a pair by tier, then interconnect",
+                 run(["--dry-run", "--json", "--min-gpus", "2", "true"], server_env).stdout, decision_schema)
 if decision:
-    check("the chosen pair and its link are named", decision["chosen"] == [1, 0]
-          and decision["chosen_links"] == [{"gpus": [1, 0], "label": "NV12"}]
+    check("the chosen pair and its link are named", decision["chosen"] == [3, 6]
+          and decision["chosen_links"] == [{"gpus": [3, 6], "label": "SYS"}]
           and decision["gpus"][0]["local_cpus"] == "0-23,48-71" and decision["topology"] == "prefer",
           json.dumps(decision["chosen_links"]))
+    check("each ranked GPU has its tier", decision["gpus"][3]["tier"] == "idle"
+          and decision["gpus"][3]["tier_detail"] is None and decision["gpus"][0]["tier"] == "busy"
+          and decision["gpus"][0]["tier_detail"] == "1 process, 19.5 GiB used",
+          json.dumps([[g["tier"], g["tier_detail"]] for g in decision["gpus"]]))
 
 unknown = valid("dry run with --bind and no topology", run(["--dry-run", "--json", "--bind", "true"], unclaimed).stdout,
                 decision_schema)

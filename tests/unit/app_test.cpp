@@ -134,6 +134,11 @@ class FakeWatch : public ChangeWatch {
   int* calls_before_hang_;
 };
 
+// What resolving a missing command answers.
+Error not_found(const std::string& command) {
+  return Error{ErrorKind::command_not_found, "command not found: " + command + " (check the name and PATH)", {}};
+}
+
 class FakeLauncher : public Launcher {
  public:
   Error exec(const std::vector<std::string>& argv, const EnvChanges& changes) override {
@@ -141,9 +146,18 @@ class FakeLauncher : public Launcher {
     for (const auto& [name, value] : changes) env[name] = value;
     return result;
   }
+  // Finds every command in /usr/bin unless the test names a problem for it.
+  Result<std::string> resolve(const std::string& command) const override {
+    resolved.push_back(command);
+    auto problem = problems.find(command);
+    if (problem != problems.end()) return problem->second;
+    return "/usr/bin/" + command;
+  }
   std::vector<std::string> launched;
   std::map<std::string, std::string> env;
   Error result{ErrorKind::internal, "fake exec returned", {}};
+  std::map<std::string, Error> problems;      // command -> what resolving it answers
+  mutable std::vector<std::string> resolved;  // every command looked up, in order
 };
 
 class AppTest : public ::testing::Test {
@@ -495,15 +509,90 @@ TEST_F(AppTest, DryRunShowsTheDecisionAndClaimsNothing) {
             "  CUDA_VISIBLE_DEVICES=1\n"
             "  CUDA_DEVICE_ORDER=PCI_BUS_ID\n"
             "GPUs:\n"
-            "  GPU 0: eligible, not needed (9.8 GiB free) [util 0% now]\n"
-            "  GPU 1: chosen (29.3 GiB free, idle) [util 0% now]\n"
-            "  GPU 2: eligible, not needed (19.5 GiB free) [util 0% now]\n");
+            "  GPU 0: eligible, not needed (9.8 GiB free), tier: idle [util 0% now]\n"
+            "  GPU 1: chosen (29.3 GiB free), tier: idle [util 0% now]\n"
+            "  GPU 2: eligible, not needed (19.5 GiB free), tier: idle [util 0% now]\n");
 }
 
 TEST_F(AppTest, DryRunThatWouldNotRunExitsFour) {
   machines = {busy};
   EXPECT_EQ(run({"--dry-run", "true"}), 4);
   EXPECT_EQ(out.str().rfind("would not run: no suitable GPU: need 1, 0 eligible\n", 0), 0u);
+}
+
+TEST_F(AppTest, TheCommandIsLookedUpOnceBeforeItRuns) {
+  run({"python", "x.py"});
+  EXPECT_EQ(launcher.resolved, std::vector<std::string>{"python"});
+  EXPECT_EQ(launcher.launched, std::vector<std::string>({"python", "x.py"}));
+}
+
+TEST_F(AppTest, AMissingCommandExits127BeforeAnyGpuIsQueriedWaitedForOrClaimed) {
+  machines = {busy};
+  launcher.problems.emplace("pyhton", not_found("pyhton"));
+  EXPECT_EQ(run({"--wait", "pyhton", "train.py"}), 127);
+  EXPECT_EQ(err.str(), "with-gpu: error: command not found: pyhton (check the name and PATH)\n");
+  EXPECT_EQ(queries, 0);
+  EXPECT_TRUE(waits.empty());
+  EXPECT_EQ(claims.attempts, 0);
+  EXPECT_TRUE(launcher.launched.empty());
+}
+
+TEST_F(AppTest, AMissingCommandIsReportedEvenWithoutADriver) {
+  nvml_error = Error{ErrorKind::nvml_unavailable, "NVML unavailable", {}};
+  launcher.problems.emplace("pyhton", not_found("pyhton"));
+  EXPECT_EQ(run({"pyhton"}), 127);
+}
+
+TEST_F(AppTest, ACommandThatCannotBeExecutedExits126ClaimingNothing) {
+  launcher.problems.emplace(
+      "./train.sh", Error{ErrorKind::command_not_executable,
+                          "cannot run ./train.sh: its interpreter /usr/bin/pyhton3 (#! line) is not found", {}});
+  EXPECT_EQ(run({"--wait", "./train.sh"}), 126);
+  EXPECT_EQ(err.str(),
+            "with-gpu: error: cannot run ./train.sh: its interpreter /usr/bin/pyhton3 (#! line) is not found\n");
+  EXPECT_EQ(claims.attempts, 0);
+}
+
+TEST_F(AppTest, ANumberAsTheCommandGetsAHintAboutMinGpus) {
+  launcher.problems.emplace("2", not_found("2"));
+  EXPECT_EQ(run({"2", "python3", "train.py"}), 127);
+  EXPECT_EQ(err.str(),
+            "with-gpu: error: command not found: 2 (check the name and PATH)\n"
+            "hint: did you mean --min-gpus 2?\n");
+}
+
+TEST_F(AppTest, ADryRunOfAMissingCommandSaysItWouldNotRunAndExits127) {
+  launcher.problems.emplace("2", not_found("2"));
+  EXPECT_EQ(run({"-n", "2", "python3", "train.py"}), 127);
+  // Every GPU's verdict follows, as in any dry run.
+  EXPECT_EQ(out.str().substr(0, out.str().find("  GPU 0:")),
+            "would not run: command not found: 2 (check the name and PATH)\n"
+            "hint: did you mean --min-gpus 2? (-n is --dry-run)\n"
+            "GPUs:\n");
+  EXPECT_EQ(queries, 1);
+  EXPECT_EQ(claims.attempts, 0);
+}
+
+TEST_F(AppTest, ADryRunInJsonNamesTheCommandProblemAndWouldNotRun) {
+  launcher.problems.emplace("x", Error{ErrorKind::command_not_executable,
+                                       "cannot execute x: Permission denied (check its permissions and format)", {}});
+  EXPECT_EQ(run({"--dry-run", "--json", "x"}), 126);
+  EXPECT_NE(out.str().find("\"would_run\": false"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("\"command_problem\": \"cannot execute x: Permission denied (check its permissions and "
+                           "format)\""),
+            std::string::npos)
+      << out.str();
+  EXPECT_NE(out.str().find("\"environment\": null"), std::string::npos);
+  out.str("");
+  EXPECT_EQ(run({"--dry-run", "--json", "true"}), 0);
+  EXPECT_NE(out.str().find("\"command_problem\": null"), std::string::npos) << out.str();
+}
+
+TEST_F(AppTest, StatusAndPrintEnvLookUpNoCommand) {
+  run({"--status"});
+  run({"--print-env"});
+  run({"--dry-run"});
+  EXPECT_TRUE(launcher.resolved.empty());
 }
 
 TEST_F(AppTest, StatusPrintsATableToStdout) {

@@ -285,6 +285,68 @@ TEST(Selector, CountsOnlyListedGpusAsEligibleInManualMode) {
 }
 
 
+TEST(SelectorTiers, AnIdleGpuBeatsABusyOneWithMoreFreeMemory) {
+  // A colleague's training run leaves GPU 0 with the most free memory of the machine.
+  auto machine = machine_of({GpuBuilder(0, 81920).process(31337, 2000).util(97), GpuBuilder(1).free_mib(10000)});
+  auto decision = select_gpus(machine, {});
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
+  EXPECT_EQ(decision.verdicts[0].tier, Tier::busy);
+  EXPECT_EQ(decision.verdicts[1].tier, Tier::idle);
+  EXPECT_TRUE(decision.warnings.empty());
+}
+
+TEST(SelectorTiers, AnUnknownProcessListCountsAsBusy) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(40000).processes_refused(), GpuBuilder(1).free_mib(10000)});
+  auto decision = select_gpus(machine, {});
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
+  EXPECT_EQ(decision.verdicts[0].tier, Tier::busy);
+}
+
+TEST(SelectorTiers, MemoryInUseWithoutAListedProcessCountsAsBusy) {
+  // 505 MiB is below the hidden-usage threshold, so the GPU passes, but it is not idle.
+  auto machine = machine_of({GpuBuilder(0, 81920).used_mib(505), GpuBuilder(1).free_mib(10000)});
+  auto decision = select_gpus(machine, {});
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
+  EXPECT_EQ(decision.verdicts[0].tier, Tier::busy);
+}
+
+TEST(SelectorTiers, WhenOnlyBusyGpusPassOneIsStillChosenWithTheWarning) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(1000), GpuBuilder(1).free_mib(20000).process(7, 0),
+                             GpuBuilder(2).free_mib(30000).processes_refused()});
+  auto decision = select_gpus(machine, {});
+  ASSERT_TRUE(decision.ok);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({2}));  // idle GPU 0 is below --min-memory
+  ASSERT_EQ(decision.warnings.size(), 1u);
+  EXPECT_EQ(decision.warnings[0].kind, Warning::not_idle);
+  EXPECT_EQ(decision.warnings[0].index, 2u);
+}
+
+TEST(SelectorTiers, WithinATierTheOrderIsMemoryFirst) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(30000).process(1, 0), GpuBuilder(1).free_mib(10000),
+                             GpuBuilder(2).free_mib(35000).process(2, 0), GpuBuilder(3).free_mib(20000)});
+  SelectionOptions options;
+  options.max_gpus = 4;
+  EXPECT_EQ(select_gpus(machine, options).chosen, std::vector<unsigned>({3, 1, 2, 0}));
+}
+
+TEST(SelectorTiers, GpuTypeMatchesStillComeBeforeIdleGpus) {
+  auto machine = machine_of({GpuBuilder(0).name("NVIDIA L40S"),
+                             GpuBuilder(1).name("NVIDIA H100 80GB HBM3").process(9, 1000)});
+  SelectionOptions options;
+  options.gpu_type = "h100";
+  auto decision = select_gpus(machine, options);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
+  ASSERT_EQ(decision.warnings.size(), 1u);
+  EXPECT_EQ(decision.warnings[0].kind, Warning::not_idle);
+}
+
+TEST(SelectorTiers, AManualListIgnoresTiers) {
+  auto machine = machine_of({GpuBuilder(0).process(9, 1000), GpuBuilder(1)});
+  SelectionOptions options;
+  options.manual = std::vector<unsigned>{0};
+  EXPECT_EQ(select_gpus(machine, options).chosen, std::vector<unsigned>({0}));
+}
+
 TEST(SelectorSharing, SharedHoldersDoNotKeepOutASharedClaim) {
   auto machine = machine_of({GpuBuilder(0).claimed_by(1, ClaimMode::shared).claimed_by(2, ClaimMode::shared)});
   SelectionOptions options;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "core/binding.hpp"
@@ -130,6 +131,28 @@ TEST(SelectorTopology, GpuTypeMatchesStayAheadOfTheInterconnect) {
   EXPECT_EQ(select_gpus(machine, options).chosen, (std::vector<unsigned>{3, 6, 7}));
 }
 
+// two_socket with a compute process on every GPU but `idle` (memory unchanged).
+Machine busy_but(const std::vector<unsigned>& idle) {
+  Machine machine = two_socket(kFree);
+  for (auto& gpu : machine.gpus) {
+    if (std::find(idle.begin(), idle.end(), gpu.index) == idle.end()) gpu.processes = std::vector<GpuProcess>{{60000 + gpu.index, 0}};
+  }
+  return machine;
+}
+
+TEST(SelectorTopology, TwoIdleLooseGpusBeatABusyNvlinkPair) {
+  // GPUs 3 and 6 sit on different sockets; every NVLink pair runs someone's job.
+  EXPECT_EQ(select_gpus(busy_but({3, 6}), several(2)).chosen, (std::vector<unsigned>{3, 6}));
+}
+
+TEST(SelectorTopology, TheInterconnectChoosesOnlyAmongGpusOfTheWorstTierNeeded) {
+  // One idle GPU: it is taken, and its partner is the busy GPU best connected to it (its
+  // NVLink peer 2, the fullest of all) rather than the busy pair 0-1.
+  EXPECT_EQ(select_gpus(busy_but({3}), several(2)).chosen, (std::vector<unsigned>{3, 2}));
+  // Every GPU busy: one tier, the interconnect decides as before.
+  EXPECT_EQ(select_gpus(busy_but({}), several(2)).chosen, (std::vector<unsigned>{1, 0}));
+}
+
 SelectionOptions restricted_to(const std::string& allowed, unsigned count = 1) {
   auto options = several(count);
   options.allowed_cpus = cpus(allowed);
@@ -142,6 +165,15 @@ TEST(SelectorLocality, PrefersGpusLocalToRestrictedCpusBeforeMemory) {
   EXPECT_EQ(select_gpus(two_socket(kFree), restricted_to("1", 2)).chosen, (std::vector<unsigned>{4, 5}));
   // More GPUs than are local: all local ones, then the best-connected others.
   EXPECT_EQ(select_gpus(two_socket(kFree), restricted_to("1", 5)).chosen, (std::vector<unsigned>{6, 4, 5, 7, 3}));
+}
+
+TEST(SelectorLocality, AnIdleGpuElsewhereComesBeforeABusyLocalOne) {
+  // CPU 1 is local to GPUs 4-7; of them only 6 is idle, and idle 3 is on the other socket.
+  Machine machine = busy_but({3, 6});
+  EXPECT_EQ(select_gpus(machine, restricted_to("1")).chosen, (std::vector<unsigned>{6}));
+  EXPECT_EQ(select_gpus(machine, restricted_to("1", 2)).chosen, (std::vector<unsigned>{6, 3}));
+  // Past the idle GPUs, the local busy ones, best connected: 6's NVLink peer 7.
+  EXPECT_EQ(select_gpus(machine, restricted_to("1", 3)).chosen, (std::vector<unsigned>{6, 3, 7}));
 }
 
 TEST(SelectorLocality, UnrestrictedCpusOrNumaIgnoreChangeNothing) {

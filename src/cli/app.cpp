@@ -388,6 +388,7 @@ class Flow {
   // Waits after a failed attempt: until the next driver poll, the timeout, a released
   // claim or a signal. On a TTY the progress line is refreshed every second meanwhile.
   Result<Ok> wait_for_next_attempt(Round& round, WaitReporter& reporter, ChangeWatch& watch) {
+    waited_ = true;
     auto now = services_.clock->now();
     auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - start_);
     if (options_.timeout && elapsed >= *options_.timeout) {
@@ -506,6 +507,13 @@ class Flow {
     return error;
   }
 
+  // "; waited 12.3s" on the line that starts the command, when it had to wait.
+  std::string waited_note() const {
+    if (!waited_) return "";
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(services_.clock->now() - start_);
+    return "; waited " + (waited < std::chrono::minutes(1) ? seconds(waited) : format_elapsed(waited));
+  }
+
   static std::string seconds(std::chrono::milliseconds duration) {
     auto tenths = duration.count() / 100;
     std::string text = std::to_string(tenths / 10);
@@ -590,7 +598,8 @@ class Flow {
         err_ << "with-gpu: warning: "
              << format_warning(round.machine.gpus[warning.index], warning, round.selection) << "\n";
       }
-      err_ << "with-gpu: " << selection_summary(round.machine, round.decision, cuda, share_of_allocation(round)) << "\n";
+      err_ << "with-gpu: " << selection_summary(round.machine, round.decision, cuda, share_of_allocation(round))
+           << waited_note() << "\n";
     }
     EnvChanges changes = {{"CUDA_VISIBLE_DEVICES", cuda.visible_devices}};
     if (cuda.device_order) changes.emplace_back("CUDA_DEVICE_ORDER", *cuda.device_order);
@@ -639,6 +648,7 @@ class Flow {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point phase_start_;
   std::string trace_;
+  bool waited_ = false;  // an attempt failed and the run waited: the start line says for how long
   int settle_step_ = -1;  // position in the quick re-checks after a release; -1 when off
   std::map<std::string, std::chrono::steady_clock::time_point> last_hot_;  // UUID -> seen above --max-temp
 };

@@ -359,6 +359,18 @@ TEST_F(AppTest, WaitLaunchesAsSoonAsAPollFindsAGpu) {
   run({"--wait", "--poll-interval", "250ms", "true"});
   EXPECT_EQ(waits, std::vector<std::chrono::milliseconds>({250ms, 250ms}));
   EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "1");
+  EXPECT_NE(err.str().find("; CUDA_VISIBLE_DEVICES=1; waited 0.5s\n"), std::string::npos) << err.str();
+}
+
+TEST_F(AppTest, TheStartLineSaysHowLongItWaitedOnlyWhenItDid) {
+  run({"--wait", "true"});
+  EXPECT_EQ(err.str().find("waited"), std::string::npos) << err.str();
+  machines = {busy, machine_of({GpuBuilder(0).free_mib(100), GpuBuilder(1)})};
+  queries = 0;
+  err.str("");
+  script = {{std::chrono::milliseconds(72300), {Wake::claims_changed, 0}}};
+  run({"--wait", "--poll-interval", "10m", "true"});
+  EXPECT_NE(err.str().find("; waited 1m12s\n"), std::string::npos) << err.str();
 }
 
 TEST_F(AppTest, AReleasedClaimWakesTheWaiterBeforeThePoll) {

@@ -72,6 +72,7 @@ struct Round {
   Decision decision;
   bool allocation_named_by_uuid = false;
   std::unique_ptr<HeldClaims> held;
+  std::optional<std::string> over_policy;  // why the chosen GPUs would break the [policy] limit
 };
 
 class Flow {
@@ -345,23 +346,81 @@ class Flow {
   bool quick_recheck() const { return settle_step_ >= 0; }
 
   Result<Round> try_once() {
-    auto machine = options_.action == Action::run ? query_machine() : read_machine_and_holders();
+    bool quick_launch = options_.action == Action::run && !policy_applies();
+    auto machine = quick_launch ? query_machine() : read_machine_and_holders();
     if (!machine) return machine.error();
-    if (options_.action == Action::run) trace("query");
+    if (quick_launch) trace("query");
     Round round;
     round.machine = std::move(*machine);
     if (auto prepared = prepare_selection(round); !prepared) return prepared.error();
+    if (policy_applies()) fit_to_policy(round);
     if (options_.wait) track_cooling(round);
     round.decision = select_gpus(round.machine, round.selection);
     if (wants_links()) {
       if (auto linked = read_links_among_eligible(round); !linked) return linked.error();
     }
     trace("select");
-    if (options_.action == Action::run) {
+    if (policy_applies()) {
+      if (auto checked = check_policy(round); !checked) return checked.error();
+    }
+    if (options_.action == Action::run && !round.over_policy) {
       if (auto claimed = claim(round); !claimed) return claimed.error();
       trace("claim");
     }
     return round;
+  }
+
+  // The admin's per-user limit binds launches only; holders are read for it, which a
+  // launch otherwise skips (/proc/locks is slow on some kernels).
+  bool policy_applies() const { return options_.policy && options_.action == Action::run; }
+
+  // The real user's name, looked up only when a policy needs it (NSS can be slow).
+  const std::string& current_user() const {
+    if (!user_) user_ = env_.user.empty() ? user_name(static_cast<unsigned>(getuid())) : env_.user;
+    return *user_;
+  }
+
+  // The GPUs this user holds claims on now, their own inherited ones included.
+  std::vector<unsigned> gpus_of_user(const Machine& machine) const {
+    std::vector<unsigned> held;
+    for (const auto& gpu : machine.gpus) {
+      bool ours = std::any_of(gpu.claims.begin(), gpu.claims.end(), [this](const ClaimHolder& holder) {
+        return holder.user == current_user();
+      });
+      if (ours) held.push_back(gpu.index);
+    }
+    return held;
+  }
+
+  // A request for a range of GPUs takes no more than the policy leaves to this user.
+  void fit_to_policy(Round& round) const {
+    auto held = static_cast<unsigned>(gpus_of_user(round.machine).size());
+    unsigned limit = options_.policy->max_gpus_per_user;
+    unsigned left = limit > held ? limit - held : 0;
+    if (round.selection.max_gpus > left && left >= round.selection.min_gpus) round.selection.max_gpus = left;
+  }
+
+  // A request the limit can never allow is an error at once, even with --wait; one that
+  // fits once the user's other claims end marks the round instead. A GPU the user already
+  // holds (a run inside its own claim) is not counted twice.
+  Result<Ok> check_policy(Round& round) const {
+    const UserPolicy& policy = *options_.policy;
+    std::string allows = "the policy in " + policy.source + " allows " + std::to_string(policy.max_gpus_per_user) +
+                         (policy.max_gpus_per_user == 1 ? " GPU" : " GPUs") + " per user at once";
+    if (round.decision.needed > policy.max_gpus_per_user) {
+      return Error{ErrorKind::no_suitable_gpu, allows + " and this asks for " + std::to_string(round.decision.needed),
+                   {}};
+    }
+    if (!round.decision.ok) return Ok{};
+    std::vector<unsigned> held = gpus_of_user(round.machine);
+    unsigned more = 0;
+    for (unsigned index : round.decision.chosen) {
+      if (std::find(held.begin(), held.end(), index) == held.end()) ++more;
+    }
+    if (held.size() + more <= policy.max_gpus_per_user) return Ok{};
+    round.over_policy = allows + "; " + current_user() + " already holds " + std::to_string(held.size()) + " (GPU " +
+                        join_numbers(held) + ") and this asks for " + std::to_string(more);
+    return Ok{};
   }
 
   // WITH_GPU_TRACE: the time since the previous phase, printed before exec (or exit) so a
@@ -396,7 +455,9 @@ class Flow {
       return timed_out(round);
     }
     if (!options_.quiet && !quick_recheck()) {
-      reporter.update(elapsed, round.decision.needed, wait_blockers(round.machine, round.decision, round.selection));
+      reporter.update(elapsed, round.decision.needed,
+                      round.over_policy ? *round.over_policy
+                                        : wait_blockers(round.machine, round.decision, round.selection));
     }
     auto next_attempt = now + next_delay(round.decision);
     // A claim held through a deleted lock file ends without a wake: look again soon.
@@ -522,6 +583,7 @@ class Flow {
   }
 
   Error no_gpu_error(const Round& round, ErrorKind kind, const std::string& prefix) const {
+    if (round.over_policy) return Error{kind, prefix + *round.over_policy, {}};
     std::string headline = no_gpu_headline(round.decision);
     // Asking for more than the allocation holds: say so, naming who gave it.
     if (round.selection.allocation && round.decision.needed > round.selection.allocation->size()) {
@@ -648,6 +710,7 @@ class Flow {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point phase_start_;
   std::string trace_;
+  mutable std::optional<std::string> user_;  // current_user(), once looked up
   bool waited_ = false;  // an attempt failed and the run waited: the start line says for how long
   int settle_step_ = -1;  // position in the quick re-checks after a release; -1 when off
   std::map<std::string, std::chrono::steady_clock::time_point> last_hot_;  // UUID -> seen above --max-temp

@@ -39,6 +39,7 @@ struct Environment {
   bool stderr_tty = false;
   std::optional<CpuSet> allowed_cpus;            // sched_getaffinity
   std::optional<CpuSet> online_cpus;             // /sys/devices/system/cpu/online
+  std::string user;  // the real user's name for the [policy] limit; empty: looked up when needed
   std::string hostname;
   std::string timestamp;                          // ISO 8601 UTC, for JSON
 };

@@ -360,6 +360,26 @@ Result<Ok> check_files(const ConfigFiles& files) {
   return Ok{};
 }
 
+// [policy] binds users, so only the system file may set it; its values are checked by
+// their own rules and kept apart from the settings, which any layer may override.
+Result<Ok> read_policy(const ConfigFiles& files, const SettingSources& sources, Options& options) {
+  if (files.user && files.user->policy_location) {
+    return usage_error(*files.user->policy_location + ": [policy] is set only in the system config (" +
+                       sources.system_config + "); a user's file or --config cannot set it");
+  }
+  if (!files.system || files.system->policy.empty()) return Ok{};
+  UserPolicy policy{0, files.system->path};
+  for (const auto& entry : files.system->policy) {
+    auto count = parse_unsigned(entry.value);
+    if (!count || *count == 0) {
+      return usage_error(entry.location + ": " + entry.key + ": '" + entry.value + "' is not a whole number of at least 1");
+    }
+    policy.max_gpus_per_user = *count;
+  }
+  options.policy = policy;
+  return Ok{};
+}
+
 void layer(std::map<std::string, Setting>& merged, const std::vector<ConfigEntry>& entries, const std::string& origin,
            int rank) {
   for (const auto& entry : entries) {
@@ -512,7 +532,8 @@ std::string built_in(const std::string& key, const std::string& default_lock_dir
   return key == "lock_dir" ? default_lock_dir : kBuiltIn.at(key);
 }
 
-std::string show_config(const std::map<std::string, Setting>& merged, const std::string& default_lock_dir) {
+std::string show_config(const std::map<std::string, Setting>& merged, const std::string& default_lock_dir,
+                        const std::vector<ConfigEntry>& policy) {
   std::string out = "# effective settings; highest first: flag, WITH_GPU_LOCK_DIR, profile, user [defaults],\n"
                     "# system [defaults], built-in\n";
   for (const auto& spec : kSpecs) {
@@ -521,6 +542,11 @@ std::string show_config(const std::map<std::string, Setting>& merged, const std:
     std::string origin = setting == merged.end() ? "built-in" : setting->second.origin;
     std::string key = spec.key;
     out += key + padding(key, 15) + "= " + value + padding(value, 16) + "# " + origin + "\n";
+  }
+  if (!policy.empty()) out += "# policy: set by the system config; users' files and flags cannot change it\n";
+  for (const auto& entry : policy) {
+    out += entry.key + padding(entry.key, 15) + "= " + entry.value + padding(entry.value, 16) + "# policy in " +
+           entry.location + "\n";
   }
   return out;
 }
@@ -557,12 +583,14 @@ Result<Options> convert(const CommandLine& line, const SettingSources& sources) 
   auto files = read_config_files(line, sources);
   if (!files) return files.error();
   if (auto checked = check_files(*files); !checked) return checked.error();
+  if (auto policy = read_policy(*files, sources, options); !policy) return policy.error();
   auto merged = merge(line, *files, sources);
   if (!merged) return merged.error();
   if (auto applied = apply_settings(*merged, options); !applied) return applied.error();
   if (line.show_config) {
     options.action = Action::print_text;
-    options.text = show_config(*merged, sources.default_lock_dir);
+    options.text = show_config(*merged, sources.default_lock_dir,
+                               files->system ? files->system->policy : std::vector<ConfigEntry>{});
     return options;
   }
   if (!line.gpu.empty()) {
@@ -690,7 +718,9 @@ configuration:
   --profile NAME       apply [profiles.NAME] from the config files [env: WITH_GPU_PROFILE]
   --config PATH        read this config file instead of the user's; it must exist
                        [env: WITH_GPU_CONFIG]
-  --show-config        print the effective settings and where each comes from
+  --show-config        print the effective settings and where each comes from, and the
+                       admin's [policy] (system config only, e.g. max_gpus_per_user = 2:
+                       a launch over it waits with --wait, else exits 4)
   Config files (TOML): /etc/with-gpu/config.toml, then $XDG_CONFIG_HOME/with-gpu/config.toml
   (~/.config/with-gpu/config.toml). [defaults] always applies; keys are the long flags in
   snake_case with the flags' values (min_memory = "40G", max_util = 50, wait = true).

@@ -16,6 +16,13 @@ namespace wg {
 enum class Action { run, status, dry_run, print_env, print_text, init_lock_dir };
 enum class Output { text, json };
 
+// The admin's limit from the system config's [policy]; users' files and flags cannot
+// change it.
+struct UserPolicy {
+  unsigned max_gpus_per_user = 0;
+  std::string source;  // the system config file that sets it
+};
+
 struct Options {
   Action action = Action::run;
   std::string text;  // for print_text: help or version
@@ -35,6 +42,7 @@ struct Options {
   bool all_gpus = false;       // --min-gpus all: every GPU of the allocation (min = max)
   bool ignore_slurm = false;   // --ignore-slurm: a Slurm job given no GPUs may use the node's
   bool show_topology = false;  // --status --topology: the GPU-by-GPU matrix
+  std::optional<UserPolicy> policy;  // [policy] of the system config
   std::vector<std::string> command;
 };
 

@@ -82,7 +82,7 @@ Result<Ok> read_profiles(const std::string& path, const toml::node& node, const 
 
 Result<ConfigFile> read_tables(const std::string& path, const toml::table& root,
                                const std::map<std::string, ValueKind>& keys) {
-  ConfigFile file{path, {}, {}};
+  ConfigFile file{path, {}, {}, {}, {}};
   for (auto&& [key, node] : root) {
     std::string name(key.str());
     std::string where = location(path, key.source());
@@ -92,12 +92,19 @@ Result<ConfigFile> read_tables(const std::string& path, const toml::table& root,
       auto entries = read_settings(path, *table, keys);
       if (!entries) return entries.error();
       file.defaults = *entries;
+    } else if (name == "policy") {
+      const toml::table* table = node.as_table();
+      if (!table) return config_error(where + ": policy must be a table ([policy])");
+      auto entries = read_settings(path, *table, policy_keys());
+      if (!entries) return entries.error();
+      file.policy = *entries;
+      file.policy_location = where;
     } else if (name == "profiles") {
       if (auto read = read_profiles(path, node, keys, file); !read) return read.error();
     } else if (keys.count(name)) {
       return config_error(where + ": \"" + name + "\" must be inside [defaults] or a [profiles.NAME] table");
     } else {
-      return config_error(where + ": " + unknown("table", name, {"defaults", "profiles"}));
+      return config_error(where + ": " + unknown("table", name, {"defaults", "profiles", "policy"}));
     }
   }
   return file;
@@ -122,6 +129,11 @@ std::optional<std::string> stray_non_ascii(const std::string& text) {
 }
 
 }  // namespace
+
+const std::map<std::string, ValueKind>& policy_keys() {
+  static const std::map<std::string, ValueKind> keys = {{"max_gpus_per_user", ValueKind::value}};
+  return keys;
+}
 
 std::optional<std::string> nearest(const std::string& word, const std::vector<std::string>& candidates) {
   // A known name that starts the word is the likeliest ("max_temperature" for max_temp).

@@ -1,6 +1,7 @@
 #pragma once
 // with-gpu's TOML configuration files: [defaults] and [profiles.NAME] tables of
-// settings named as the long flags in snake_case. Only this module knows toml++.
+// settings named as the long flags in snake_case, and the admin's [policy]. Only this
+// module knows toml++.
 
 #include <map>
 #include <optional>
@@ -26,7 +27,13 @@ struct ConfigFile {
   std::string path;
   std::vector<ConfigEntry> defaults;
   std::map<std::string, std::vector<ConfigEntry>> profiles;
+  // [policy]: limits users cannot override; the caller accepts it only from the system file.
+  std::vector<ConfigEntry> policy;
+  std::optional<std::string> policy_location;  // "path:line:column" of the [policy] table
 };
+
+// The keys a [policy] table accepts.
+const std::map<std::string, ValueKind>& policy_keys();
 
 enum class MissingFile { allowed, error };
 

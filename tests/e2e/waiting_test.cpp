@@ -3,6 +3,7 @@
 // within the test was woken by the release itself.
 
 #include <dirent.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -217,6 +218,33 @@ TEST_F(Waiting, AHundredConcurrentWaitersOnFourGpusNeverOverlapAndAllFinish) {
   }
   EXPECT_EQ(total, 200u);
   EXPECT_EQ(events.size(), 4u);
+}
+
+// The admin's per-user limit: the holder's user is this test's user, so a second launch
+// is over a limit of one until the first one's claim ends.
+TEST_F(Waiting, APerUserLimitRefusesOrHoldsALaunchUntilTheUsersClaimEnds) {
+  std::ofstream(temp / "system.toml") << "[policy]\nmax_gpus_per_user = 1\n";
+  env["WITH_GPU_SYSTEM_CONFIG"] = temp / "system.toml";
+  std::string go = temp / "go";
+  auto holder = start({"--gpu", "0", "--", "sh", "-c", "while [ ! -f " + go + " ]; do sleep 0.02; done"}, "holder");
+  ASSERT_FALSE(wait_for_claims(0).empty());
+  const passwd* me = getpwuid(getuid());
+  ASSERT_NE(me, nullptr);
+  std::string over = "the policy in " + (temp / "system.toml") + " allows 1 GPU per user at once; " + me->pw_name +
+                     " already holds 1 (GPU 0) and this asks for 1";
+  auto refused = with_gpu({"--", "touch", temp / "refused"});
+  EXPECT_EQ(refused.exit_code, 4);
+  EXPECT_EQ(refused.err, "with-gpu: error: " + over + "\n");
+  EXPECT_FALSE(exists(temp / "refused"));
+  auto waiter = start({"--wait", "--poll-interval", "60s", "--", "touch", temp / "ran"}, "waiter");
+  ASSERT_TRUE(waiting("waiter"));
+  EXPECT_NE(read_file(temp / "waiter.err").find("with-gpu: waiting 0s for 1 GPU: " + over + "\n"), std::string::npos)
+      << read_file(temp / "waiter.err");
+  EXPECT_FALSE(exists(temp / "ran"));
+  std::ofstream(go).put('x');
+  EXPECT_EQ(holder->wait(), 0);
+  EXPECT_EQ(waiter->wait(), 0);
+  EXPECT_TRUE(exists(temp / "ran"));
 }
 
 }  // namespace

@@ -4,10 +4,12 @@
 
 #include <signal.h>
 
+#include <fstream>
 #include <map>
 #include <sstream>
 
 #include "unit/machine_builder.hpp"
+#include "unit/temp_dir.hpp"
 
 namespace wg {
 namespace {
@@ -53,6 +55,7 @@ class FakeClaimStore : public ClaimStore {
   void read_holders(Machine& machine) override {
     for (auto& gpu : machine.gpus) {
       if (held.count(gpu.uuid)) gpu.claims = {{held[gpu.uuid], ClaimMode::exclusive, {}, {}}};
+      if (holders.count(gpu.uuid)) gpu.claims = {holders[gpu.uuid]};
     }
   }
   Result<ClaimAttempt> claim(const std::vector<const Gpu*>& gpus, ClaimMode) override {
@@ -75,6 +78,7 @@ class FakeClaimStore : public ClaimStore {
   bool tracks_deleted_claims() const override { return deleted_claims; }
   ClaimsPlace place() const override { return place_now; }
   std::map<std::string, int> held;
+  std::map<std::string, ClaimHolder> holders;  // holders as /proc shows them: user, inherited
   std::optional<unsigned> refuse_once;
   std::optional<unsigned> unusable_file;  // this GPU's lock file is a FIFO
   int tracked = 0;
@@ -730,6 +734,74 @@ TEST_F(AppTest, StatusListsAGpuThisProcessCannotOpenAsNoAccess) {
   EXPECT_EQ(run({"--status"}), 0);
   EXPECT_EQ(device_checks, 1);
   EXPECT_NE(out.str().find("NO ACCESS: /dev/nvidia1 refuses this process"), std::string::npos) << out.str();
+}
+
+// [policy] max_gpus_per_user: the user's own claims count, other users' do not.
+class PolicyTest : public AppTest {
+ protected:
+  PolicyTest() {
+    env.user = "alice";
+    env.system_config = temp / "config.toml";
+    std::ofstream(temp / "config.toml") << "[policy]\nmax_gpus_per_user = 2\n";
+  }
+  void hold(unsigned index, const std::string& user, bool inherited = false) {
+    ClaimHolder holder{int(500 + index), ClaimMode::exclusive, user, "python train.py"};
+    holder.inherited = inherited;
+    claims.holders[machines[0].gpus[index].uuid] = holder;
+  }
+  std::string allows() const { return "the policy in " + (temp / "config.toml") + " allows 2 GPUs per user at once"; }
+  test::TempDir temp;
+};
+
+TEST_F(PolicyTest, ALaunchOverTheLimitExitsFourNamingTheLimitAndItsSource) {
+  hold(0, "alice");
+  hold(2, "alice");
+  EXPECT_EQ(run({"true"}), 4);
+  EXPECT_EQ(err.str(), "with-gpu: error: " + allows() + "; alice already holds 2 (GPU 0, 2) and this asks for 1\n");
+  EXPECT_EQ(claims.attempts, 0);
+  EXPECT_TRUE(launcher.launched.empty());
+}
+
+TEST_F(PolicyTest, OtherUsersClaimsDoNotCount) {
+  hold(0, "bob");
+  hold(2, "bob");
+  run({"true"});
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "1");
+}
+
+TEST_F(PolicyTest, ALaunchWithinTheLimitRuns) {
+  hold(0, "alice");
+  run({"true"});
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "1");
+}
+
+TEST_F(PolicyTest, AWaiterOverTheLimitSaysSoWhileWaitingAndAtTheTimeout) {
+  hold(0, "alice");
+  hold(2, "alice");
+  EXPECT_EQ(run({"--wait", "--timeout", "6s", "true"}), 124);
+  std::string over = allows() + "; alice already holds 2 (GPU 0, 2) and this asks for 1";
+  EXPECT_EQ(err.str(), "with-gpu: waiting 0s for 1 GPU: " + over + "\nwith-gpu: error: timed out after 6s waiting: " +
+                           over + "\n");
+  EXPECT_EQ(claims.attempts, 0);
+}
+
+TEST_F(PolicyTest, ARequestTheLimitCanNeverAllowFailsAtOnceEvenWithWait) {
+  EXPECT_EQ(run({"--wait", "--min-gpus", "3", "true"}), 4);
+  EXPECT_EQ(err.str(), "with-gpu: error: " + allows() + " and this asks for 3\n");
+  EXPECT_TRUE(waits.empty());
+}
+
+TEST_F(PolicyTest, ARangeOfGpusTakesNoMoreThanTheLimitLeaves) {
+  hold(0, "alice");
+  run({"--min-gpus", "1", "--max-gpus", "3", "true"});
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "1");
+}
+
+TEST_F(PolicyTest, ARunInsideTheUsersOwnClaimDoesNotCountItsGpuTwice) {
+  hold(0, "alice");
+  hold(1, "alice", true);  // the claim this run inherits from the with-gpu that launched it
+  run({"--gpu", "1", "true"});
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "1");
 }
 
 }  // namespace

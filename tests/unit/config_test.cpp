@@ -297,5 +297,65 @@ TEST(UserConfigPath, FollowsXdgConfigHomeThenHome) {
   EXPECT_EQ(user_config_path(std::nullopt, std::nullopt), "");
 }
 
+TEST_F(ConfigTest, TheSystemConfigSetsAPerUserLimit) {
+  write("system.toml", "[policy]\nmax_gpus_per_user = 2\n");
+  auto options = parse({"cmd"});
+  ASSERT_TRUE(options) << options.error().message;
+  ASSERT_TRUE(options->policy);
+  EXPECT_EQ(options->policy->max_gpus_per_user, 2u);
+  EXPECT_EQ(options->policy->source, temp / "system.toml");
+}
+
+TEST_F(ConfigTest, NoPolicyMeansNoLimit) {
+  write("system.toml", "[defaults]\nmin_gpus = 2\n");
+  auto options = parse({"cmd"});
+  ASSERT_TRUE(options) << options.error().message;
+  EXPECT_FALSE(options->policy);
+}
+
+TEST_F(ConfigTest, APolicyInAUsersFileIsAnErrorNamingTheFileAndLine) {
+  write("user.toml", "[defaults]\nmin_gpus = 1\n[policy]\nmax_gpus_per_user = 8\n");
+  EXPECT_EQ(error_of({"cmd"}), (temp / "user.toml") + ":3:2: [policy] is set only in the system config (" +
+                                   (temp / "system.toml") + "); a user's file or --config cannot set it");
+}
+
+TEST_F(ConfigTest, APolicyInANamedConfigFileIsAnError) {
+  write("named.toml", "[policy]\nmax_gpus_per_user = 8\n");
+  EXPECT_EQ(error_of({"--config", temp / "named.toml", "cmd"}),
+            (temp / "named.toml") + ":1:2: [policy] is set only in the system config (" + (temp / "system.toml") +
+                "); a user's file or --config cannot set it");
+}
+
+TEST_F(ConfigTest, BadPolicyValuesAreRefusedWordForWord) {
+  write("system.toml", "[policy]\nmax_gpus_per_user = 0\n");
+  EXPECT_EQ(error_of({"cmd"}),
+            (temp / "system.toml") + ":2:1: max_gpus_per_user: '0' is not a whole number of at least 1");
+  write("system.toml", "[policy]\nmax_gpus_per_user = \"two\"\n");
+  EXPECT_EQ(error_of({"cmd"}),
+            (temp / "system.toml") + ":2:1: max_gpus_per_user: 'two' is not a whole number of at least 1");
+  write("system.toml", "[policy]\nmax_gpu_per_user = 2\n");
+  EXPECT_EQ(error_of({"cmd"}), (temp / "system.toml") +
+                                   ":2:1: unknown key \"max_gpu_per_user\" (did you mean \"max_gpus_per_user\"?)");
+  write("system.toml", "policy = 2\n");
+  EXPECT_EQ(error_of({"cmd"}), (temp / "system.toml") + ":1:1: policy must be a table ([policy])");
+}
+
+TEST_F(ConfigTest, FlagsDoNotLiftThePolicy) {
+  write("system.toml", "[policy]\nmax_gpus_per_user = 1\n");
+  write("user.toml", "[defaults]\nmin_gpus = 4\n");
+  auto options = parse({"--max-gpus", "8", "cmd"});
+  ASSERT_TRUE(options) << options.error().message;
+  EXPECT_EQ(options->policy->max_gpus_per_user, 1u);
+}
+
+TEST_F(ConfigTest, ShowConfigShowsThePolicyAndWhereItComesFrom) {
+  write("system.toml", "[defaults]\nmin_gpus = 1\n\n[policy]\nmax_gpus_per_user = 2\n");
+  auto shown = parse({"--show-config"});
+  ASSERT_TRUE(shown) << shown.error().message;
+  EXPECT_NE(shown->text.find("max_gpus_per_user = 2               # policy in " + (temp / "system.toml") + ":5:1\n"),
+            std::string::npos)
+      << shown->text;
+}
+
 }  // namespace
 }  // namespace wg

@@ -233,13 +233,15 @@ class Flow {
     if (!machine) return report(machine.error(), err_);
     // Only --status shows who runs each compute process; decisions never need it.
     if (services_.describe_processes) services_.describe_processes(*machine);
+    ClaimsPlace place = claims_->place();
+    auto allocation = describe_allocation(given(), *machine);
     if (options_.output == Output::json) {
-      out_ << render_status_json(*machine, {env_.hostname, env_.timestamp, claims_->place(), describe_allocation(given(), *machine)});
+      out_ << render_status_json(*machine, {env_.hostname, env_.timestamp, place, allocation});
     } else {
       Style style{env_.stdout_tty && !env_.no_color ? Colors::on : Colors::off};
       out_ << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
-                                             env_.nvml_library.has_value(), options_.sample_window.count(),
-                                             claims_->place(), describe_allocation(given(), *machine)},
+                                             env_.nvml_library.has_value(), options_.sample_window.count(), place,
+                                             allocation},
                                   style);
       if (options_.show_topology) out_ << "\n" << render_topology_matrix(*machine);
     }

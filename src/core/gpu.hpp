@@ -57,7 +57,6 @@ struct LockProblem {
   FileType type = FileType::regular;
   std::optional<std::string> owner;  // user name (or uid) of the file, or of the directory for cannot_create
   unsigned mode = 0;                 // permission bits
-  bool hardened_dir = false;         // the directory is root's hardened one (--init-lock-dir)
   int error = 0;                     // errno, for cannot_open
   unsigned links = 1;                // names of the file, for linked
 };

@@ -92,7 +92,7 @@ std::string without_trailing_slashes(std::string path) {
 
 // A GPU without a lock file in root's directory: only root may make one.
 LockProblem missing_in_hardened_dir(const std::string& path) {
-  return LockProblem{LockFileProblem::cannot_create, path, FileType::regular, "root", 0, true};
+  return LockProblem{LockFileProblem::cannot_create, path, FileType::regular, "root", 0};
 }
 
 int flock_operation(ClaimMode mode) { return (mode == ClaimMode::exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB; }
@@ -339,7 +339,6 @@ LockDir::Taking LockDir::take(const std::string& uuid, ClaimMode mode, Access ac
       continue;
     }
     if (file.problem) {
-      file.problem->hardened_dir = is_hardened(dir_info_);
       result.outcome = Take::problem;
       result.problem = std::move(file.problem);
       return result;
@@ -499,10 +498,7 @@ void LockDir::read_holders(Machine& machine) {
     if (file.missing && is_hardened(dir_info) && geteuid() != 0) {
       gpu.lock_problem = missing_in_hardened_dir(lock_path(gpu.uuid));
     }
-    if (file.problem) {
-      gpu.lock_problem = std::move(file.problem);
-      gpu.lock_problem->hardened_dir = is_hardened(dir_info);
-    }
+    if (file.problem) gpu.lock_problem = std::move(file.problem);
     std::vector<std::pair<FileKey, bool>> keys;  // the file at the path, and one deleted while tracked
     if (file.fd.valid()) keys.emplace_back(file.key, false);
     if (auto tracked = tracked_.find(gpu.uuid); tracked != tracked_.end() && tracked->second.key != file.key) {

@@ -128,32 +128,27 @@ bool ranks_before(const Gpu& a, const Gpu& b) {
   return a.index < b.index;
 }
 
+// How far down the preference groups a GPU is: type matches, then idle, then local GPUs.
+int preference_group(const Gpu& gpu, const SelectionOptions& options) {
+  return (matches_type(gpu, options) ? 0 : 4) + (tier_of(gpu) == Tier::idle ? 0 : 2) +
+         (prefers_local(options) && !is_local(gpu, options) ? 1 : 0);
+}
+
 std::vector<unsigned> ranked_eligible(const Machine& machine, const Decision& decision,
                                       const SelectionOptions& options) {
   std::vector<unsigned> eligible;
   for (const auto& verdict : decision.verdicts) {
     if (verdict.reasons.empty()) eligible.push_back(verdict.index);
   }
+  // Preference groups first (type matches, then idle GPUs, then GPUs local to our CPUs),
+  // rank order within each group. Groups are worked out once per GPU, not per comparison.
+  std::vector<int> group(machine.gpus.size(), 0);
+  for (unsigned index : eligible) group[index] = preference_group(machine.gpus[index], options);
   std::sort(eligible.begin(), eligible.end(), [&](unsigned a, unsigned b) {
+    if (group[a] != group[b]) return group[a] < group[b];
     return ranks_before(machine.gpus[a], machine.gpus[b]);
   });
-  // Type matches first, then idle GPUs, then GPUs local to our CPUs, keeping rank order
-  // within each group: the last partition decides first.
-  if (prefers_local(options)) {
-    std::stable_partition(eligible.begin(), eligible.end(),
-                          [&](unsigned index) { return is_local(machine.gpus[index], options); });
-  }
-  std::stable_partition(eligible.begin(), eligible.end(),
-                        [&](unsigned index) { return tier_of(machine.gpus[index]) == Tier::idle; });
-  std::stable_partition(eligible.begin(), eligible.end(),
-                        [&](unsigned index) { return matches_type(machine.gpus[index], options); });
   return eligible;
-}
-
-// How far down the preference groups a GPU is: type matches, then idle, then local GPUs.
-int preference_group(const Gpu& gpu, const SelectionOptions& options) {
-  return (matches_type(gpu, options) ? 0 : 4) + (tier_of(gpu) == Tier::idle ? 0 : 2) +
-         (prefers_local(options) && !is_local(gpu, options) ? 1 : 0);
 }
 
 // Several GPUs: those of better preference groups than the last one needed are taken;

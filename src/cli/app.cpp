@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <ctime>
 #include <iostream>
@@ -23,6 +24,7 @@
 #include "os/proc_info.hpp"
 #include "os/lock_dir.hpp"
 #include "os/system_clock.hpp"
+#include "os/wait_queue.hpp"
 #include "output/decision_json.hpp"
 #include "output/decision_report.hpp"
 #include "output/format.hpp"
@@ -39,6 +41,9 @@ namespace wg {
 namespace {
 
 constexpr std::chrono::milliseconds kDeletedClaimPoll{250};
+// A GPU released this recently still shows its holder's memory and load: its ticket
+// keeps it, so that a younger launch does not take it in the moment the readings lag.
+constexpr std::chrono::milliseconds kReleaseSettle{1000};
 // How long a driver call begun at the --timeout may still take: well within the 100 ms
 // in which a timeout must end the run.
 constexpr std::chrono::milliseconds kLastLook{50};
@@ -73,6 +78,7 @@ struct Round {
   bool allocation_named_by_uuid = false;
   std::unique_ptr<HeldClaims> held;
   std::optional<std::string> over_policy;  // why the chosen GPUs would break the [policy] limit
+  std::vector<Ticket> line;                // the waiting line as read for this round, oldest first
 };
 
 class Flow {
@@ -88,10 +94,12 @@ class Flow {
     if (!source) return report(source.error(), err_);
     source_ = std::move(*source);
     claims_ = services_.open_claims(lock_dir());
+    if (services_.open_queue) queue_ = services_.open_queue(lock_dir());
     trace("load");
     if (options_.action == Action::init_lock_dir) return init_lock_dir();
     int status = options_.action == Action::status ? show_status() : select_and_launch();
     if (abandoned_ && services_.exit_now) {
+      if (queue_) queue_->leave();
       out_.flush();
       err_.flush();
       services_.exit_now(status);
@@ -235,13 +243,14 @@ class Flow {
     if (services_.describe_processes) services_.describe_processes(*machine);
     ClaimsPlace place = claims_->place();
     auto allocation = describe_allocation(given(), *machine);
+    std::vector<Ticket> waiters = queue_ ? queue_->read() : std::vector<Ticket>{};
     if (options_.output == Output::json) {
-      out_ << render_status_json(*machine, {env_.hostname, env_.timestamp, place, allocation});
+      out_ << render_status_json(*machine, {env_.hostname, env_.timestamp, place, allocation, waiters, env_.now_ns});
     } else {
       Style style{env_.stdout_tty && !env_.no_color ? Colors::on : Colors::off};
       out_ << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
                                              env_.nvml_library.has_value(), options_.sample_window.count(), place,
-                                             allocation},
+                                             allocation, waiters, env_.now_ns},
                                   style);
       if (options_.show_topology) out_ << "\n" << render_topology_matrix(*machine);
     }
@@ -355,6 +364,7 @@ class Flow {
     Round round;
     round.machine = std::move(*machine);
     if (auto prepared = prepare_selection(round); !prepared) return prepared.error();
+    read_line(round);
     if (policy_applies()) fit_to_policy(round);
     if (options_.wait) track_cooling(round);
     round.decision = select_gpus(round.machine, round.selection);
@@ -370,6 +380,79 @@ class Flow {
       trace("claim");
     }
     return round;
+  }
+
+  // The GPUs older waiters can use are not this launch's (a launch that does not wait is
+  // younger than every waiter). A status or an --init-lock-dir never gets here.
+  void read_line(Round& round) {
+    if (!queue_) return;
+    round.line = queue_->read();
+    round.selection.queued = held_for_older(tickets_before(round.line, queue_->own()));
+    trace("queue");
+  }
+
+  // This waiter's ticket as the latest round shows it: over the [policy] limit it can use
+  // nothing, so it keeps nothing from others.
+  Ticket own_ticket(const Round& round) {
+    auto now = services_.clock->now();
+    std::set<unsigned> settling;
+    for (const auto& verdict : round.decision.verdicts) {
+      bool claimed = std::any_of(verdict.reasons.begin(), verdict.reasons.end(), [](const Reason& reason) {
+        return reason.filter == Filter::claimed || reason.filter == Filter::shared;
+      });
+      if (claimed) last_claimed_[verdict.index] = now;
+      auto seen = last_claimed_.find(verdict.index);
+      if (seen != last_claimed_.end() && now - seen->second < kReleaseSettle) settling.insert(verdict.index);
+    }
+    Ticket ticket;
+    ticket.arrival_ns = env_.now_ns;
+    ticket.pid = static_cast<int>(getpid());
+    ticket.name = queue_->own().value_or(ticket_name(ticket.arrival_ns, ticket.pid));
+    for (const auto& word : options_.command) ticket.command += (ticket.command.empty() ? "" : " ") + word;
+    ticket.needed = round.decision.needed;
+    ticket.mode = round.selection.claim_mode;
+    if (!round.over_policy) ticket.usable = usable_for_ticket(round.decision, round.selection, settling);
+    return ticket;
+  }
+
+  // Takes or updates this waiter's ticket and says where it stands. Without a ticket (the
+  // queue directory cannot be written) it still waits, behind the others, saying so once.
+  std::optional<QueuePlace> take_place(const Round& round) {
+    if (!queue_ || no_ticket_) return std::nullopt;
+    Ticket ticket = own_ticket(round);
+    if (auto entered = queue_->enter(ticket); !entered) {
+      no_ticket_ = true;
+      if (!options_.quiet) err_ << "with-gpu: note: " << entered.error().message << "; waiting without a place in line\n";
+      return std::nullopt;
+    }
+    own_ticket_ = ticket;
+    return place_in_line(round.line, ticket, round.decision);
+  }
+
+  // What should wake this waiter: the older waiters' tickets that keep GPUs from it, and
+  // released claims only when it could then be served. Without inotify the same is looked
+  // at every few milliseconds through the claims and tickets, never the driver.
+  WaitFor wake_conditions(const Round& round, const std::optional<QueuePlace>& place) {
+    WaitFor wanted;
+    std::vector<std::string> claimed;
+    std::vector<unsigned> region = place ? place->region : std::vector<unsigned>{};
+    for (const auto& verdict : round.decision.verdicts) {
+      bool mine = !place || std::find(region.begin(), region.end(), verdict.index) != region.end();
+      bool held = std::any_of(verdict.reasons.begin(), verdict.reasons.end(), [](const Reason& reason) {
+        return reason.filter == Filter::claimed || reason.filter == Filter::shared;
+      });
+      if (mine && held) claimed.push_back(round.machine.gpus[verdict.index].uuid);
+    }
+    if (place) {
+      // Over the [policy] limit, its own user's release is what it waits for.
+      wanted.releases = round.over_policy || region.size() >= round.decision.needed;
+      wanted.tickets = tickets_holding(tickets_before(round.line, queue_->own()), place->usable);
+    }
+    ClaimMode mode = round.selection.claim_mode;
+    wanted.check = [this, claimed, mode, tickets = wanted.tickets, releases = wanted.releases] {
+      return (queue_ && queue_->changed_since_read(tickets)) || (releases && claims_->any_claimable(claimed, mode));
+    };
+    return wanted;
   }
 
   // The admin's per-user limit binds launches only; holders are read for it, which a
@@ -456,24 +539,19 @@ class Flow {
       reporter.finish();
       return timed_out(round);
     }
-    if (!options_.quiet && !quick_recheck()) {
-      reporter.update(elapsed, round.decision.needed,
-                      round.over_policy ? *round.over_policy
-                                        : wait_blockers(round.machine, round.decision, round.selection));
-    }
-    auto next_attempt = now + next_delay(round.decision);
-    // A claim held through a deleted lock file ends without a wake: look again soon.
-    claims_->track_claims(round.machine);
-    if (claims_->tracks_deleted_claims()) next_attempt = std::min(next_attempt, now + kDeletedClaimPoll);
-    if (options_.timeout) next_attempt = std::min(next_attempt, start_ + *options_.timeout);
+    auto place = take_place(round);
+    report_progress(round, place, elapsed, reporter, watch);
+    WaitFor wanted = wake_conditions(round, place);
+    auto next_attempt = next_attempt_at(round, now);
     for (;;) {
       auto tick = env_.stderr_tty ? std::min(next_attempt, now + std::chrono::seconds(1)) : next_attempt;
-      WakeEvent event = watch.wait_until(tick);
+      WakeEvent event = watch.wait_until(tick, wanted);
       if (event.kind == Wake::signal) {
         reporter.finish();
         return interrupted(event.signal);
       }
       if (event.kind == Wake::claims_changed) {
+        if (!wanted.releases && still_behind(round, wanted)) continue;
         settle_step_ = 0;
         return Ok{};
       }
@@ -481,6 +559,49 @@ class Flow {
       if (now >= next_attempt) return Ok{};
       if (!options_.quiet) reporter.tick(std::chrono::duration_cast<std::chrono::milliseconds>(now - start_));
     }
+  }
+
+  // The waiting line after an attempt. Quick re-checks after a release do not read the
+  // holders, so they report only when the waiter's standing changed, reading them then.
+  void report_progress(Round& round, const std::optional<QueuePlace>& place, std::chrono::milliseconds elapsed,
+                       WaitReporter& reporter, const ChangeWatch& watch) {
+    if (options_.quiet) return;
+    std::string standing = place ? queue_standing(*place) : "";
+    if (!quick_recheck() || standing != reported_standing_) {
+      if (quick_recheck()) refresh_holders(round);
+      reported_standing_ = standing;
+      reporter.update(elapsed, round.decision.needed, standing,
+                      round.over_policy ? *round.over_policy
+                                        : wait_blockers(round.machine, round.decision, round.selection));
+    }
+    if (!watch.notified() && !polling_said_) {
+      polling_said_ = true;
+      reporter.finish();
+      err_ << "with-gpu: note: no inotify instance left for this user (fs.inotify.max_user_instances); "
+              "looking at the claims every few milliseconds instead\n";
+    }
+  }
+
+  // The next driver poll, or sooner: the timeout, or a claim held through a deleted lock
+  // file, whose end wakes nobody.
+  std::chrono::steady_clock::time_point next_attempt_at(const Round& round, std::chrono::steady_clock::time_point now) {
+    auto next_attempt = now + next_delay(round.decision);
+    claims_->track_claims(round.machine);
+    if (claims_->tracks_deleted_claims()) next_attempt = std::min(next_attempt, now + kDeletedClaimPoll);
+    if (options_.timeout) next_attempt = std::min(next_attempt, start_ + *options_.timeout);
+    return next_attempt;
+  }
+
+  // Woken by the line alone: while older waiters still keep too many of its GPUs, a
+  // waiter waits on without asking the driver, so that of hundreds waiting only those that
+  // could be served look.
+  bool still_behind(Round& round, WaitFor& wanted) {
+    if (!queue_ || !own_ticket_) return false;
+    round.line = queue_->read();
+    QueuePlace place = place_in_line(round.line, *own_ticket_, round.decision);
+    if (place.region.size() >= round.decision.needed) return false;
+    wanted = wake_conditions(round, place);
+    return true;
   }
 
   // After a wake, quick re-checks before the regular --poll-interval. One, because the
@@ -548,6 +669,7 @@ class Flow {
       if (options_.action == Action::dry_run) return show_dry_run(*round);
       if (options_.action == Action::print_env) return print_env(*round);
       if (round->held) {
+        if (queue_) queue_->leave();
         reporter.finish();
         watch_.reset();  // restores the signal mask before exec
         return launch(*round);
@@ -707,6 +829,12 @@ class Flow {
   std::shared_ptr<GpuSource> source_;  // shared with a driver call that may be abandoned
   std::unique_ptr<ClaimStore> claims_;
   std::unique_ptr<ChangeWatch> watch_;  // while waiting: wakes, signals, driver calls
+  std::unique_ptr<WaitQueue> queue_;    // the waiting line; none in tests of the flow
+  bool no_ticket_ = false;              // the queue directory refused a ticket: said once
+  std::optional<Ticket> own_ticket_;    // as last written
+  std::string reported_standing_;       // the place in line last shown
+  bool polling_said_ = false;           // no inotify: said once
+  std::map<unsigned, std::chrono::steady_clock::time_point> last_claimed_;  // NVML index -> seen claimed
   std::optional<Error> command_problem_;  // dry run: why the command could not run
   bool abandoned_ = false;               // a driver call still runs: end without unloading the driver
   std::chrono::steady_clock::time_point start_;
@@ -750,6 +878,8 @@ Environment read_environment() {
   char stamp[32] = {};
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   env.timestamp = stamp;
+  env.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count();
   return env;
 }
 
@@ -794,6 +924,7 @@ int run(int argc, char** argv) {
   services.prefer_memory = prefer_memory_nodes;
   services.exit_now = [](int status) { std::_Exit(status); };
   services.check_device_access = [](Machine& machine) { mark_refused_device_nodes(machine); };
+  services.open_queue = [](const std::string& dir) { return std::unique_ptr<WaitQueue>(new TicketQueue(dir)); };
   return run_app(args, env, services, std::cout, std::cerr);
 }
 

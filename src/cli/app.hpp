@@ -15,6 +15,7 @@
 #include "core/clock.hpp"
 #include "core/gpu_source.hpp"
 #include "core/launcher.hpp"
+#include "core/queue.hpp"
 #include "core/slurm.hpp"
 
 namespace wg {
@@ -42,6 +43,7 @@ struct Environment {
   std::string user;  // the real user's name for the [policy] limit; empty: looked up when needed
   std::string hostname;
   std::string timestamp;                          // ISO 8601 UTC, for JSON
+  std::int64_t now_ns = 0;                        // the wall clock at start: a ticket's arrival
 };
 
 // The side effects the flow needs, real in the product and fake in tests.
@@ -74,6 +76,8 @@ struct Services {
   // Marks the GPUs whose device node refuses this process (a device cgroup: another job's
   // GPUs), which CUDA does not count; may do nothing.
   std::function<void(Machine&)> check_device_access;
+  // The waiting line in a lock directory; empty (tests of the flow): no line is kept.
+  std::function<std::unique_ptr<WaitQueue>(const std::string& lock_dir)> open_queue;
 };
 
 // Runs with-gpu and returns its exit status (when the command is launched, this

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
+#include <string>
 
 namespace wg {
 
@@ -15,12 +17,29 @@ struct WakeEvent {
   int signal = 0;  // SIGINT or SIGTERM for Wake::signal
 };
 
+// What ends a wait besides the deadline and a signal.
+struct WaitFor {
+  bool releases = true;            // a lock file closed: a claim may have ended
+  std::set<std::string> tickets;   // older waiters' tickets that keep GPUs from this one: one ended or changed
+  // Without inotify, asked every few milliseconds instead: true when one of the above happened.
+  std::function<bool()> check;
+};
+
 class ChangeWatch {
  public:
   virtual ~ChangeWatch() = default;
   // Blocks until a lock file was closed (a claim may be free), SIGINT/SIGTERM
   // arrives, or `deadline` passes, whichever is first.
   virtual WakeEvent wait_until(std::chrono::steady_clock::time_point deadline) = 0;
+
+  // The same for what `wanted` names. This default wakes on every release, as fakes want.
+  virtual WakeEvent wait_until(std::chrono::steady_clock::time_point deadline, const WaitFor& wanted) {
+    (void)wanted;
+    return wait_until(deadline);
+  }
+
+  // False when no inotify instance could be had: waits then poll WaitFor::check.
+  virtual bool notified() const { return true; }
 
   // Runs `work` (a driver call) until it returns (Wake::done), SIGINT/SIGTERM arrives, or
   // `deadline` passes, whichever is first. In the last two cases `work` is abandoned, still

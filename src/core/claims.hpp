@@ -55,6 +55,14 @@ class ClaimStore {
   // True when a tracked claim is held through a lock file that was deleted: its end
   // wakes nobody, so a waiter should look again soon.
   virtual bool tracks_deleted_claims() const = 0;
+  // Without inotify, a waiter's cheap look (no driver call): true when one of `uuids`,
+  // tracked since track_claims, could now be claimed in `mode` (the look holds it for no
+  // longer than a system call). This default sees nothing, as fakes want.
+  virtual bool any_claimable(const std::vector<std::string>& uuids, ClaimMode mode) {
+    (void)uuids;
+    (void)mode;
+    return false;
+  }
   // The directory, without creating it.
   virtual ClaimsPlace place() const = 0;
 };

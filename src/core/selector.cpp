@@ -96,6 +96,9 @@ std::vector<Reason> reasons_against(const Gpu& gpu, const SelectionOptions& opti
   if (gpu.lock_problem) return {{Filter::lock_file, 0, 0, gpu.lock_problem->path}};
   std::vector<Reason> reasons;
   if (const ClaimHolder* holder = blocking_holder(gpu, options.claim_mode)) reasons.push_back(claim_reason(gpu, *holder));
+  if (auto held = options.queued.find(gpu.index); held != options.queued.end()) {
+    reasons.push_back({Filter::queued, double(held->second.pid), double(held->second.place), held->second.user});
+  }
   if (has_suspected_hidden_usage(gpu)) {
     reasons.push_back({Filter::hidden_usage, double(*hidden_usage_bytes(gpu)), double(kHiddenUsageAboveBytes), {}});
   }

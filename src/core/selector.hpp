@@ -18,6 +18,13 @@ enum class TypeFallback { allowed, strict };
 enum class TopologyUse { prefer, ignore };         // --topology: score GPU sets by interconnect
 enum class Locality { prefer, require, ignore };   // --numa: GPUs local to with-gpu's CPUs
 
+// A GPU kept for an older waiter (core/queue.hpp): a younger launch may not take it.
+struct QueueHold {
+  int pid = 0;
+  std::string user;
+  unsigned place = 1;  // the waiter's place in line, 1 for the oldest
+};
+
 struct SelectionOptions {
   unsigned min_gpus = 1;
   unsigned max_gpus = 1;                          // the CLI defaults it to min_gpus
@@ -42,6 +49,8 @@ struct SelectionOptions {
   // has online (taskset, numactl, a Slurm or cgroup cpuset). Filled by the CLI.
   std::optional<CpuSet> allowed_cpus;
   bool cpus_restricted = false;
+  // GPUs that older waiters can use (NVML index -> the oldest of them): not for this launch.
+  std::map<unsigned, QueueHold> queued;
 };
 
 // Why a GPU was not eligible. Values are machine-readable: the GPU's reading and the
@@ -69,6 +78,8 @@ enum class Filter {
                      // (-1 unknown), text = its local CPUs
   numa_unknown,      // --numa require, the driver reports no local CPUs for it
   lock_file,         // its lock file cannot be used (Gpu::lock_problem says why)
+  queued,            // kept for a launch that has waited longer: value = its pid, limit = its
+                     // place in line, text = its user
 };
 
 struct Reason {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "os/background_call.hpp"
+#include "os/wait_queue.hpp"
 
 namespace wg {
 namespace {
@@ -26,6 +27,10 @@ int poll_timeout(std::chrono::steady_clock::time_point deadline) {
   return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 3'600'000)) + 1;
 }
 
+// Without inotify, how often WaitFor::check is asked: it reads no driver, only claims
+// and tickets, so a release is still seen within milliseconds.
+constexpr std::chrono::milliseconds kCheckEvery{5};
+
 }  // namespace
 
 InotifyWatch::InotifyWatch(const std::string& lock_dir) : lock_dir_(lock_dir) {
@@ -36,13 +41,20 @@ InotifyWatch::InotifyWatch(const std::string& lock_dir) : lock_dir_(lock_dir) {
   sigprocmask(SIG_BLOCK, &waited, &previous_mask_);
   signals_ = UniqueFd(signalfd(-1, &waited, SFD_CLOEXEC | SFD_NONBLOCK));
   inotify_ = UniqueFd(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-  // A claim ends when its holder's descriptors close; its writable one reports that
-  // (see lock_dir.cpp). Read-only closes are failed claim attempts: not watched.
-  watch_directory();
+  watch_directories();
 }
 
-void InotifyWatch::watch_directory() {
-  watching_ = inotify_.valid() && inotify_add_watch(inotify_.get(), lock_dir_.c_str(), IN_CLOSE_WRITE) >= 0;
+// A claim ends when its holder's descriptors close; its writable one reports that (see
+// lock_dir.cpp). Read-only closes are failed claim attempts: not watched. A ticket ends
+// when it is removed or its owner dies (its writable descriptor closes), and changes
+// when rewritten.
+void InotifyWatch::watch_directories() {
+  if (!inotify_.valid()) return;
+  if (lock_watch_ < 0) lock_watch_ = inotify_add_watch(inotify_.get(), lock_dir_.c_str(), IN_CLOSE_WRITE);
+  if (queue_watch_ < 0) {
+    queue_watch_ = inotify_add_watch(inotify_.get(), queue_path(lock_dir_).c_str(),
+                                     IN_CLOSE_WRITE | IN_DELETE | IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO);
+  }
 }
 
 InotifyWatch::~InotifyWatch() {
@@ -51,7 +63,7 @@ InotifyWatch::~InotifyWatch() {
   sigprocmask(SIG_SETMASK, &previous_mask_, nullptr);
 }
 
-bool InotifyWatch::drain_inotify() {
+bool InotifyWatch::drain_inotify(const WaitFor& wanted) {
   alignas(inotify_event) char buffer[4096];
   bool relevant = false;
   for (;;) {
@@ -59,9 +71,15 @@ bool InotifyWatch::drain_inotify() {
     if (length <= 0) return relevant;
     for (ssize_t offset = 0; offset < length;) {
       auto* event = reinterpret_cast<inotify_event*>(buffer + offset);
-      if (event->len > 0 && is_lock_file(event->name)) relevant = true;
-      // The directory itself went away (rm -rf): look again, and watch the new one.
-      if (event->mask & IN_IGNORED) watching_ = false, relevant = true;
+      std::string name = event->len > 0 ? event->name : "";
+      bool lock_dir = event->wd == lock_watch_;
+      if (lock_dir && wanted.releases && is_lock_file(name)) relevant = true;
+      if (!lock_dir && wanted.tickets.count(name)) relevant = true;
+      // A directory itself went away (rm -rf): look again, and watch the new one.
+      if (event->mask & IN_IGNORED) {
+        (lock_dir ? lock_watch_ : queue_watch_) = -1;
+        relevant = true;
+      }
       offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
     }
   }
@@ -76,7 +94,12 @@ int InotifyWatch::read_signal() {
 }
 
 WakeEvent InotifyWatch::wait_until(std::chrono::steady_clock::time_point deadline) {
-  if (!watching_) watch_directory();  // made again by the last claim attempt
+  return wait_until(deadline, WaitFor{});
+}
+
+WakeEvent InotifyWatch::wait_until(std::chrono::steady_clock::time_point deadline, const WaitFor& wanted) {
+  if (!inotify_.valid() && wanted.check) return poll_checks(deadline, wanted);
+  watch_directories();  // made again by the last claim attempt or ticket
   for (;;) {
     if (std::chrono::steady_clock::now() >= deadline) return {Wake::deadline, 0};
     pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {inotify_.get(), POLLIN, 0}};
@@ -85,7 +108,19 @@ WakeEvent InotifyWatch::wait_until(std::chrono::steady_clock::time_point deadlin
     if (fds[0].revents & POLLIN) {
       if (int signal = read_signal()) return {Wake::signal, signal};
     }
-    if ((fds[1].revents & POLLIN) && drain_inotify()) return {Wake::claims_changed, 0};
+    if ((fds[1].revents & POLLIN) && drain_inotify(wanted)) return {Wake::claims_changed, 0};
+  }
+}
+
+WakeEvent InotifyWatch::poll_checks(std::chrono::steady_clock::time_point deadline, const WaitFor& wanted) {
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return {Wake::deadline, 0};
+    pollfd signals = {signals_.get(), POLLIN, 0};
+    if (poll(&signals, 1, poll_timeout(std::min(deadline, now + kCheckEvery))) > 0) {
+      if (int signal = read_signal()) return {Wake::signal, signal};
+    }
+    if (wanted.check()) return {Wake::claims_changed, 0};
   }
 }
 

@@ -23,13 +23,17 @@ class InotifyWatch : public ChangeWatch {
   ~InotifyWatch() override;
 
   WakeEvent wait_until(std::chrono::steady_clock::time_point deadline) override;
+  WakeEvent wait_until(std::chrono::steady_clock::time_point deadline, const WaitFor& wanted) override;
   WakeEvent run_until(std::function<void()> work, std::chrono::steady_clock::time_point deadline) override;
+  bool notified() const override { return inotify_.valid(); }
 
  private:
-  bool drain_inotify();
-  void watch_directory();
+  bool drain_inotify(const WaitFor& wanted);
+  void watch_directories();
+  WakeEvent poll_checks(std::chrono::steady_clock::time_point deadline, const WaitFor& wanted);
   std::string lock_dir_;
-  bool watching_ = false;
+  int lock_watch_ = -1;   // inotify watch of the lock directory, -1 when none
+  int queue_watch_ = -1;  // and of its queue directory
   // SIGINT or SIGTERM when one is waiting in the signalfd, else 0.
   int read_signal();
   sigset_t previous_mask_{};

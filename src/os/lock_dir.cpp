@@ -446,6 +446,16 @@ void LockDir::track_claims(const Machine& machine) {
   }
 }
 
+bool LockDir::any_claimable(const std::vector<std::string>& uuids, ClaimMode mode) {
+  for (const auto& uuid : uuids) {
+    auto found = tracked_.find(uuid);
+    if (found == tracked_.end() || flock(found->second.fd.get(), flock_operation(mode)) != 0) continue;
+    flock(found->second.fd.get(), LOCK_UN);
+    return true;
+  }
+  return false;
+}
+
 bool LockDir::tracks_deleted_claims() const {
   for (const auto& [uuid, tracked] : tracked_) {
     struct stat now {};

@@ -50,6 +50,7 @@ class LockDir : public ClaimStore {
   Result<ClaimAttempt> claim(const std::vector<const Gpu*>& gpus, ClaimMode mode) override;
   void track_claims(const Machine& machine) override;
   bool tracks_deleted_claims() const override;
+  bool any_claimable(const std::vector<std::string>& uuids, ClaimMode mode) override;
   ClaimsPlace place() const override;
 
   // The lock file of a GPU: "<dir>/gpu-<uuid without GPU->.lock".

@@ -28,6 +28,7 @@ constexpr FilterInfo kFilters[] = {
     {Filter::cooling, "cooling", "ms"},             {Filter::not_idle, "not_idle", "processes"},
     {Filter::gpu_type, "gpu_type", nullptr},       {Filter::numa, "numa", "node"},
     {Filter::numa_unknown, "numa_unknown", nullptr}, {Filter::lock_file, "lock_file", nullptr},
+    {Filter::queued, "queued", "pid"},
 };
 
 const FilterInfo& info(Filter filter) {
@@ -48,6 +49,7 @@ json reason_json(const Gpu& gpu, const Reason& reason) {
                    reason.filter != Filter::memory_unknown &&
                    reason.filter != Filter::power_unknown && !((reason.filter == Filter::not_idle || reason.filter == Filter::numa) && reason.value < 0);
   bool has_limit = filter.unit && reason.filter != Filter::claimed && reason.filter != Filter::not_idle &&
+                   reason.filter != Filter::queued &&
                    reason.filter != Filter::numa &&
                    !(reason.filter == Filter::power_unknown && reason.limit == 0);
   return {{"filter", filter.name},

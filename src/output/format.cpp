@@ -4,6 +4,9 @@
 
 #include <cstring>
 
+#include "core/queue.hpp"
+#include "core/text.hpp"
+
 namespace wg {
 
 std::uint64_t to_mib(std::uint64_t bytes) { return bytes / (1024ull * 1024ull); }
@@ -182,6 +185,9 @@ std::string format_reason(const Gpu& gpu, const Reason& reason) {
                          reason.value >= 0 ? fmt::format(", NUMA node {}", reason.value) : "");
     case Filter::numa_unknown: return "local CPUs not reported by the driver (--numa require)";
     case Filter::lock_file: return gpu.lock_problem ? describe_lock_problem(*gpu.lock_problem) : "lock file cannot be used";
+    case Filter::queued:
+      return fmt::format("reserved for pid {} ({}), {} in line", reason.value, printable(reason.text),
+                         ordinal(static_cast<unsigned>(reason.limit)));
   }
   return "rejected";
 }

@@ -1,5 +1,7 @@
 #include "output/status_json.hpp"
 
+#include <ctime>
+
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
@@ -136,6 +138,34 @@ json gpu_json(const Machine& machine, const Gpu& gpu, const std::optional<Alloca
           {"links", links_json(machine, gpu)}};
 }
 
+// The wall clock in ns as ISO 8601 UTC, to the second.
+std::string iso_time(std::int64_t ns) {
+  std::time_t seconds = static_cast<std::time_t>(ns / 1'000'000'000);
+  char stamp[32] = {};
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return stamp;
+}
+
+json waiters_json(const std::vector<Ticket>& waiters, std::int64_t now_ns) {
+  json out = json::array();
+  unsigned place = 0;
+  for (const auto& ticket : waiters) {
+    double waited = double(std::max<std::int64_t>(0, now_ns - ticket.arrival_ns) / 1'000'000) / 1000.0;
+    out.push_back({{"place", ++place},
+                   {"pid", ticket.pid},
+                   {"user", ticket.user},
+                   {"command", ticket.command},
+                   {"gpus_needed", ticket.needed},
+                   {"claim", ticket.mode == ClaimMode::shared ? "shared" : "exclusive"},
+                   {"usable_gpus", ticket.usable},
+                   {"since", iso_time(ticket.arrival_ns)},
+                   {"waited_s", waited}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string render_status_json(const Machine& machine, const StatusContext& context) {
@@ -150,7 +180,7 @@ std::string render_status_json(const Machine& machine, const StatusContext& cont
               {"timestamp", context.timestamp}, {"driver_version", nullable(machine.driver_version)},
               {"nvml_version", nullable(machine.nvml_version)}, {"cuda_driver_version", cuda},
               {"lock_dir", claims_place_json(context.claims)}, {"allocation", allocation_json(context.allocation)},
-              {"gpus", gpus}};
+              {"gpus", gpus}, {"waiters", waiters_json(context.waiters, context.now_ns)}};
   // Defence in depth: text that is not UTF-8 is replaced, never a crash.
   return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

@@ -5,6 +5,7 @@
 
 #include "core/claims.hpp"
 #include "core/gpu.hpp"
+#include "core/queue.hpp"
 #include "core/visible_devices.hpp"
 
 namespace wg {
@@ -14,6 +15,8 @@ struct StatusContext {
   std::string timestamp;  // ISO 8601, UTC
   ClaimsPlace claims;     // the lock directory
   std::optional<AllocationView> allocation;  // Slurm's or an inherited CUDA_VISIBLE_DEVICES
+  std::vector<Ticket> waiters;               // the waiting line, oldest first
+  std::int64_t now_ns = 0;                   // the wall clock, for how long each has waited
 };
 
 inline constexpr int kStatusSchemaVersion = 1;

@@ -4,9 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <vector>
 
+#include "core/text.hpp"
 #include "output/format.hpp"
+#include "output/wait_report.hpp"
 
 namespace wg {
 namespace {
@@ -157,6 +160,21 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
     out += process_lines(gpu, widths[0] + 2);
   }
   if (has_instant_reading(machine)) out += "* instantaneous: the driver keeps no samples to average for this GPU\n";
+  return out + render_waiters(source.waiters, source.now_ns);
+}
+
+std::string render_waiters(const std::vector<Ticket>& waiters, std::int64_t now_ns) {
+  if (waiters.empty()) return "";
+  std::string out = fmt::format("waiting: {} launch{} in line\n", waiters.size(), waiters.size() == 1 ? "" : "es");
+  unsigned place = 0;
+  for (const auto& ticket : waiters) {
+    auto waited = std::chrono::milliseconds(std::max<std::int64_t>(0, now_ns - ticket.arrival_ns) / 1'000'000);
+    std::string gpus = ticket.usable.empty() ? "none usable now" : "of GPU " + join_numbers(ticket.usable, ",");
+    out += fmt::format("  {:<4} pid {:<7} {:<10} {} GPU{}{} ({})  for {}  {}\n", ordinal(++place), ticket.pid,
+                       printable(ticket.user), ticket.needed, ticket.needed == 1 ? "" : "s",
+                       ticket.mode == ClaimMode::shared ? " shared" : "", gpus, format_elapsed(waited),
+                       printable(ticket.command));
+  }
   return out;
 }
 

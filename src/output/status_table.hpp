@@ -6,6 +6,7 @@
 
 #include "core/claims.hpp"
 #include "core/gpu.hpp"
+#include "core/queue.hpp"
 #include "core/visible_devices.hpp"
 #include "output/style.hpp"
 
@@ -18,10 +19,16 @@ struct StatusSource {
   long long sample_window_ms = 5000;  // what utilization and power are averaged over
   ClaimsPlace claims;                 // the lock directory and whether it is hardened
   std::optional<AllocationView> allocation;  // Slurm's or an inherited CUDA_VISIBLE_DEVICES
+  std::vector<Ticket> waiters;               // the waiting line, oldest first
+  std::int64_t now_ns = 0;                   // the wall clock, for how long each has waited
 };
 
 // The whole table, header included, ending with a newline.
 std::string render_status_table(const Machine& machine, const StatusSource& source, const Style& style);
+
+// The waiting line under the table: "waiting: 2 launches" and one line for each, oldest
+// first; empty when nobody waits.
+std::string render_waiters(const std::vector<Ticket>& waiters, std::int64_t now_ns);
 
 // A GPU's state word: IDLE, USED, CLAIMED by pid N, SHARED by pids ..., UNUSABLE: reason.
 std::string gpu_state(const Gpu& gpu);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include "core/text.hpp"
 #include "output/format.hpp"
 
 namespace wg {
@@ -33,15 +34,27 @@ std::string wait_blockers(const Machine& machine, const Decision& decision, cons
   return out.empty() ? fmt::format("{} eligible", decision.eligible_count) : out;
 }
 
-std::string WaitReporter::line(std::chrono::milliseconds elapsed) const {
-  return fmt::format("with-gpu: waiting {} for {} GPU{}: {}", format_elapsed(elapsed), needed_, needed_ == 1 ? "" : "s",
-                     blockers_);
+std::string queue_standing(const QueuePlace& place) {
+  if (place.waiters <= 1 && place.reserved.empty()) return "";
+  std::string standing = ", " + ordinal(place.place) + " in line";
+  if (!place.reserved.empty()) {
+    standing += fmt::format(" (GPU{} {} reserved for you)", place.reserved.size() == 1 ? "" : "s",
+                            join_numbers(place.reserved));
+  }
+  return standing;
 }
 
-void WaitReporter::update(std::chrono::milliseconds elapsed, unsigned needed, const std::string& blockers) {
-  bool changed = !reported_ || blockers != blockers_ || needed != needed_;
+std::string WaitReporter::line(std::chrono::milliseconds elapsed) const {
+  return fmt::format("with-gpu: waiting {} for {} GPU{}{}: {}", format_elapsed(elapsed), needed_,
+                     needed_ == 1 ? "" : "s", standing_, blockers_);
+}
+
+void WaitReporter::update(std::chrono::milliseconds elapsed, unsigned needed, const std::string& standing,
+                          const std::string& blockers) {
+  bool changed = !reported_ || blockers != blockers_ || needed != needed_ || standing != standing_;
   reported_ = true;
   needed_ = needed;
+  standing_ = standing;
   blockers_ = blockers;
   if (terminal_ == Terminal::tty) {
     tick(elapsed);

@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "core/queue.hpp"
 #include "core/selector.hpp"
 
 namespace wg {
@@ -17,13 +18,18 @@ std::string format_elapsed(std::chrono::milliseconds elapsed);
 // GPU1 3.1 GiB free < 8.0 GiB". GPUs outside the allocation or the --gpu list are left out.
 std::string wait_blockers(const Machine& machine, const Decision& decision, const SelectionOptions& options);
 
+// Where a waiter stands, for its waiting line: ", 2nd in line (GPU 0 reserved for you)";
+// empty for the only waiter with nothing kept for it.
+std::string queue_standing(const QueuePlace& place);
+
 enum class Terminal { tty, not_tty };
 
 class WaitReporter {
  public:
   WaitReporter(std::ostream& err, Terminal terminal) : err_(err), terminal_(terminal) {}
-  // Reports the state after an attempt: "waiting 1m12s for 2 GPUs: <blockers>".
-  void update(std::chrono::milliseconds elapsed, unsigned needed, const std::string& blockers);
+  // Reports the state after an attempt: "waiting 1m12s for 2 GPUs<standing>: <blockers>".
+  void update(std::chrono::milliseconds elapsed, unsigned needed, const std::string& standing,
+              const std::string& blockers);
   // Rewrites the elapsed time on a TTY; nothing elsewhere.
   void tick(std::chrono::milliseconds elapsed);
   // Ends a rewritten line so that what follows starts on its own line.
@@ -34,6 +40,7 @@ class WaitReporter {
   std::ostream& err_;
   Terminal terminal_;
   unsigned needed_ = 0;
+  std::string standing_;
   std::string blockers_;
   bool reported_ = false;
   bool line_open_ = false;

@@ -35,9 +35,10 @@ class Waiting : public E2E {
 
   static bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
-  std::vector<std::string> lock_dir_entries() const {
+  // What the lock directory (or its queue, `under` "/queue") holds.
+  std::vector<std::string> lock_dir_entries(const std::string& under = "") const {
     std::vector<std::string> names;
-    if (DIR* dir = opendir(lock_dir.c_str())) {
+    if (DIR* dir = opendir((lock_dir + under).c_str())) {
       while (dirent* entry = readdir(dir)) {
         if (entry->d_name[0] != '.') names.push_back(entry->d_name);
       }
@@ -106,7 +107,10 @@ TEST_F(Waiting, SigintAndSigtermWhileWaitingExitAtOnceLeavingNothing) {
         << read_file(temp / (name + ".err"));
   }
   EXPECT_FALSE(exists(temp / "ran"));
+  // The waiters took their places in line and left them; the queue directory stays.
+  before.push_back("queue");
   EXPECT_EQ(lock_dir_entries(), before);
+  EXPECT_EQ(lock_dir_entries("/queue"), std::vector<std::string>{});
   holder->signal(SIGKILL);
   holder->wait();
   auto status = json::parse(with_gpu({"--status", "--json"}).out);

@@ -1,0 +1,220 @@
+#include "os/wait_queue.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "core/text.hpp"
+#include "os/proc_info.hpp"
+
+namespace wg {
+namespace {
+
+constexpr std::size_t kCommandLimit = 200;
+constexpr const char* kHeader = "with-gpu-ticket 1";
+
+std::string ticket_text(const Ticket& ticket) {
+  std::string command = printable(ticket.command);
+  if (command.size() > kCommandLimit) command = command.substr(0, kCommandLimit - 3) + "...";
+  std::ostringstream text;
+  text << kHeader << "\narrival " << ticket.arrival_ns << "\npid " << ticket.pid << "\nneeded " << ticket.needed
+       << "\nmode " << (ticket.mode == ClaimMode::shared ? "shared" : "exclusive") << "\nusable "
+       << join_numbers(ticket.usable, ",") << "\ncommand " << command << "\nend\n";
+  return text.str();
+}
+
+std::vector<unsigned> parse_numbers(const std::string& text) {
+  std::vector<unsigned> numbers;
+  std::istringstream list(text);
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    if (item.empty() || item.size() > 6 || item.find_first_not_of("0123456789") != std::string::npos) continue;
+    numbers.push_back(static_cast<unsigned>(std::stoul(item)));
+  }
+  std::sort(numbers.begin(), numbers.end());
+  return numbers;
+}
+
+// The fields of a ticket's text; nothing when it is not whole (read while being rewritten).
+std::optional<Ticket> parse_ticket(const std::string& text) {
+  std::istringstream lines(text);
+  std::string line;
+  if (!std::getline(lines, line) || line != kHeader) return std::nullopt;
+  Ticket ticket;
+  bool ended = false;
+  while (std::getline(lines, line)) {
+    auto space = line.find(' ');
+    std::string key = line.substr(0, space);
+    std::string value = space == std::string::npos ? "" : line.substr(space + 1);
+    bool number = !value.empty() && value.size() < 20 && value.find_first_not_of("0123456789") == std::string::npos;
+    if (key == "arrival" && number) ticket.arrival_ns = std::stoll(value);
+    if (key == "pid" && number) ticket.pid = std::stoi(value);
+    if (key == "needed" && number) ticket.needed = static_cast<unsigned>(std::stoul(value));
+    if (key == "mode") ticket.mode = value == "shared" ? ClaimMode::shared : ClaimMode::exclusive;
+    if (key == "usable") ticket.usable = parse_numbers(value);
+    if (key == "command") ticket.command = printable(value);
+    if (key == "end") ended = true;
+  }
+  if (!ended) return std::nullopt;
+  return ticket;
+}
+
+bool same_time(const timespec& a, const timespec& b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
+
+std::string read_all(int fd) {
+  char buffer[2048];
+  ssize_t length = pread(fd, buffer, sizeof buffer, 0);
+  return length > 0 ? std::string(buffer, static_cast<std::size_t>(length)) : std::string();
+}
+
+}  // namespace
+
+std::string queue_path(const std::string& lock_dir) { return lock_dir + "/queue"; }
+
+TicketQueue::TicketQueue(const std::string& lock_dir) : path_(queue_path(lock_dir)) {}
+
+TicketQueue::~TicketQueue() { leave(); }
+
+bool TicketQueue::open_directory(CreateLast create) {
+  if (dir_.valid()) return true;
+  auto opened = open_safe_directory(path_, create, 01777);
+  if (!opened) return false;
+  // Like /tmp: everyone may queue, nobody may remove another user's ticket.
+  if (opened->created && opened->info.st_uid == geteuid()) fchmod(opened->fd.get(), 01777);
+  dir_ = std::move(opened->fd);
+  return true;
+}
+
+const std::string& TicketQueue::owner_name(unsigned uid) {
+  auto found = users_.find(uid);
+  if (found == users_.end()) found = users_.emplace(uid, user_name(uid)).first;
+  return found->second;
+}
+
+// A live ticket: its lock is held. One whose lock can be taken is dead: removed (when
+// this user may) and skipped.
+std::optional<Ticket> TicketQueue::read_ticket(const std::string& name) {
+  UniqueFd fd(openat(dir_.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat info {};
+  if (!fd.valid() || fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) return std::nullopt;
+  if (flock(fd.get(), LOCK_SH | LOCK_NB) == 0) {
+    struct stat now {};
+    if (fstatat(dir_.get(), name.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == info.st_ino &&
+        now.st_dev == info.st_dev) {
+      unlinkat(dir_.get(), name.c_str(), 0);
+    }
+    return std::nullopt;
+  }
+  std::optional<Ticket> ticket;
+  // A ticket read while its owner rewrites it may be torn: read it again.
+  for (int attempt = 0; attempt < 3 && !ticket; ++attempt) ticket = parse_ticket(read_all(fd.get()));
+  if (!ticket) ticket = Ticket{};  // live but unreadable: in line, holding nothing
+  ticket->name = name;
+  ticket->user = owner_name(info.st_uid);
+  return ticket;
+}
+
+std::vector<Ticket> TicketQueue::read() {
+  watched_.clear();
+  std::vector<Ticket> line;
+  if (!open_directory(CreateLast::no)) return line;
+  int copy = dup(dir_.get());
+  if (copy < 0) return line;
+  DIR* listing = fdopendir(copy);
+  if (!listing) {
+    close(copy);
+    return line;
+  }
+  rewinddir(listing);
+  std::vector<std::string> names;
+  while (dirent* entry = readdir(listing)) {
+    if (is_ticket_name(entry->d_name)) names.emplace_back(entry->d_name);
+  }
+  closedir(listing);
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    if (auto ticket = read_ticket(name)) line.push_back(std::move(*ticket));
+  }
+  return line;
+}
+
+Result<Ok> TicketQueue::create_ticket(const Ticket& ticket, const std::string& text) {
+  if (!open_directory(CreateLast::yes)) {
+    return Error{ErrorKind::lock_dir, "cannot open the queue directory " + path_, {}};
+  }
+  // Made under a name nobody reads, locked, then renamed: a ticket is never seen unlocked.
+  std::string staging = ".new-" + ticket.name;
+  UniqueFd fd(openat(dir_.get(), staging.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!fd.valid()) {
+    return Error{ErrorKind::lock_dir, "cannot create a ticket in " + path_ + ": " + std::strerror(errno), {}};
+  }
+  fchmod(fd.get(), 0644);
+  bool made = flock(fd.get(), LOCK_EX | LOCK_NB) == 0 &&
+              pwrite(fd.get(), text.data(), text.size(), 0) == static_cast<ssize_t>(text.size()) &&
+              renameat(dir_.get(), staging.c_str(), dir_.get(), ticket.name.c_str()) == 0;
+  if (!made) {
+    int error = errno;
+    unlinkat(dir_.get(), staging.c_str(), 0);
+    return Error{ErrorKind::lock_dir, "cannot create a ticket in " + path_ + ": " + std::strerror(error), {}};
+  }
+  ticket_ = std::move(fd);
+  own_ = ticket.name;
+  written_ = text;
+  return Ok{};
+}
+
+Result<Ok> TicketQueue::enter(const Ticket& ticket) {
+  std::string text = ticket_text(ticket);
+  if (!own_) return create_ticket(ticket, text);
+  if (text == written_) return Ok{};
+  // Longer text first, then the cut: a reader sees the old ticket, the new one, or a torn
+  // one it reads again, never a stale "end" after new fields.
+  if (pwrite(ticket_.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) return Ok{};
+  if (text.size() < written_.size()) {
+    if (ftruncate(ticket_.get(), static_cast<off_t>(text.size())) != 0) return Ok{};
+  }
+  written_ = text;
+  return Ok{};
+}
+
+void TicketQueue::leave() {
+  if (!own_) return;
+  struct stat mine {}, named {};
+  if (fstat(ticket_.get(), &mine) == 0 && fstatat(dir_.get(), own_->c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+      mine.st_ino == named.st_ino && mine.st_dev == named.st_dev) {
+    unlinkat(dir_.get(), own_->c_str(), 0);
+  }
+  ticket_.reset();
+  own_.reset();
+  written_.clear();
+}
+
+bool TicketQueue::changed_since_read(const std::set<std::string>& watched) {
+  if (!dir_.valid()) return false;
+  for (const auto& name : watched) {
+    auto found = watched_.find(name);
+    if (found == watched_.end()) {
+      Watched entry{UniqueFd(openat(dir_.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)), {}};
+      struct stat info {};
+      if (!entry.fd.valid() || fstat(entry.fd.get(), &info) != 0) return true;
+      entry.modified = info.st_mtim;
+      found = watched_.emplace(name, std::move(entry)).first;
+    }
+    struct stat info {};
+    if (fstat(found->second.fd.get(), &info) != 0 || info.st_nlink == 0) return true;
+    if (!same_time(info.st_mtim, found->second.modified)) return true;
+    if (flock(found->second.fd.get(), LOCK_SH | LOCK_NB) == 0) {
+      flock(found->second.fd.get(), LOCK_UN);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace wg

@@ -686,8 +686,9 @@ topology:
                        may use), memory preferred on their NUMA nodes (needs libnuma1)
 
 waiting:
-  --wait               wait until enough GPUs are free; starts within milliseconds of
-                       a claim being released, re-reads the driver every --poll-interval
+  --wait               wait until enough GPUs are free, in arrival order (a GPU an older
+                       waiter can use is kept for it); starts within milliseconds of a
+                       claim being released, re-reads the driver every --poll-interval
   --timeout DURATION   with --wait: give up after DURATION (30, 90s, 5m, 1h) [default: never]
   --poll-interval DUR  with --wait: re-read the driver this often (500ms, 2s) [default: 5s]
 

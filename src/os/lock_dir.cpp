@@ -157,6 +157,30 @@ Result<bool> make_root_lock_file(int dir, const std::string& name, const std::st
   return replaced;
 }
 
+// The waiting line's directory in root's directory: root's, mode 1777 like /tmp, so that
+// every user may queue and none may remove another's ticket. Something else under its
+// name is replaced; a directory of another user's is left for root to look at.
+Result<Ok> make_root_queue_dir(int dir, const std::string& path) {
+  const char* name = "queue";
+  struct stat info {};
+  if (fstatat(dir, name, &info, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISDIR(info.st_mode) && info.st_uid != 0) {
+      return lock_dir_error(path + "/queue belongs to " + user_name(info.st_uid) + "; remove it and run again");
+    }
+    if (!S_ISDIR(info.st_mode) && unlinkat(dir, name, 0) != 0) {
+      return lock_dir_error("cannot replace " + path + "/queue: " + std::strerror(errno) + "; remove it and run again");
+    }
+  }
+  if (mkdirat(dir, name, 0700) != 0 && errno != EEXIST) {
+    return lock_dir_error("cannot create " + path + "/queue: " + std::strerror(errno));
+  }
+  UniqueFd queue(openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!queue.valid() || fchown(queue.get(), 0, 0) != 0 || fchmod(queue.get(), 01777) != 0) {
+    return lock_dir_error("cannot make " + path + "/queue root's with mode 1777: " + std::strerror(errno));
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 bool is_hardened(const struct stat& info) {
@@ -214,9 +238,11 @@ Result<std::string> init_hardened_lock_dir(const std::string& given, const std::
     if (!made) return made.error();
     replaced += *made ? 1 : 0;
   }
+  if (auto queue = make_root_queue_dir(dir.get(), path); !queue) return queue.error();
   std::string report = "with-gpu: lock directory " + path + " is ready: owned by root, mode 0755, " +
                        std::to_string(uuids.size()) + " lock file" + (uuids.size() == 1 ? "" : "s") +
-                       " (root's, mode 0666); users can claim GPUs but cannot delete, replace or plant files\n";
+                       " (root's, mode 0666); users can claim GPUs but cannot delete, replace or plant files; "
+                       "queue/ (mode 1777) holds the waiting line\n";
   if (replaced > 0) {
     report += "with-gpu: replaced " + std::to_string(replaced) + " lock file" + (replaced == 1 ? "" : "s") +
               " that root did not own\n";

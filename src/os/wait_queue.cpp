@@ -146,7 +146,10 @@ std::vector<Ticket> TicketQueue::read() {
 
 Result<Ok> TicketQueue::create_ticket(const Ticket& ticket, const std::string& text) {
   if (!open_directory(CreateLast::yes)) {
-    return Error{ErrorKind::lock_dir, "cannot open the queue directory " + path_, {}};
+    return Error{ErrorKind::lock_dir,
+                 "cannot make or open the queue directory " + path_ + " (" + std::strerror(errno) +
+                     "); in a hardened lock directory root makes it with `with-gpu --init-lock-dir`",
+                 {}};
   }
   // Made under a name nobody reads, locked, then renamed: a ticket is never seen unlocked.
   std::string staging = ".new-" + ticket.name;

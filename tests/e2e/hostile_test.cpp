@@ -656,7 +656,7 @@ class Hardened : public HostileNeighbour {
     ASSERT_EQ(made.exit_code, 0) << describe(made);
     EXPECT_EQ(made.out, "with-gpu: lock directory " + lock_dir +
                             " is ready: owned by root, mode 0755, 2 lock files (root's, mode 0666); users can claim "
-                            "GPUs but cannot delete, replace or plant files\n");
+                            "GPUs but cannot delete, replace or plant files; queue/ (mode 1777) holds the waiting line\n");
   }
 };
 
@@ -675,6 +675,20 @@ TEST_F(Hardened, AUserCannotDeleteOrReplaceALockFile) {
   auto other = run_as(mallory(), plus({"with-gpu", "--"}, kProbe), 5s);
   EXPECT_EQ(other.exit_code, 0) << describe(other);
   EXPECT_EQ(other.out, "1|PCI_BUS_ID\n");
+}
+
+TEST_F(Hardened, UsersQueueThereAndCannotRemoveAnotherUsersTicket) {
+  auto holder = start_as(alice(), {"with-gpu", "--gpu", "0,1", "--", "sleep", "30"}, "holder");
+  ASSERT_FALSE(wait_for_claims(1, "sleep 30").empty());
+  auto waiter = start_as(alice(), {"with-gpu", "--wait", "--", "true"}, "waiter");
+  std::string queue = lock_dir + "/queue";
+  ASSERT_TRUE(wait_until([&] { return !shell_as(alice(), "ls " + queue).out.empty(); }, 5s))
+      << read_file(in_world("waiter.err"));
+  auto removed = shell_as(mallory(), "rm -f " + queue + "/t-* || exit 1; ls " + queue + " | grep -q . || exit 0; exit 1");
+  EXPECT_NE(removed.exit_code, 0) << "mallory removed wg-alice's ticket";
+  auto jumped = run_as(mallory(), plus({"with-gpu", "--"}, kProbe), 5s);
+  EXPECT_EQ(jumped.exit_code, 4) << describe(jumped);
+  EXPECT_TRUE(contains(jumped.err, "), 1st in line")) << jumped.err;
 }
 
 TEST_F(Hardened, AGpuWithoutALockFileIsUnavailableUntilRootMakesOne) {

@@ -288,10 +288,14 @@ TEST_F(LockDirTest, InitMakesRootsDirectoryWithALockFileForEveryGpu) {
   ASSERT_TRUE(made) << made.error().message;
   EXPECT_EQ(*made, "with-gpu: lock directory " + hardened +
                        " is ready: owned by root, mode 0755, 2 lock files (root's, mode 0666); users can claim GPUs "
-                       "but cannot delete, replace or plant files\n");
+                       "but cannot delete, replace or plant files; queue/ (mode 1777) holds the waiting line\n");
   struct stat info {};
   ASSERT_EQ(stat(hardened.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 07777, 0755u);
+  EXPECT_EQ(info.st_uid, 0u);
+  ASSERT_EQ(lstat((hardened + "/queue").c_str(), &info), 0);
+  EXPECT_TRUE(S_ISDIR(info.st_mode));
+  EXPECT_EQ(info.st_mode & 07777, 01777u);
   EXPECT_EQ(info.st_uid, 0u);
   for (const Gpu* gpu : {&a, &b}) {
     ASSERT_EQ(lstat(LockDir(hardened).lock_path(gpu->uuid).c_str(), &info), 0);

@@ -82,6 +82,13 @@ TicketQueue::TicketQueue(const std::string& lock_dir) : path_(queue_path(lock_di
 TicketQueue::~TicketQueue() { leave(); }
 
 bool TicketQueue::open_directory(CreateLast create) {
+  struct stat named {}, current {};
+  // Removed or replaced since (rm -rf of the lock directory): open what is there now.
+  if (dir_.valid() && (lstat(path_.c_str(), &named) != 0 || fstat(dir_.get(), &current) != 0 ||
+                       named.st_ino != current.st_ino || named.st_dev != current.st_dev)) {
+    dir_.reset();
+    watched_.clear();
+  }
   if (dir_.valid()) return true;
   auto opened = open_safe_directory(path_, create, 01777);
   if (!opened) return false;
@@ -172,8 +179,21 @@ Result<Ok> TicketQueue::create_ticket(const Ticket& ticket, const std::string& t
   return Ok{};
 }
 
+// True while our ticket is still in line under its name (nobody removed it, the directory
+// was not replaced).
+bool TicketQueue::still_named() {
+  struct stat mine {}, named {};
+  return open_directory(CreateLast::no) && fstat(ticket_.get(), &mine) == 0 &&
+         fstatat(dir_.get(), own_->c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 && mine.st_ino == named.st_ino &&
+         mine.st_dev == named.st_dev;
+}
+
 Result<Ok> TicketQueue::enter(const Ticket& ticket) {
   std::string text = ticket_text(ticket);
+  if (own_ && !still_named()) {
+    ticket_.reset();  // gone from the line: take the same place again
+    own_.reset();
+  }
   if (!own_) return create_ticket(ticket, text);
   if (text == written_) return Ok{};
   // Longer text first, then the cut: a reader sees the old ticket, the new one, or a torn

@@ -37,6 +37,7 @@ class TicketQueue : public WaitQueue {
     struct timespec modified {};
   };
   bool open_directory(CreateLast create);
+  bool still_named();
   Result<Ok> create_ticket(const Ticket& ticket, const std::string& text);
   std::optional<Ticket> read_ticket(const std::string& name);
   const std::string& owner_name(unsigned uid);

@@ -186,6 +186,26 @@ TEST_F(Queue, AKilledWaitersTicketIsIgnoredAndRemoved) {
   EXPECT_EQ(tickets(), std::vector<std::string>{});
 }
 
+TEST_F(Queue, AWaiterWhoseTicketWasDeletedTakesItsPlaceAgain) {
+  write_machine(machine_of({gpu(0)}));
+  auto holder = start({"--", "sleep", "60"}, "holder");
+  ASSERT_FALSE(wait_for_claims(0).empty());
+  auto first = waiter("first", {});
+  in_line("first", 1);
+  auto arrived = status()["waiters"][0]["since"];
+  std::string removal = "rm -rf " + lock_dir + "/queue";
+  ASSERT_EQ(system(removal.c_str()), 0);
+  ASSERT_TRUE(eventually([&] { return status()["waiters"].size() == 1; }));
+  EXPECT_EQ(status()["waiters"][0]["pid"], first->pid());
+  EXPECT_EQ(status()["waiters"][0]["since"], arrived);
+  auto later = with_gpu({"--", "true"});
+  EXPECT_EQ(later.exit_code, 4);
+  EXPECT_TRUE(contains(later.err, "reserved for pid " + std::to_string(first->pid()))) << later.err;
+  holder->signal(SIGKILL);
+  holder->wait();
+  EXPECT_EQ(first->wait(), 0);
+}
+
 TEST_F(Queue, StatusListsTheWaitersInOrderWithWhatTheyNeed) {
   auto holder = start({"--gpu", "0,1,2,3", "--", "sleep", "60"}, "holder");
   ASSERT_FALSE(wait_for_claims(3).empty());

@@ -78,7 +78,7 @@ struct Round {
   bool allocation_named_by_uuid = false;
   std::unique_ptr<HeldClaims> held;
   std::optional<std::string> over_policy;  // why the chosen GPUs would break the [policy] limit
-  std::vector<Ticket> line;                // the waiting line as read for this round, oldest first
+  Line line;                               // the waiting line as read for this round
 };
 
 class Flow {
@@ -243,7 +243,7 @@ class Flow {
     if (services_.describe_processes) services_.describe_processes(*machine);
     ClaimsPlace place = claims_->place();
     auto allocation = describe_allocation(given(), *machine);
-    std::vector<Ticket> waiters = queue_ ? queue_->read() : std::vector<Ticket>{};
+    std::vector<Ticket> waiters = queue_ ? queue_->read({}).tickets : std::vector<Ticket>{};
     if (options_.output == Output::json) {
       out_ << render_status_json(*machine, {env_.hostname, env_.timestamp, place, allocation, waiters, env_.now_ns});
     } else {
@@ -386,9 +386,22 @@ class Flow {
   // younger than every waiter). A status or an --init-lock-dir never gets here.
   void read_line(Round& round) {
     if (!queue_) return;
-    round.line = queue_->read();
-    round.selection.queued = held_for_older(tickets_before(round.line, queue_->own()));
+    round.line = queue_->read(line_query(round.machine));
+    round.selection.queued = held_for_older(tickets_before(round.line.tickets, queue_->own()));
     trace("queue");
+  }
+
+  // Enough of the line to know which GPUs are kept from this launch. A waiter reads from
+  // the newest older ticket back, so the holders it finds are the ones to watch.
+  LineQuery line_query(const Machine& machine) const {
+    LineQuery query;
+    query.covering.emplace();
+    for (const auto& gpu : machine.gpus) query.covering->push_back(gpu.index);
+    if (auto own = queue_->own()) {
+      query.before = *own;
+      query.from = LineQuery::From::newest;
+    }
+    return query;
   }
 
   // This waiter's ticket as the latest round shows it: over the [policy] limit it can use
@@ -446,7 +459,7 @@ class Flow {
     if (place) {
       // Over the [policy] limit, its own user's release is what it waits for.
       wanted.releases = round.over_policy || region.size() >= round.decision.needed;
-      wanted.tickets = tickets_holding(tickets_before(round.line, queue_->own()), place->usable);
+      wanted.tickets = tickets_holding(tickets_before(round.line.tickets, queue_->own()), place->usable);
     }
     ClaimMode mode = round.selection.claim_mode;
     wanted.check = [this, claimed, mode, tickets = wanted.tickets, releases = wanted.releases] {
@@ -557,7 +570,9 @@ class Flow {
       }
       now = services_.clock->now();
       if (now >= next_attempt) return Ok{};
-      if (!options_.quiet) reporter.tick(std::chrono::duration_cast<std::chrono::milliseconds>(now - start_));
+      if (options_.quiet) continue;
+      if (place) refresh_place(*place, reporter);
+      reporter.tick(std::chrono::duration_cast<std::chrono::milliseconds>(now - start_));
     }
   }
 
@@ -592,12 +607,26 @@ class Flow {
     return next_attempt;
   }
 
+  // On a terminal, the place in line shown each second: waiters ahead leaving do not wake
+  // this one, so it counts the tickets ahead (names only, no ticket is read).
+  void refresh_place(QueuePlace& place, WaitReporter& reporter) {
+    auto own = queue_->own();
+    if (!own) return;
+    Line counted = queue_->read({own, std::vector<unsigned>{}, LineQuery::From::newest});
+    place.place = counted.older + 1;
+    place.waiters = std::max(counted.total, place.place);
+    std::string standing = queue_standing(place);
+    if (standing == reported_standing_) return;
+    reported_standing_ = standing;
+    reporter.change_standing(standing);
+  }
+
   // Woken by the line alone: while older waiters still keep too many of its GPUs, a
   // waiter waits on without asking the driver, so that of hundreds waiting only those that
   // could be served look.
   bool still_behind(Round& round, WaitFor& wanted) {
     if (!queue_ || !own_ticket_) return false;
-    round.line = queue_->read();
+    round.line = queue_->read(line_query(round.machine));
     QueuePlace place = place_in_line(round.line, *own_ticket_, round.decision);
     if (place.region.size() >= round.decision.needed) return false;
     wanted = wake_conditions(round, place);

@@ -55,10 +55,8 @@ bool is_ticket_name(const std::string& name) {
 
 std::map<unsigned, QueueHold> held_for_older(const std::vector<Ticket>& older) {
   std::map<unsigned, QueueHold> held;
-  unsigned place = 0;
   for (const auto& ticket : older) {
-    ++place;
-    for (unsigned index : ticket.usable) held.emplace(index, QueueHold{ticket.pid, ticket.user, place});
+    for (unsigned index : ticket.usable) held.emplace(index, QueueHold{ticket.pid, ticket.user, ticket.place});
   }
   return held;
 }
@@ -88,9 +86,9 @@ std::vector<unsigned> usable_for_ticket(const Decision& decision, const Selectio
 std::set<std::string> tickets_holding(const std::vector<Ticket>& older, const std::vector<unsigned>& usable) {
   std::set<std::string> holding;
   for (unsigned index : usable) {
-    for (const auto& ticket : older) {
-      if (std::binary_search(ticket.usable.begin(), ticket.usable.end(), index)) {
-        holding.insert(ticket.name);
+    for (auto ticket = older.rbegin(); ticket != older.rend(); ++ticket) {
+      if (std::binary_search(ticket->usable.begin(), ticket->usable.end(), index)) {
+        holding.insert(ticket->name);
         break;
       }
     }
@@ -98,12 +96,12 @@ std::set<std::string> tickets_holding(const std::vector<Ticket>& older, const st
   return holding;
 }
 
-QueuePlace place_in_line(const std::vector<Ticket>& line, const Ticket& own, const Decision& decision) {
+QueuePlace place_in_line(const Line& line, const Ticket& own, const Decision& decision) {
   QueuePlace where;
   where.usable = own.usable;
-  auto older = tickets_before(line, own.name);
-  where.place = static_cast<unsigned>(older.size()) + 1;
-  where.waiters = std::max<unsigned>(static_cast<unsigned>(line.size()), where.place);
+  auto older = tickets_before(line.tickets, own.name);
+  where.place = std::max<unsigned>(line.older, static_cast<unsigned>(older.size())) + 1;
+  where.waiters = std::max<unsigned>(line.total, where.place);
   auto held = held_for_older(older);
   for (unsigned index : own.usable) {
     if (held.count(index)) continue;

@@ -29,7 +29,27 @@ struct Ticket {
   std::string command;
   unsigned needed = 1;          // GPUs it needs at least
   ClaimMode mode = ClaimMode::exclusive;
-  std::vector<unsigned> usable; // NVML indices it could use once they are free, ascending
+  std::vector<unsigned> usable; // NVML indices it could use once free, ascending
+  unsigned place = 1;           // its place in line when read (1 for the oldest)
+};
+
+// What a launch needs to read of the line, oldest first: the tickets that decide which of
+// the GPUs it could use are kept from it, not every ticket (with hundreds waiting, each
+// look would read them all).
+struct LineQuery {
+  std::optional<std::string> before;             // this launch's ticket: read only older ones
+  std::optional<std::vector<unsigned>> covering; // stop once these GPUs are all kept; none: read all
+  // From the oldest (a launch without a ticket: the oldest holder of a GPU is named) or
+  // from the newest older one (a waiter: the youngest older holder is the one whose end
+  // may free a GPU for it, so the one to watch).
+  enum class From { oldest, newest } from = From::oldest;
+};
+
+// The part of the line read, and how long the line is.
+struct Line {
+  std::vector<Ticket> tickets;  // live tickets read, oldest first
+  unsigned older = 0;           // tickets before the query's `before` (all tickets without one), read or not
+  unsigned total = 0;           // tickets in line
 };
 
 // The ticket name for a launch: zero-padded so that names sort as arrivals do.
@@ -38,7 +58,7 @@ std::string ticket_name(std::int64_t arrival_ns, int pid);
 // True when `name` is a ticket's (other files in the queue directory are ignored).
 bool is_ticket_name(const std::string& name);
 
-// The GPUs that waiters of `older` (oldest first) can use, each with the oldest of them:
+// The GPUs that waiters of `older` (oldest first) can use, each with the oldest of them read:
 // a launch that arrived after all of them may not take those GPUs.
 std::map<unsigned, QueueHold> held_for_older(const std::vector<Ticket>& older);
 
@@ -62,11 +82,12 @@ struct QueuePlace {
   std::vector<unsigned> reserved;  // of them, the free ones, kept while it needs more
 };
 
-// The tickets of `older` that keep one of `usable` from a younger launch (each GPU's
-// oldest): their end or change may let it go ahead.
+// The tickets of `older` whose end or change may let a younger launch that can use
+// `usable` go ahead: for each GPU, the youngest of them that can use it (while an older one
+// also can, the GPU stays kept).
 std::set<std::string> tickets_holding(const std::vector<Ticket>& older, const std::vector<unsigned>& usable);
 
-QueuePlace place_in_line(const std::vector<Ticket>& line, const Ticket& own, const Decision& decision);
+QueuePlace place_in_line(const Line& line, const Ticket& own, const Decision& decision);
 
 // "2nd", "11th", "23rd".
 std::string ordinal(unsigned number);
@@ -76,9 +97,9 @@ std::string ordinal(unsigned number);
 class WaitQueue {
  public:
   virtual ~WaitQueue() = default;
-  // The live tickets, oldest first; dead ones (their lock free) are removed where this
-  // user may remove them and never returned.
-  virtual std::vector<Ticket> read() = 0;
+  // The live tickets `query` asks for; dead ones met on the way (their lock free) are
+  // removed where this user may remove them and never returned.
+  virtual Line read(const LineQuery& query) = 0;
   // Takes this launch's ticket, or rewrites it when what it says changed.
   virtual Result<Ok> enter(const Ticket& ticket) = 0;
   // Removes this launch's ticket (also done on destruction).

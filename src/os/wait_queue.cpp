@@ -127,27 +127,49 @@ std::optional<Ticket> TicketQueue::read_ticket(const std::string& name) {
   return ticket;
 }
 
-std::vector<Ticket> TicketQueue::read() {
-  watched_.clear();
-  std::vector<Ticket> line;
-  if (!open_directory(CreateLast::no)) return line;
+std::vector<std::string> TicketQueue::ticket_names() {
+  std::vector<std::string> names;
   int copy = dup(dir_.get());
-  if (copy < 0) return line;
+  if (copy < 0) return names;
   DIR* listing = fdopendir(copy);
   if (!listing) {
     close(copy);
-    return line;
+    return names;
   }
   rewinddir(listing);
-  std::vector<std::string> names;
   while (dirent* entry = readdir(listing)) {
     if (is_ticket_name(entry->d_name)) names.emplace_back(entry->d_name);
   }
   closedir(listing);
   std::sort(names.begin(), names.end());
-  for (const auto& name : names) {
-    if (auto ticket = read_ticket(name)) line.push_back(std::move(*ticket));
+  return names;
+}
+
+Line TicketQueue::read(const LineQuery& query) {
+  watched_.clear();
+  Line line;
+  if (!open_directory(CreateLast::no)) return line;
+  std::vector<std::string> names = ticket_names();
+  auto end = query.before ? std::lower_bound(names.begin(), names.end(), *query.before) : names.end();
+  std::size_t older = static_cast<std::size_t>(end - names.begin());
+  std::set<unsigned> left;  // GPUs of `covering` no ticket read keeps yet
+  if (query.covering) left.insert(query.covering->begin(), query.covering->end());
+  bool newest = query.from == LineQuery::From::newest;
+  std::size_t dead = 0;
+  for (std::size_t step = 0; step < older && (!query.covering || !left.empty()); ++step) {
+    std::size_t at = newest ? older - 1 - step : step;
+    auto ticket = read_ticket(names[at]);
+    if (!ticket) {
+      ++dead;
+      continue;
+    }
+    ticket->place = static_cast<unsigned>(at + 1 - (newest ? 0 : dead));
+    for (unsigned index : ticket->usable) left.erase(index);
+    line.tickets.push_back(std::move(*ticket));
   }
+  if (newest) std::reverse(line.tickets.begin(), line.tickets.end());
+  line.older = static_cast<unsigned>(older - dead);
+  line.total = static_cast<unsigned>(names.size() - dead);
   return line;
 }
 

@@ -24,7 +24,7 @@ class TicketQueue : public WaitQueue {
   TicketQueue& operator=(const TicketQueue&) = delete;
   ~TicketQueue() override;
 
-  std::vector<Ticket> read() override;
+  Line read(const LineQuery& query) override;
   Result<Ok> enter(const Ticket& ticket) override;
   void leave() override;
   std::optional<std::string> own() const override { return own_; }
@@ -40,6 +40,7 @@ class TicketQueue : public WaitQueue {
   bool still_named();
   Result<Ok> create_ticket(const Ticket& ticket, const std::string& text);
   std::optional<Ticket> read_ticket(const std::string& name);
+  std::vector<std::string> ticket_names();
   const std::string& owner_name(unsigned uid);
   std::string path_;
   UniqueFd dir_;

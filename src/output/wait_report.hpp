@@ -30,6 +30,8 @@ class WaitReporter {
   // Reports the state after an attempt: "waiting 1m12s for 2 GPUs<standing>: <blockers>".
   void update(std::chrono::milliseconds elapsed, unsigned needed, const std::string& standing,
               const std::string& blockers);
+  // The place in line changed between attempts: shown at the next tick.
+  void change_standing(const std::string& standing) { standing_ = standing; }
   // Rewrites the elapsed time on a TTY; nothing elsewhere.
   void tick(std::chrono::milliseconds elapsed);
   // Ends a rewritten line so that what follows starts on its own line.

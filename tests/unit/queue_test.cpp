@@ -38,7 +38,9 @@ TEST(Queue, TicketNamesSortAsArrivalsDo) {
 }
 
 TEST(Queue, EachGpuIsHeldForTheOldestWaiterThatCanUseIt) {
-  auto held = held_for_older({ticket(1, 10, {0, 1}), ticket(2, 20, {1, 2})});
+  std::vector<Ticket> older = {ticket(1, 10, {0, 1}), ticket(2, 20, {1, 2})};
+  older[1].place = 2;
+  auto held = held_for_older(older);
   ASSERT_EQ(held.size(), 3u);
   EXPECT_EQ(held[0].pid, 10);
   EXPECT_EQ(held[1].pid, 10);
@@ -86,13 +88,15 @@ TEST(Queue, AWaiterIsToldItsPlaceAndTheFreeGpusKeptForIt) {
   options.queued = held_for_older(tickets_before(line, line[1].name));
   Decision decision = select_gpus(machine, options);
   ASSERT_FALSE(decision.ok);
-  QueuePlace place = place_in_line(line, line[1], decision);
+  QueuePlace place = place_in_line(Line{line, 1, 3}, line[1], decision);
   EXPECT_EQ(place.place, 2u);
   EXPECT_EQ(place.waiters, 3u);
   EXPECT_EQ(place.region, (std::vector<unsigned>{0, 1, 2}));  // GPU 3 is the older waiter's
   EXPECT_EQ(place.reserved, (std::vector<unsigned>{0}));
-  EXPECT_EQ(tickets_holding(tickets_before(line, line[2].name), line[2].usable),
-            (std::set<std::string>{line[0].name, line[1].name}));
+  // GPU 3 is also the first waiter's, but while the second can use it, the second's end
+  // is what could free it for the third.
+  EXPECT_EQ(tickets_holding(tickets_before(line, line[2].name), line[2].usable), (std::set<std::string>{line[1].name}));
+  EXPECT_EQ(tickets_holding(tickets_before(line, line[1].name), line[1].usable), (std::set<std::string>{line[0].name}));
 }
 
 TEST(Queue, OrdinalsReadAsPeopleSayThem) {
@@ -117,7 +121,7 @@ TEST(TicketQueue, ATicketIsReadBackAndLeavesNothingBehind) {
   EXPECT_EQ(std::filesystem::status(queue_path(dir.path())).permissions(), std::filesystem::perms::all |
                                                                                 std::filesystem::perms::sticky_bit);
   TicketQueue other(dir.path());
-  auto line = other.read();
+  auto line = other.read({}).tickets;
   ASSERT_EQ(line.size(), 1u);
   EXPECT_EQ(line[0].name, own.name);
   EXPECT_EQ(line[0].arrival_ns, 100);
@@ -126,10 +130,37 @@ TEST(TicketQueue, ATicketIsReadBackAndLeavesNothingBehind) {
   EXPECT_EQ(line[0].command, "python train.py --lr \\x1b[31m");
   own.usable = {2};
   ASSERT_TRUE(mine.enter(own));
-  EXPECT_EQ(other.read()[0].usable, (std::vector<unsigned>{2}));
+  EXPECT_EQ(other.read({}).tickets[0].usable, (std::vector<unsigned>{2}));
   mine.leave();
-  EXPECT_TRUE(other.read().empty());
+  EXPECT_TRUE(other.read({}).tickets.empty());
   EXPECT_TRUE(std::filesystem::is_empty(queue_path(dir.path())));
+}
+
+TEST(TicketQueue, AWaiterReadsBackFromTheNewestOlderTicketOnlyUntilItsGpusAreCovered) {
+  test::TempDir dir;
+  std::vector<std::unique_ptr<TicketQueue>> waiters;
+  for (int i = 1; i <= 4; ++i) {
+    waiters.push_back(std::make_unique<TicketQueue>(dir.path()));
+    ASSERT_TRUE(waiters.back()->enter(ticket(i, static_cast<int>(getpid()), i == 2 ? std::vector<unsigned>{0} :
+                                                                                     std::vector<unsigned>{0, 1})));
+  }
+  TicketQueue reader(dir.path());
+  LineQuery query;
+  query.before = ticket_name(4, static_cast<int>(getpid()));
+  query.covering = std::vector<unsigned>{0, 1};
+  query.from = LineQuery::From::newest;
+  Line line = reader.read(query);
+  ASSERT_EQ(line.tickets.size(), 1u);  // the third covers both GPUs: the first two are not read
+  EXPECT_EQ(line.tickets[0].arrival_ns, 3);
+  EXPECT_EQ(line.tickets[0].place, 3u);
+  EXPECT_EQ(line.older, 3u);
+  EXPECT_EQ(line.total, 4u);
+  query.from = LineQuery::From::oldest;
+  query.covering = std::vector<unsigned>{1};
+  line = reader.read(query);
+  ASSERT_EQ(line.tickets.size(), 1u);
+  EXPECT_EQ(line.tickets[0].arrival_ns, 1);
+  EXPECT_EQ(reader.read({}).tickets.size(), 4u);
 }
 
 TEST(TicketQueue, ATicketWhoseLockIsFreeIsDeadAndRemoved) {
@@ -140,7 +171,7 @@ TEST(TicketQueue, ATicketWhoseLockIsFreeIsDeadAndRemoved) {
   std::fputs("with-gpu-ticket 1\narrival 5\npid 999999\nneeded 1\nmode exclusive\nusable 0\ncommand x\nend\n", file);
   std::fclose(file);
   TicketQueue reader(dir.path());
-  EXPECT_TRUE(reader.read().empty());
+  EXPECT_TRUE(reader.read({}).tickets.empty());
   EXPECT_FALSE(std::filesystem::exists(dead));
 }
 
@@ -150,7 +181,7 @@ TEST(TicketQueue, WithoutInotifyAWatchedTicketsEndOrChangeIsSeen) {
   Ticket first = ticket(1, static_cast<int>(getpid()), {0});
   ASSERT_TRUE(older.enter(first));
   TicketQueue younger(dir.path());
-  ASSERT_EQ(younger.read().size(), 1u);
+  ASSERT_EQ(younger.read({}).tickets.size(), 1u);
   std::set<std::string> watched = {first.name};
   EXPECT_FALSE(younger.changed_since_read(watched));
   EXPECT_FALSE(younger.changed_since_read(watched));
@@ -158,7 +189,7 @@ TEST(TicketQueue, WithoutInotifyAWatchedTicketsEndOrChangeIsSeen) {
   usleep(20000);  // a later modification time on filesystems with coarse clocks
   ASSERT_TRUE(older.enter(first));
   EXPECT_TRUE(younger.changed_since_read(watched));
-  younger.read();
+  younger.read({}).tickets;
   EXPECT_FALSE(younger.changed_since_read(watched));
   older.leave();
   EXPECT_TRUE(younger.changed_since_read(watched));

@@ -41,9 +41,11 @@ namespace wg {
 namespace {
 
 constexpr std::chrono::milliseconds kDeletedClaimPoll{250};
-// A GPU released this recently still shows its holder's memory and load: its ticket
-// keeps it, so that a younger launch does not take it in the moment the readings lag.
+// A GPU released this recently still shows its holder's memory: a waiter's ticket keeps
+// it, so that a younger launch does not take it in the moment the readings lag.
 constexpr std::chrono::milliseconds kReleaseSettle{1000};
+constexpr std::chrono::milliseconds kCheckWhenServable{5};
+constexpr std::chrono::milliseconds kCheckWhenBehind{20};
 // How long a driver call begun at the --timeout may still take: well within the 100 ms
 // in which a timeout must end the run.
 constexpr std::chrono::milliseconds kLastLook{50};
@@ -243,7 +245,11 @@ class Flow {
     if (services_.describe_processes) services_.describe_processes(*machine);
     ClaimsPlace place = claims_->place();
     auto allocation = describe_allocation(given(), *machine);
-    std::vector<Ticket> waiters = queue_ ? queue_->read({}).tickets : std::vector<Ticket>{};
+    std::vector<Ticket> waiters;
+    if (queue_) {
+      queue_->use_gpus(uuids_of(*machine));
+      waiters = queue_->read({}).tickets;
+    }
     if (options_.output == Output::json) {
       out_ << render_status_json(*machine, {env_.hostname, env_.timestamp, place, allocation, waiters, env_.now_ns});
     } else {
@@ -386,9 +392,16 @@ class Flow {
   // younger than every waiter). A status or an --init-lock-dir never gets here.
   void read_line(Round& round) {
     if (!queue_) return;
+    queue_->use_gpus(uuids_of(round.machine));
     round.line = queue_->read(line_query(round.machine));
     round.selection.queued = held_for_older(tickets_before(round.line.tickets, queue_->own()));
     trace("queue");
+  }
+
+  static std::vector<std::string> uuids_of(const Machine& machine) {
+    std::vector<std::string> uuids;
+    for (const auto& gpu : machine.gpus) uuids.push_back(gpu.uuid);
+    return uuids;
   }
 
   // Enough of the line to know which GPUs are kept from this launch. A waiter reads from
@@ -413,9 +426,14 @@ class Flow {
       bool claimed = std::any_of(verdict.reasons.begin(), verdict.reasons.end(), [](const Reason& reason) {
         return reason.filter == Filter::claimed || reason.filter == Filter::shared;
       });
-      if (claimed) last_claimed_[verdict.index] = now;
-      auto seen = last_claimed_.find(verdict.index);
-      if (seen != last_claimed_.end() && now - seen->second < kReleaseSettle) settling.insert(verdict.index);
+      if (claimed) {
+        seen_claimed_.insert(verdict.index);
+        released_at_.erase(verdict.index);
+      } else if (seen_claimed_.erase(verdict.index)) {
+        released_at_[verdict.index] = now;
+      }
+      auto released = released_at_.find(verdict.index);
+      if (released != released_at_.end() && now - released->second < settle_window()) settling.insert(verdict.index);
     }
     Ticket ticket;
     ticket.arrival_ns = env_.now_ns;
@@ -426,6 +444,14 @@ class Flow {
     ticket.mode = round.selection.claim_mode;
     if (!round.over_policy) ticket.usable = usable_for_ticket(round.decision, round.selection, settling);
     return ticket;
+  }
+
+  // How long a released GPU's readings may still be its holder's: memory frees within
+  // milliseconds, but an average over the sample window lags by the whole window.
+  std::chrono::milliseconds settle_window() const {
+    bool averaged = options_.selection.max_util_percent || options_.selection.max_power_w ||
+                    options_.selection.max_power_fraction;
+    return averaged ? std::max(kReleaseSettle, options_.sample_window + kReleaseSettle) : kReleaseSettle;
   }
 
   // Takes or updates this waiter's ticket and says where it stands. Without a ticket (the
@@ -461,6 +487,9 @@ class Flow {
       wanted.releases = round.over_policy || region.size() >= round.decision.needed;
       wanted.tickets = tickets_holding(tickets_before(round.line.tickets, queue_->own()), place->usable);
     }
+    // Without inotify: every 5 ms when a release could serve it, every 20 ms while waiters
+    // ahead keep its GPUs (hundreds of those looking every 5 ms cost a core).
+    wanted.check_every = wanted.releases ? kCheckWhenServable : kCheckWhenBehind;
     ClaimMode mode = round.selection.claim_mode;
     wanted.check = [this, claimed, mode, tickets = wanted.tickets, releases = wanted.releases] {
       return (queue_ && queue_->changed_since_read(tickets)) || (releases && claims_->any_claimable(claimed, mode));
@@ -863,7 +892,8 @@ class Flow {
   std::optional<Ticket> own_ticket_;    // as last written
   std::string reported_standing_;       // the place in line last shown
   bool polling_said_ = false;           // no inotify: said once
-  std::map<unsigned, std::chrono::steady_clock::time_point> last_claimed_;  // NVML index -> seen claimed
+  std::set<unsigned> seen_claimed_;      // GPUs claimed at this waiter's latest look
+  std::map<unsigned, std::chrono::steady_clock::time_point> released_at_;  // NVML index -> first seen free again
   std::optional<Error> command_problem_;  // dry run: why the command could not run
   bool abandoned_ = false;               // a driver call still runs: end without unloading the driver
   std::chrono::steady_clock::time_point start_;

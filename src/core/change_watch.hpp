@@ -21,8 +21,9 @@ struct WakeEvent {
 struct WaitFor {
   bool releases = true;            // a lock file closed: a claim may have ended
   std::set<std::string> tickets;   // older waiters' tickets that keep GPUs from this one: one ended or changed
-  // Without inotify, asked every few milliseconds instead: true when one of the above happened.
+  // Without inotify, asked every `check_every` instead: true when one of the above happened.
   std::function<bool()> check;
+  std::chrono::milliseconds check_every{5};
 };
 
 class ChangeWatch {

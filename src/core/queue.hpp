@@ -31,6 +31,7 @@ struct Ticket {
   ClaimMode mode = ClaimMode::exclusive;
   std::vector<unsigned> usable; // NVML indices it could use once free, ascending
   unsigned place = 1;           // its place in line when read (1 for the oldest)
+  bool stopped = false;         // its process is stopped (Ctrl-Z, SIGSTOP): it keeps nothing meanwhile
 };
 
 // What a launch needs to read of the line, oldest first: the tickets that decide which of
@@ -97,6 +98,9 @@ std::string ordinal(unsigned number);
 class WaitQueue {
  public:
   virtual ~WaitQueue() = default;
+  // The GPUs as this process sees them, by NVML index: tickets name GPUs by UUID (another
+  // container may number them otherwise), read and written through this.
+  virtual void use_gpus(const std::vector<std::string>& uuids) = 0;
   // The live tickets `query` asks for; dead ones met on the way (their lock free) are
   // removed where this user may remove them and never returned.
   virtual Line read(const LineQuery& query) = 0;

@@ -27,10 +27,6 @@ int poll_timeout(std::chrono::steady_clock::time_point deadline) {
   return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 3'600'000)) + 1;
 }
 
-// Without inotify, how often WaitFor::check is asked: it reads no driver, only claims
-// and tickets, so a release is still seen within milliseconds.
-constexpr std::chrono::milliseconds kCheckEvery{5};
-
 }  // namespace
 
 InotifyWatch::InotifyWatch(const std::string& lock_dir) : lock_dir_(lock_dir) {
@@ -50,7 +46,11 @@ InotifyWatch::InotifyWatch(const std::string& lock_dir) : lock_dir_(lock_dir) {
 // when rewritten.
 void InotifyWatch::watch_directories() {
   if (!inotify_.valid()) return;
-  if (lock_watch_ < 0) lock_watch_ = inotify_add_watch(inotify_.get(), lock_dir_.c_str(), IN_CLOSE_WRITE);
+  // The queue directory removed or moved is seen here: while a descriptor of it is open,
+  // its own watch is not told.
+  if (lock_watch_ < 0) {
+    lock_watch_ = inotify_add_watch(inotify_.get(), lock_dir_.c_str(), IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM);
+  }
   if (queue_watch_ < 0) {
     queue_watch_ = inotify_add_watch(inotify_.get(), queue_path(lock_dir_).c_str(),
                                      IN_CLOSE_WRITE | IN_DELETE | IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO);
@@ -73,7 +73,12 @@ bool InotifyWatch::drain_inotify(const WaitFor& wanted) {
       auto* event = reinterpret_cast<inotify_event*>(buffer + offset);
       std::string name = event->len > 0 ? event->name : "";
       bool lock_dir = event->wd == lock_watch_;
-      if (lock_dir && wanted.releases && is_lock_file(name)) relevant = true;
+      if (lock_dir && wanted.releases && (event->mask & IN_CLOSE_WRITE) && is_lock_file(name)) relevant = true;
+      if (lock_dir && name == "queue" && (event->mask & (IN_DELETE | IN_MOVED_FROM))) {
+        inotify_rm_watch(inotify_.get(), queue_watch_);
+        queue_watch_ = -1;
+        relevant = true;
+      }
       if (!lock_dir && wanted.tickets.count(name)) relevant = true;
       // A directory itself went away (rm -rf): look again, and watch the new one.
       if (event->mask & IN_IGNORED) {
@@ -117,7 +122,7 @@ WakeEvent InotifyWatch::poll_checks(std::chrono::steady_clock::time_point deadli
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return {Wake::deadline, 0};
     pollfd signals = {signals_.get(), POLLIN, 0};
-    if (poll(&signals, 1, poll_timeout(std::min(deadline, now + kCheckEvery))) > 0) {
+    if (poll(&signals, 1, poll_timeout(std::min(deadline, now + wanted.check_every))) > 0) {
       if (int signal = read_signal()) return {Wake::signal, signal};
     }
     if (wanted.check()) return {Wake::claims_changed, 0};

@@ -37,6 +37,16 @@ std::optional<std::string> process_user(int pid) {
   return user_name(uid);
 }
 
+bool process_stopped(int pid) {
+  if (pid <= 0) return false;
+  auto stat = read_small_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  auto end_of_name = stat->rfind(')');  // the command name may hold spaces and parentheses
+  if (end_of_name == std::string::npos || end_of_name + 2 >= stat->size()) return false;
+  char state = (*stat)[end_of_name + 2];
+  return state == 'T' || state == 't';
+}
+
 bool is_self_or_ancestor(int pid) {
   if (pid <= 0) return false;
   int current = getpid();

@@ -16,6 +16,10 @@ std::optional<std::string> read_small_file(const std::string& path);
 // process is gone or not visible from this pid namespace.
 std::optional<std::string> process_user(int pid);
 
+// True when the process is stopped (SIGSTOP, Ctrl-Z, a suspended Slurm job) or traced to a
+// halt; false when it runs, is gone or cannot be seen.
+bool process_stopped(int pid);
+
 // True when `pid` is this process or one of its ancestors.
 bool is_self_or_ancestor(int pid);
 

@@ -19,50 +19,15 @@ namespace {
 constexpr std::size_t kCommandLimit = 200;
 constexpr const char* kHeader = "with-gpu-ticket 1";
 
-std::string ticket_text(const Ticket& ticket) {
-  std::string command = printable(ticket.command);
-  if (command.size() > kCommandLimit) command = command.substr(0, kCommandLimit - 3) + "...";
-  std::ostringstream text;
-  text << kHeader << "\narrival " << ticket.arrival_ns << "\npid " << ticket.pid << "\nneeded " << ticket.needed
-       << "\nmode " << (ticket.mode == ClaimMode::shared ? "shared" : "exclusive") << "\nusable "
-       << join_numbers(ticket.usable, ",") << "\ncommand " << command << "\nend\n";
-  return text.str();
-}
-
-std::vector<unsigned> parse_numbers(const std::string& text) {
-  std::vector<unsigned> numbers;
+// The text after "usable " in a ticket: UUIDs, comma-separated.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
   std::istringstream list(text);
   std::string item;
   while (std::getline(list, item, ',')) {
-    if (item.empty() || item.size() > 6 || item.find_first_not_of("0123456789") != std::string::npos) continue;
-    numbers.push_back(static_cast<unsigned>(std::stoul(item)));
+    if (!item.empty()) items.push_back(item);
   }
-  std::sort(numbers.begin(), numbers.end());
-  return numbers;
-}
-
-// The fields of a ticket's text; nothing when it is not whole (read while being rewritten).
-std::optional<Ticket> parse_ticket(const std::string& text) {
-  std::istringstream lines(text);
-  std::string line;
-  if (!std::getline(lines, line) || line != kHeader) return std::nullopt;
-  Ticket ticket;
-  bool ended = false;
-  while (std::getline(lines, line)) {
-    auto space = line.find(' ');
-    std::string key = line.substr(0, space);
-    std::string value = space == std::string::npos ? "" : line.substr(space + 1);
-    bool number = !value.empty() && value.size() < 20 && value.find_first_not_of("0123456789") == std::string::npos;
-    if (key == "arrival" && number) ticket.arrival_ns = std::stoll(value);
-    if (key == "pid" && number) ticket.pid = std::stoi(value);
-    if (key == "needed" && number) ticket.needed = static_cast<unsigned>(std::stoul(value));
-    if (key == "mode") ticket.mode = value == "shared" ? ClaimMode::shared : ClaimMode::exclusive;
-    if (key == "usable") ticket.usable = parse_numbers(value);
-    if (key == "command") ticket.command = printable(value);
-    if (key == "end") ended = true;
-  }
-  if (!ended) return std::nullopt;
-  return ticket;
+  return items;
 }
 
 bool same_time(const timespec& a, const timespec& b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
@@ -74,6 +39,52 @@ std::string read_all(int fd) {
 }
 
 }  // namespace
+
+std::string TicketQueue::ticket_text(const Ticket& ticket) const {
+  std::string command = printable(ticket.command);
+  if (command.size() > kCommandLimit) command = command.substr(0, kCommandLimit - 3) + "...";
+  std::string usable;
+  for (unsigned index : ticket.usable) {
+    if (index < uuids_.size()) usable += (usable.empty() ? "" : ",") + uuids_[index];
+  }
+  std::ostringstream text;
+  text << kHeader << "\narrival " << ticket.arrival_ns << "\npid " << ticket.pid << "\nneeded " << ticket.needed
+       << "\nmode " << (ticket.mode == ClaimMode::shared ? "shared" : "exclusive") << "\nusable " << usable
+       << "\ncommand " << command << "\nend\n";
+  return text.str();
+}
+
+// The fields of a ticket's text; nothing when it is not whole (read while being rewritten).
+// GPUs this process does not see (another container's) are left out.
+std::optional<Ticket> TicketQueue::parse_ticket(const std::string& text) const {
+  std::istringstream lines(text);
+  std::string line;
+  if (!std::getline(lines, line) || line != kHeader) return std::nullopt;
+  Ticket ticket;
+  bool ended = false;
+  while (std::getline(lines, line)) {
+    auto space = line.find(' ');
+    std::string key = line.substr(0, space);
+    std::string value = space == std::string::npos ? "" : line.substr(space + 1);
+    bool number = !value.empty() && value.size() < 20 && value.find_first_not_of("0123456789") == std::string::npos;
+    if (key == "arrival" && number) ticket.arrival_ns = std::stoll(value);
+    if (key == "pid" && number && value.size() < 10) ticket.pid = std::stoi(value);
+    if (key == "needed" && number && value.size() < 10) ticket.needed = static_cast<unsigned>(std::stoul(value));
+    if (key == "mode") ticket.mode = value == "shared" ? ClaimMode::shared : ClaimMode::exclusive;
+    if (key == "command") ticket.command = printable(value);
+    if (key == "end") ended = true;
+    if (key != "usable") continue;
+    for (const auto& uuid : split_list(value)) {
+      auto found = std::find(uuids_.begin(), uuids_.end(), uuid);
+      if (found != uuids_.end()) ticket.usable.push_back(static_cast<unsigned>(found - uuids_.begin()));
+    }
+  }
+  if (!ended) return std::nullopt;
+  std::sort(ticket.usable.begin(), ticket.usable.end());
+  return ticket;
+}
+
+void TicketQueue::use_gpus(const std::vector<std::string>& uuids) { uuids_ = uuids; }
 
 std::string queue_path(const std::string& lock_dir) { return lock_dir + "/queue"; }
 
@@ -124,6 +135,11 @@ std::optional<Ticket> TicketQueue::read_ticket(const std::string& name) {
   if (!ticket) ticket = Ticket{};  // live but unreadable: in line, holding nothing
   ticket->name = name;
   ticket->user = owner_name(info.st_uid);
+  // A stopped waiter cannot take what it keeps: until it runs again, it keeps nothing.
+  if (process_stopped(ticket->pid)) {
+    ticket->stopped = true;
+    ticket->usable.clear();
+  }
   return ticket;
 }
 

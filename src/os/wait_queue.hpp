@@ -24,6 +24,7 @@ class TicketQueue : public WaitQueue {
   TicketQueue& operator=(const TicketQueue&) = delete;
   ~TicketQueue() override;
 
+  void use_gpus(const std::vector<std::string>& uuids) override;
   Line read(const LineQuery& query) override;
   Result<Ok> enter(const Ticket& ticket) override;
   void leave() override;
@@ -40,6 +41,8 @@ class TicketQueue : public WaitQueue {
   bool still_named();
   Result<Ok> create_ticket(const Ticket& ticket, const std::string& text);
   std::optional<Ticket> read_ticket(const std::string& name);
+  std::string ticket_text(const Ticket& ticket) const;
+  std::optional<Ticket> parse_ticket(const std::string& text) const;
   std::vector<std::string> ticket_names();
   const std::string& owner_name(unsigned uid);
   std::string path_;
@@ -49,6 +52,7 @@ class TicketQueue : public WaitQueue {
   std::string written_;              // what our ticket says now
   std::map<std::string, Watched> watched_;
   std::map<unsigned, std::string> users_;  // uid -> name, looked up once
+  std::vector<std::string> uuids_;          // NVML index -> UUID, as this process sees the GPUs
 };
 
 }  // namespace wg

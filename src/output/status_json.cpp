@@ -160,6 +160,7 @@ json waiters_json(const std::vector<Ticket>& waiters, std::int64_t now_ns) {
                    {"gpus_needed", ticket.needed},
                    {"claim", ticket.mode == ClaimMode::shared ? "shared" : "exclusive"},
                    {"usable_gpus", ticket.usable},
+                   {"stopped", ticket.stopped},
                    {"since", iso_time(ticket.arrival_ns)},
                    {"waited_s", waited}});
   }

@@ -169,7 +169,9 @@ std::string render_waiters(const std::vector<Ticket>& waiters, std::int64_t now_
   unsigned place = 0;
   for (const auto& ticket : waiters) {
     auto waited = std::chrono::milliseconds(std::max<std::int64_t>(0, now_ns - ticket.arrival_ns) / 1'000'000);
-    std::string gpus = ticket.usable.empty() ? "none usable now" : "of GPU " + join_numbers(ticket.usable, ",");
+    std::string gpus = ticket.stopped          ? "stopped: keeps nothing"
+                       : ticket.usable.empty() ? "none usable now"
+                                               : "of GPU " + join_numbers(ticket.usable, ",");
     out += fmt::format("  {:<4} pid {:<7} {:<10} {} GPU{}{} ({})  for {}  {}\n", ordinal(++place), ticket.pid,
                        printable(ticket.user), ticket.needed, ticket.needed == 1 ? "" : "s",
                        ticket.mode == ClaimMode::shared ? " shared" : "", gpus, format_elapsed(waited),

@@ -206,6 +206,49 @@ TEST_F(Queue, AWaiterWhoseTicketWasDeletedTakesItsPlaceAgain) {
   EXPECT_EQ(first->wait(), 0);
 }
 
+// The holder's memory frees a moment after its lock: the older waiter, whose threshold that
+// memory fails, keeps the GPU meanwhile instead of losing it to a younger launch.
+TEST_F(Queue, AReleasedGpuWhoseMemoryLagsStaysWithTheOlderWaiter) {
+  json busy = gpu(0);
+  busy["memory_used_mib"] = 30000;
+  busy["processes"] = json::array({{{"pid", 4242}, {"used_memory_mib", 30000}}});
+  write_machine(machine_of({busy}));
+  auto holder = start({"--min-memory", "0", "--", "sleep", "60"}, "holder");
+  ASSERT_FALSE(wait_for_claims(0).empty());
+  auto picky = waiter("picky", {"--min-memory", "20G"});
+  in_line("picky", 1);
+  auto any = waiter("any", {"--min-memory", "0"});
+  in_line("any", 2);
+  holder->signal(SIGKILL);
+  holder->wait();
+  std::this_thread::sleep_for(300ms);  // the driver still reports the holder's memory
+  write_machine(machine_of({gpu(0)}));
+  EXPECT_EQ(picky->wait(), 0);
+  EXPECT_EQ(any->wait(), 0);
+  EXPECT_EQ(read_file(served), "picky\nany\n");
+}
+
+// Ctrl-Z or SIGSTOP on a waiter: it cannot take what it keeps, so it keeps nothing until it
+// runs again, and keeps its place.
+TEST_F(Queue, AStoppedWaiterKeepsNothingAndKeepsItsPlace) {
+  write_machine(machine_of({gpu(0)}));
+  auto holder = start({"--", "sleep", "60"}, "holder");
+  ASSERT_FALSE(wait_for_claims(0).empty());
+  auto stopped = waiter("stopped", {});
+  in_line("stopped", 1);
+  stopped->signal(SIGSTOP);
+  auto line = status()["waiters"];
+  ASSERT_EQ(line.size(), 1u);
+  EXPECT_EQ(line[0]["stopped"], true);
+  EXPECT_EQ(line[0]["usable_gpus"], json::array());
+  holder->signal(SIGKILL);
+  holder->wait();
+  EXPECT_EQ(probe({}), "0|PCI_BUS_ID");  // the free GPU is not kept for the stopped waiter
+  stopped->signal(SIGCONT);
+  EXPECT_EQ(stopped->wait(), 0);
+  EXPECT_EQ(read_file(served), "stopped\n");
+}
+
 TEST_F(Queue, StatusListsTheWaitersInOrderWithWhatTheyNeed) {
   auto holder = start({"--gpu", "0,1,2,3", "--", "sleep", "60"}, "holder");
   ASSERT_FALSE(wait_for_claims(3).empty());

@@ -37,24 +37,45 @@ InotifyWatch::InotifyWatch(const std::string& lock_dir) : lock_dir_(lock_dir) {
   sigprocmask(SIG_BLOCK, &waited, &previous_mask_);
   signals_ = UniqueFd(signalfd(-1, &waited, SFD_CLOEXEC | SFD_NONBLOCK));
   inotify_ = UniqueFd(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-  watch_directories();
+  watch_for(WaitFor{});
 }
 
 // A claim ends when its holder's descriptors close; its writable one reports that (see
 // lock_dir.cpp). Read-only closes are failed claim attempts: not watched. A ticket ends
-// when it is removed or its owner dies (its writable descriptor closes), and changes
-// when rewritten.
-void InotifyWatch::watch_directories() {
-  if (!inotify_.valid()) return;
-  // The queue directory removed or moved is seen here: while a descriptor of it is open,
-  // its own watch is not told.
-  if (lock_watch_ < 0) {
+// when it is unlinked (IN_ATTRIB: its link count) or its owner dies (its writable
+// descriptor closes), and changes when rewritten. Only what `wanted` names is watched, so
+// that of hundreds of waiters a release wakes only those it could serve. True when a
+// ticket to watch is gone already.
+bool InotifyWatch::watch_for(const WaitFor& wanted) {
+  if (!inotify_.valid()) return false;
+  if (wanted.releases && lock_watch_ < 0) {
+    // The queue directory removed or moved is seen here: while a descriptor of it is open,
+    // no watch inside it is told.
     lock_watch_ = inotify_add_watch(inotify_.get(), lock_dir_.c_str(), IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM);
+  } else if (!wanted.releases && lock_watch_ >= 0) {
+    inotify_rm_watch(inotify_.get(), lock_watch_);
+    lock_watch_ = -1;
   }
-  if (queue_watch_ < 0) {
-    queue_watch_ = inotify_add_watch(inotify_.get(), queue_path(lock_dir_).c_str(),
-                                     IN_CLOSE_WRITE | IN_DELETE | IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO);
+  for (auto watch = ticket_watches_.begin(); watch != ticket_watches_.end();) {
+    if (wanted.tickets.count(watch->first)) {
+      ++watch;
+      continue;
+    }
+    inotify_rm_watch(inotify_.get(), watch->second);
+    watch = ticket_watches_.erase(watch);
   }
+  bool gone = false;
+  for (const auto& name : wanted.tickets) {
+    if (ticket_watches_.count(name)) continue;
+    int watch = inotify_add_watch(inotify_.get(), (queue_path(lock_dir_) + "/" + name).c_str(),
+                                  IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF);
+    if (watch < 0) {
+      gone = true;
+    } else {
+      ticket_watches_[name] = watch;
+    }
+  }
+  return gone;
 }
 
 InotifyWatch::~InotifyWatch() {
@@ -71,23 +92,31 @@ bool InotifyWatch::drain_inotify(const WaitFor& wanted) {
     if (length <= 0) return relevant;
     for (ssize_t offset = 0; offset < length;) {
       auto* event = reinterpret_cast<inotify_event*>(buffer + offset);
-      std::string name = event->len > 0 ? event->name : "";
-      bool lock_dir = event->wd == lock_watch_;
-      if (lock_dir && wanted.releases && (event->mask & IN_CLOSE_WRITE) && is_lock_file(name)) relevant = true;
-      if (lock_dir && name == "queue" && (event->mask & (IN_DELETE | IN_MOVED_FROM))) {
-        inotify_rm_watch(inotify_.get(), queue_watch_);
-        queue_watch_ = -1;
-        relevant = true;
-      }
-      if (!lock_dir && wanted.tickets.count(name)) relevant = true;
-      // A directory itself went away (rm -rf): look again, and watch the new one.
-      if (event->mask & IN_IGNORED) {
-        (lock_dir ? lock_watch_ : queue_watch_) = -1;
-        relevant = true;
-      }
       offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+      if (event->wd == lock_watch_) {
+        relevant = relevant || lock_dir_event(*event, wanted);
+        continue;
+      }
+      for (auto watch = ticket_watches_.begin(); watch != ticket_watches_.end(); ++watch) {
+        if (watch->second != event->wd) continue;
+        relevant = true;
+        if (event->mask & IN_IGNORED) ticket_watches_.erase(watch);
+        break;
+      }
     }
   }
+}
+
+// A lock file closed by a writer (a claim may have ended), the lock directory itself gone
+// (rm -rf: look again and watch the new one), or its queue directory removed.
+bool InotifyWatch::lock_dir_event(const inotify_event& event, const WaitFor& wanted) {
+  std::string name = event.len > 0 ? event.name : "";
+  if (event.mask & IN_IGNORED) {
+    lock_watch_ = -1;
+    return true;
+  }
+  if (name == "queue" && (event.mask & (IN_DELETE | IN_MOVED_FROM))) return true;
+  return wanted.releases && (event.mask & IN_CLOSE_WRITE) && is_lock_file(name);
 }
 
 int InotifyWatch::read_signal() {
@@ -104,7 +133,7 @@ WakeEvent InotifyWatch::wait_until(std::chrono::steady_clock::time_point deadlin
 
 WakeEvent InotifyWatch::wait_until(std::chrono::steady_clock::time_point deadline, const WaitFor& wanted) {
   if (!inotify_.valid() && wanted.check) return poll_checks(deadline, wanted);
-  watch_directories();  // made again by the last claim attempt or ticket
+  if (watch_for(wanted)) return {Wake::claims_changed, 0};
   for (;;) {
     if (std::chrono::steady_clock::now() >= deadline) return {Wake::deadline, 0};
     pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {inotify_.get(), POLLIN, 0}};

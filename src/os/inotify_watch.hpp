@@ -6,6 +6,9 @@
 
 #include <signal.h>
 
+#include <sys/inotify.h>
+
+#include <map>
 #include <string>
 
 #include "core/change_watch.hpp"
@@ -29,11 +32,12 @@ class InotifyWatch : public ChangeWatch {
 
  private:
   bool drain_inotify(const WaitFor& wanted);
-  void watch_directories();
+  bool lock_dir_event(const inotify_event& event, const WaitFor& wanted);
+  bool watch_for(const WaitFor& wanted);
   WakeEvent poll_checks(std::chrono::steady_clock::time_point deadline, const WaitFor& wanted);
   std::string lock_dir_;
-  int lock_watch_ = -1;   // inotify watch of the lock directory, -1 when none
-  int queue_watch_ = -1;  // and of its queue directory
+  int lock_watch_ = -1;                        // inotify watch of the lock directory, -1 when none
+  std::map<std::string, int> ticket_watches_;  // older waiters' tickets watched: name -> watch
   // SIGINT or SIGTERM when one is waiting in the signalfd, else 0.
   int read_signal();
   sigset_t previous_mask_{};

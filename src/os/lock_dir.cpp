@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -490,15 +491,41 @@ bool LockDir::tracks_deleted_claims() const {
   return false;
 }
 
+const std::map<FileKey, std::vector<ClaimHolder>>& LockDir::locks_now() {
+  if (!locks_now_) locks_now_ = read_proc_locks();
+  return *locks_now_;
+}
+
 void LockDir::find_real_holders(const FileKey& key, std::vector<ClaimHolder>& holders,
-                                std::chrono::steady_clock::time_point until) const {
+                                std::chrono::steady_clock::time_point until, bool first_look) {
   std::vector<int> found;
   bool searched = false;
+  // Listed twice, alive, and holding nothing: another launch's look at the lock (it takes
+  // it for an instant to see whether it is free), not a claim.
+  if (!first_look) {
+    holders.erase(std::remove_if(holders.begin(), holders.end(), [&](const ClaimHolder& holder) {
+                    return holder.pid > 0 && process_holds(holder.pid, key, until) == std::optional<bool>(false);
+                  }),
+                  holders.end());
+  }
   for (auto& holder : holders) {
     // /proc/locks names the process that took the lock; it may have exited since (a
     // daemonized command) and its pid been reused, or live in another pid namespace (0).
     std::optional<bool> holds = holder.pid > 0 ? process_holds(holder.pid, key, until) : std::optional<bool>(false);
     if (holds.value_or(access(("/proc/" + std::to_string(holder.pid)).c_str(), F_OK) == 0)) continue;
+    // Released, or passed to another launch, while this report was made (common when many
+    // launches come and go): /proc/locks read again says so, without a search of every process.
+    if (holder.pid > 0) {
+      auto listed = locks_now().find(key);
+      if (listed == locks_now().end()) {
+        holders.clear();
+        return;
+      }
+      if (first_look) {
+        holders = listed->second;
+        return find_real_holders(key, holders, until, false);
+      }
+    }
     if (!searched) found = processes_holding(key, until), searched = true;
     holder.pid = 0;
     for (int pid : found) {
@@ -514,6 +541,7 @@ void LockDir::find_real_holders(const FileKey& key, std::vector<ClaimHolder>& ho
 
 void LockDir::read_holders(Machine& machine) {
   auto holders = read_proc_locks();
+  locks_now_.reset();
   auto until = std::chrono::steady_clock::now() + kHolderSearch;  // for all of this report
   UniqueFd opened;
   int dir = dir_.get();
@@ -541,7 +569,16 @@ void LockDir::read_holders(Machine& machine) {
       keys.emplace_back(tracked->second.key, true);
     }
     if (file.fd.valid() && !holders.count(file.key)) {
-      if (auto unseen = unseen_holder(file.fd.get())) holders[file.key] = {*unseen};
+      // Taken since /proc/locks was read, or by a process it hides (another pid namespace).
+      if (auto unseen = unseen_holder(file.fd.get())) {
+        locks_now_ = read_proc_locks();
+        auto listed = locks_now_->find(file.key);
+        if (listed != locks_now_->end()) {
+          holders[file.key] = listed->second;
+        } else if ((unseen = unseen_holder(file.fd.get()))) {  // not another launch's look of an instant
+          holders[file.key] = {*unseen};
+        }
+      }
     }
     for (const auto& [key, deleted] : keys) {
       auto found = holders.find(key);

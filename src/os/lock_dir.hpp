@@ -99,7 +99,10 @@ class LockDir : public ClaimStore {
   // Replaces holders /proc/locks names wrongly (exited, reused, 0) by the processes that
   // hold the lock now, as far as /proc shows them before `until`.
   void find_real_holders(const FileKey& key, std::vector<ClaimHolder>& holders,
-                         std::chrono::steady_clock::time_point until) const;
+                         std::chrono::steady_clock::time_point until, bool first_look = true);
+  // /proc/locks read again, once per report: a lock taken or released since the first
+  // read is most often why a holder looks hidden or gone.
+  const std::map<FileKey, std::vector<ClaimHolder>>& locks_now();
 
   std::string path_;
   std::optional<std::string> inherited_claims_;
@@ -107,6 +110,7 @@ class LockDir : public ClaimStore {
   struct stat dir_info_ {};
   std::optional<std::map<FileKey, Proven>> proven_;
   std::map<std::string, Tracked> tracked_;  // UUID -> lock file as first seen while waiting
+  std::optional<std::map<FileKey, std::vector<ClaimHolder>>> locks_now_;  // this report's second read
 };
 
 }  // namespace wg

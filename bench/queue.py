@@ -14,7 +14,7 @@ Usage: bench/queue.py [BUILD_DIR] [--baseline REV] [--baseline-build DIR]
   before the waiting line) is cloned from this repository and built into DIR
   (default: build-baseline) unless DIR already holds it.
 """
-import argparse, json, os, platform, random, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, platform, random, shutil, statistics, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_BASELINE = "261a539"  # the last commit before the waiting line (issue 13)
@@ -61,6 +61,27 @@ def ideal_makespan(jobs, gpus):
     return end
 
 
+class Slots:
+    """The floor: GPUs handed out by this script in arrival order (a semaphore over GPU
+    indices), no with-gpu, the same job commands."""
+    def __init__(self, gpus):
+        self.free = list(range(gpus))
+        self.turn = 0
+        self.cond = threading.Condition()
+
+    def run(self, i, count, script):
+        with self.cond:
+            self.cond.wait_for(lambda: self.turn == i and len(self.free) >= count)
+            got, self.free = self.free[:count], self.free[count:]
+            self.turn += 1
+            self.cond.notify_all()
+        env = dict(os.environ, CUDA_VISIBLE_DEVICES=",".join(map(str, got)))
+        subprocess.run(["sh", "-c", script], env=env, stdout=subprocess.DEVNULL)
+        with self.cond:
+            self.free += got
+            self.cond.notify_all()
+
+
 def run(binary, library, jobs, gpus, gap):
     work = tempfile.mkdtemp(prefix="with-gpu-queue-bench-")
     machine = os.path.join(work, "machine.json")
@@ -70,6 +91,7 @@ def run(binary, library, jobs, gpus, gap):
                WITH_GPU_LOCK_DIR=os.path.join(work, "locks"), WITH_GPU_SYSTEM_CONFIG=os.path.join(work, "none"))
     env.pop("CUDA_VISIBLE_DEVICES", None)
     log = os.path.join(work, "log")
+    slots = Slots(gpus)
     t0 = time.time_ns()
     procs, arrivals = [], []
     for i, (_, count, duration) in enumerate(jobs):
@@ -79,9 +101,13 @@ def run(binary, library, jobs, gpus, gap):
         while time.time_ns() < target:
             time.sleep(max(0, (target - time.time_ns()) / 1e9))
         arrivals.append(time.time_ns())
-        procs.append(subprocess.Popen([binary, "--quiet", "--wait", "--min-gpus", str(count), "--", "sh", "-c", script],
-                                      env=env, stdout=subprocess.DEVNULL))
-    codes = [p.wait() for p in procs]
+        if binary is None:
+            procs.append(threading.Thread(target=slots.run, args=(i, count, script)))
+            procs[-1].start()
+        else:
+            procs.append(subprocess.Popen([binary, "--quiet", "--wait", "--min-gpus", str(count), "--", "sh", "-c",
+                                           script], env=env, stdout=subprocess.DEVNULL))
+    codes = [p.join() or 0 if binary is None else p.wait() for p in procs]
     finished = time.time_ns()
     assert all(c == 0 for c in codes), codes
     starts, ends, got = {}, {}, {}
@@ -150,12 +176,14 @@ def main():
     rng = random.Random(13)
     mixed = [(i * 0.02, 2 if rng.random() < 0.25 else 1, round(rng.uniform(0.2, 0.6), 2)) for i in range(200)]
     results = [(f"this version ({head})", run(binary, library, mixed, 8, 0.02)),
-               (f"previous ({args.baseline})", run(baseline, library, mixed, 8, 0.02))]
+               (f"previous ({args.baseline})", run(baseline, library, mixed, 8, 0.02)),
+               ("floor: the same jobs handed GPUs by this script, no with-gpu", run(None, library, mixed, 8, 0.02))]
     report("200 mixed 1- and 2-GPU jobs on 8 GPUs, one launch every 20 ms", results)
     if not args.skip_500:
         many = [(0.0, 1, 0.05)] * 500
         results = [(f"this version ({head})", run(binary, library, many, 8, 0)),
-                   (f"previous ({args.baseline})", run(baseline, library, many, 8, 0))]
+                   (f"previous ({args.baseline})", run(baseline, library, many, 8, 0)),
+                   ("floor: the same jobs handed GPUs by this script, no with-gpu", run(None, library, many, 8, 0))]
         report("500 concurrent 1-GPU waiters of one user on 8 GPUs, 50 ms jobs", results)
 
 

@@ -7,6 +7,11 @@ _with_gpu_profiles() {
   sed -n 's/^[[:space:]]*\[profiles\.\([A-Za-z0-9_-]*\)\][[:space:]]*$/\1/p' "$system" "$user" 2>/dev/null | sort -u
 }
 
+# The GPUs' NVML indices, as `with-gpu --status --json` lists them (the with-gpu being completed).
+_with_gpu_indices() {
+  "${COMP_WORDS[0]}" --status --json 2>/dev/null | sed -n 's/^ *"index": \([0-9][0-9]*\),*$/\1/p'
+}
+
 _with_gpu() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local flags="--gpu --min-gpus --max-gpus --gpu-type --strict --min-memory --max-util --max-temp --max-power
@@ -25,6 +30,11 @@ _with_gpu() {
     --profile) COMPREPLY=($(compgen -W "$(_with_gpu_profiles)" -- "$cur")); return ;;
     --config | --lock-dir | --init-lock-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --min-gpus) COMPREPLY=($(compgen -W "1 2 4 8 all" -- "$cur")); return ;;
+    --gpu)  # a list: complete the index after the last comma
+      local listed=""
+      [[ $cur == *,* ]] && listed=${cur%,*},
+      COMPREPLY=($(compgen -P "$listed" -W "$(_with_gpu_indices)" -- "${cur##*,}"))
+      return ;;
     --id-format) COMPREPLY=($(compgen -W "auto index uuid" -- "$cur")); return ;;
     --topology) COMPREPLY=($(compgen -W "prefer ignore" -- "$cur")); return ;;
     --numa) COMPREPLY=($(compgen -W "prefer require ignore" -- "$cur")); return ;;

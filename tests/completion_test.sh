@@ -32,5 +32,14 @@ complete_words "ignore prefer" with-gpu --topology ""
 complete_words "--bind" with-gpu --bi
 complete_words "--sample-window --share --show-config --status --strict" with-gpu --s
 complete_words "" with-gpu --profile llm python --prof
+# GPU indices after --gpu, read from the machine by the with-gpu being completed.
+if [[ $# -ge 3 ]]; then
+  export WITH_GPU_NVML_LIBRARY=$2 NVML_DOUBLE_MACHINE=$3/server-8gpu-mixed.json WITH_GPU_LOCK_DIR=$work/locks
+  complete_words "0 1 2 3 4 5 6 7" "$1" --gpu ""
+  complete_words "0,0 0,1 0,2 0,3 0,4 0,5 0,6 0,7" "$1" --gpu "0,"
+  complete_words "--gpu --gpu-type" "$1" --gp
+else
+  echo "SKIP: GPU indices after --gpu (give the binary, the NVML double and the machines directory)"
+fi
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -188,8 +188,39 @@ struct CommandLine {
   std::vector<std::string> rest;
 };
 
+// Flags of the tools people come from (Slurm, nvisel, gpustat, CUDA_VISIBLE_DEVICES
+// habits), with ours and what to say. A spelling guess would send `--gpus 2` to --gpu,
+// which pins GPU 2 rather than asking for two.
+struct ForeignFlag {
+  const char* name;
+  const char* ours;
+  const char* why;
+};
+
+constexpr ForeignFlag kForeignFlags[] = {
+    {"--gpus", "--min-gpus", "with-gpu's --gpu picks GPUs by index"},
+    {"-g", "--min-gpus", "with-gpu's --gpu picks GPUs by index"},
+    {"--num-gpus", "--min-gpus", ""},
+    {"--ngpus", "--min-gpus", ""},
+    {"--count", "--min-gpus", ""},
+    {"--gres", "--min-gpus", "with --gres=gpu:N, Slurm already sets CUDA_VISIBLE_DEVICES and with-gpu stays inside it"},
+    {"--min-free-memory", "--min-memory", ""},
+    {"--free-memory", "--min-memory", ""},
+    {"--max-gpu-utilization", "--max-util", ""},
+    {"--max-utilization", "--max-util", ""},
+    {"--max-temperature", "--max-temp", ""},
+    {"--device", "--gpu", ""},
+    {"--devices", "--gpu", ""},
+    {"--shared", "--share", ""},
+};
+
 Error unknown_option(const std::string& given) {
   std::string name = given.substr(0, given.find('='));
+  for (const auto& foreign : kForeignFlags) {
+    if (name != foreign.name) continue;
+    return usage_error("unknown option '" + name + "' (did you mean '" + foreign.ours + "'?" +
+                       (*foreign.why ? std::string(" ") + foreign.why : std::string()) + ")");
+  }
   std::vector<std::string> known = kOtherFlags;
   for (const auto& spec : kSpecs) known.push_back(spec.flag);
   auto guess = nearest(name, known);
@@ -405,8 +436,10 @@ Result<Ok> layer_profile(std::map<std::string, Setting>& merged, const ConfigFil
   known.erase(std::unique(known.begin(), known.end()), known.end());
   std::string list;
   for (const auto& name : known) list += (list.empty() ? "" : ", ") + name;
-  return usage_error("unknown profile \"" + profile + "\"" +
-                     (known.empty() ? " (no config file defines any profile)" : " (known profiles: " + list + ")"));
+  if (known.empty()) return usage_error("unknown profile \"" + profile + "\" (no config file defines any profile)");
+  auto guess = nearest(profile, known);
+  return usage_error("unknown profile \"" + profile + "\" (" + (guess ? "did you mean \"" + *guess + "\"? " : "") +
+                     "known profiles: " + list + ")");
 }
 
 // `path` made absolute against the current directory ("." and empty parts dropped), so

@@ -243,7 +243,7 @@ TEST_F(ConfigTest, NonAsciiIsRefusedBeforeParsing) {
 
 TEST_F(ConfigTest, AnUnknownProfileListsTheKnownOnes) {
   write("user.toml", kSeedExample);
-  EXPECT_EQ(error_of({"--profile", "lmm", "cmd"}), "unknown profile \"lmm\" (known profiles: inference, llm)");
+  EXPECT_EQ(error_of({"--profile", "lmm", "cmd"}), "unknown profile \"lmm\" (did you mean \"llm\"? known profiles: inference, llm)");
   std::remove((temp / "user.toml").c_str());
   EXPECT_EQ(error_of({"--profile", "llm", "cmd"}), "unknown profile \"llm\" (no config file defines any profile)");
 }

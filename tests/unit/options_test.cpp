@@ -146,6 +146,23 @@ TEST(Options, UnknownOptionsGetDidYouMean) {
   EXPECT_EQ(error_of({"--frobnicate", "cmd"}), "unknown option '--frobnicate'; see with-gpu --help");
 }
 
+// The nearest spelling of --gpus is --gpu, which pins GPU 2: people asking for two GPUs
+// in the words of Slurm or nvisel are pointed at the flag that asks for a count.
+TEST(Options, FlagsOfOtherToolsPointToOurs) {
+  EXPECT_EQ(error_of({"--gpus", "2", "cmd"}),
+            "unknown option '--gpus' (did you mean '--min-gpus'? with-gpu's --gpu picks GPUs by index)");
+  EXPECT_EQ(error_of({"-g", "2", "cmd"}),
+            "unknown option '-g' (did you mean '--min-gpus'? with-gpu's --gpu picks GPUs by index)");
+  EXPECT_EQ(error_of({"--count", "2", "cmd"}), "unknown option '--count' (did you mean '--min-gpus'?)");
+  EXPECT_EQ(error_of({"--gres=gpu:2", "cmd"}),
+            "unknown option '--gres' (did you mean '--min-gpus'? with --gres=gpu:N, Slurm already sets "
+            "CUDA_VISIBLE_DEVICES and with-gpu stays inside it)");
+  EXPECT_EQ(error_of({"--min-free-memory", "10G", "cmd"}),
+            "unknown option '--min-free-memory' (did you mean '--min-memory'?)");
+  EXPECT_EQ(error_of({"--max-gpu-utilization", "10", "cmd"}),
+            "unknown option '--max-gpu-utilization' (did you mean '--max-util'?)");
+}
+
 TEST(Options, AMissingValueIsAUsageError) {
   auto options = parse({"--min-memory"});
   ASSERT_FALSE(options);

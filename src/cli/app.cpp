@@ -245,18 +245,21 @@ class Flow {
     if (services_.describe_processes) services_.describe_processes(*machine);
     ClaimsPlace place = claims_->place();
     auto allocation = describe_allocation(given(), *machine);
+    auto rows = status_rows(*machine);
+    if (!rows) return report(rows.error(), err_);
     std::vector<Ticket> waiters;
     if (queue_) {
       queue_->use_gpus(uuids_of(*machine));
       waiters = queue_->read({}).tickets;
     }
     if (options_.output == Output::json) {
-      out_ << render_status_json(*machine, {env_.hostname, env_.timestamp, place, allocation, waiters, env_.now_ns});
+      out_ << render_status_json(*machine,
+                                 {env_.hostname, env_.timestamp, place, allocation, waiters, env_.now_ns, *rows});
     } else {
       Style style{env_.stdout_tty && !env_.no_color ? Colors::on : Colors::off};
       out_ << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
                                              env_.nvml_library.has_value(), options_.sample_window.count(), place,
-                                             allocation, waiters, env_.now_ns},
+                                             allocation, waiters, env_.now_ns, *rows},
                                   style);
       if (options_.show_topology) out_ << "\n" << render_topology_matrix(*machine);
     }
@@ -264,6 +267,23 @@ class Flow {
     trace("render");
     print_trace();
     return 0;
+  }
+
+  // Under --status, --gpu and --gpu-type pick the rows (NVML indices); every GPU without them.
+  Result<std::optional<std::vector<unsigned>>> status_rows(const Machine& machine) const {
+    if (!options_.gpu_list && !options_.selection.gpu_type) return std::optional<std::vector<unsigned>>{};
+    std::vector<unsigned> rows;
+    if (options_.gpu_list) {
+      auto listed = resolve_gpu_list(*options_.gpu_list, machine);
+      if (!listed) return listed.error();
+      rows = *listed;
+    } else {
+      for (const auto& gpu : machine.gpus) rows.push_back(gpu.index);
+    }
+    rows.erase(std::remove_if(rows.begin(), rows.end(),
+                              [&](unsigned index) { return !matches_type(machine.gpus[index], options_.selection); }),
+               rows.end());
+    return std::optional<std::vector<unsigned>>(rows);
   }
 
   // The options for this machine: --gpu resolved, the inherited allocation applied.
@@ -423,10 +443,7 @@ class Flow {
     auto now = services_.clock->now();
     std::set<unsigned> settling;
     for (const auto& verdict : round.decision.verdicts) {
-      bool claimed = std::any_of(verdict.reasons.begin(), verdict.reasons.end(), [](const Reason& reason) {
-        return reason.filter == Filter::claimed || reason.filter == Filter::shared;
-      });
-      if (claimed) {
+      if (held_by_claim(verdict)) {
         seen_claimed_.insert(verdict.index);
         released_at_.erase(verdict.index);
       } else if (seen_claimed_.erase(verdict.index)) {
@@ -477,10 +494,7 @@ class Flow {
     std::vector<unsigned> region = place ? place->region : std::vector<unsigned>{};
     for (const auto& verdict : round.decision.verdicts) {
       bool mine = !place || std::find(region.begin(), region.end(), verdict.index) != region.end();
-      bool held = std::any_of(verdict.reasons.begin(), verdict.reasons.end(), [](const Reason& reason) {
-        return reason.filter == Filter::claimed || reason.filter == Filter::shared;
-      });
-      if (mine && held) claimed.push_back(round.machine.gpus[verdict.index].uuid);
+      if (mine && held_by_claim(verdict)) claimed.push_back(round.machine.gpus[verdict.index].uuid);
     }
     if (place) {
       // Over the [policy] limit, its own user's release is what it waits for.
@@ -593,7 +607,7 @@ class Flow {
         return interrupted(event.signal);
       }
       if (event.kind == Wake::claims_changed) {
-        if (!wanted.releases && still_behind(round, wanted)) continue;
+        if (!wanted.releases && still_behind(round, wanted) && services_.clock->now() < next_attempt) continue;
         settle_step_ = 0;
         return Ok{};
       }

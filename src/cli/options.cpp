@@ -529,6 +529,27 @@ Result<Ok> apply_settings(const std::map<std::string, Setting>& merged, Options&
 }
 
 // Combinations that only make sense together on one command line.
+// A flag given with --status that only a launch can use: a sentence saying so. --gpu and
+// --gpu-type pick the rows; --sample-window, --lock-dir and --ignore-slurm change what is
+// shown; the others would silently do nothing.
+std::optional<std::string> not_for_status(const CommandLine& line) {
+  static const char* const kLaunchOnly[] = {"min_gpus", "max_gpus",      "wait",    "timeout", "poll_interval",
+                                           "share",    "id_format",     "numa",    "quiet",   "require_idle",
+                                           "min_memory", "max_util",    "max_temp", "max_power"};
+  for (const char* key : kLaunchOnly) {
+    if (!line.settings.count(key)) continue;
+    std::string flag = "--" + std::string(key);
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    return flag + " does not apply to --status, which shows every GPU (--gpu and --gpu-type pick rows); "
+                  "to see what a launch would choose, use --dry-run";
+  }
+  if (line.settings.count("topology")) {
+    return std::string("--topology ") + line.settings.at("topology") +
+           " chooses GPUs for a launch; with --status, --topology alone shows the link matrix";
+  }
+  return std::nullopt;
+}
+
 Result<Ok> check_flag_combinations(const CommandLine& line) {
   auto given = [&line](const char* key) { return line.settings.count(key) > 0; };
   if (given("timeout") && !given("wait")) return usage_error("--timeout needs --wait");
@@ -546,6 +567,9 @@ Result<Ok> check_flag_combinations(const CommandLine& line) {
   }
   if (line.init_lock_dir && !line.init_lock_dir->empty() && line.init_lock_dir->front() != '/') {
     return usage_error("--init-lock-dir: '" + *line.init_lock_dir + "' is not an absolute path");
+  }
+  if (line.status) {
+    if (auto misplaced = not_for_status(line)) return usage_error(*misplaced);
   }
   if (line.show_topology && !line.status) {
     return usage_error("--topology without a value goes with --status; to choose GPUs: --topology prefer|ignore");

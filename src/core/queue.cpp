@@ -30,8 +30,7 @@ bool is_static_reason(Filter filter) {
 }
 
 bool usable_once_free(const GpuVerdict& verdict, bool settling) {
-  bool claimed = settling || std::any_of(verdict.reasons.begin(), verdict.reasons.end(),
-                                         [](const Reason& reason) { return is_claim_reason(reason.filter); });
+  bool claimed = settling || held_by_claim(verdict);
   return std::all_of(verdict.reasons.begin(), verdict.reasons.end(), [claimed](const Reason& reason) {
     if (reason.filter == Filter::queued || is_claim_reason(reason.filter)) return true;
     return claimed && !is_static_reason(reason.filter);

@@ -16,10 +16,6 @@ bool contains(const std::vector<unsigned>& list, unsigned value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-bool matches_type(const Gpu& gpu, const SelectionOptions& options) {
-  return !options.gpu_type || lowercase(gpu.name).find(lowercase(*options.gpu_type)) != std::string::npos;
-}
-
 // Local: one of its CPUs is one with-gpu may run on (all of them when that is unknown).
 bool is_local(const Gpu& gpu, const SelectionOptions& options) {
   if (!gpu.local_cpus) return false;
@@ -198,6 +194,16 @@ void add_warnings(const Machine& machine, Decision& decision) {
 }
 
 }  // namespace
+
+bool held_by_claim(const GpuVerdict& verdict) {
+  return std::any_of(verdict.reasons.begin(), verdict.reasons.end(), [](const Reason& reason) {
+    return reason.filter == Filter::claimed || reason.filter == Filter::shared;
+  });
+}
+
+bool matches_type(const Gpu& gpu, const SelectionOptions& options) {
+  return !options.gpu_type || lowercase(gpu.name).find(lowercase(*options.gpu_type)) != std::string::npos;
+}
 
 bool is_local_to(const Gpu& gpu, const CpuSet& cpus) { return gpu.local_cpus && gpu.local_cpus->intersects(cpus); }
 

@@ -136,6 +136,12 @@ struct Decision {
 // GPU eligible.
 Decision select_gpus(const Machine& machine, const SelectionOptions& options);
 
+// True when another launch's claim is among the reasons a GPU was rejected.
+bool held_by_claim(const GpuVerdict& verdict);
+
+// True when --gpu-type is unset or the GPU's name contains it (case aside).
+bool matches_type(const Gpu& gpu, const SelectionOptions& options);
+
 // True when one of the GPU's local CPUs is in `cpus`.
 bool is_local_to(const Gpu& gpu, const CpuSet& cpus);
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -44,10 +45,9 @@ InotifyWatch::InotifyWatch(const std::string& lock_dir) : lock_dir_(lock_dir) {
 // lock_dir.cpp). Read-only closes are failed claim attempts: not watched. A ticket ends
 // when it is unlinked (IN_ATTRIB: its link count) or its owner dies (its writable
 // descriptor closes), and changes when rewritten. Only what `wanted` names is watched, so
-// that of hundreds of waiters a release wakes only those it could serve. True when a
-// ticket to watch is gone already.
-bool InotifyWatch::watch_for(const WaitFor& wanted) {
-  if (!inotify_.valid()) return false;
+// that of hundreds of waiters a release wakes only those it could serve.
+InotifyWatch::TicketWatch InotifyWatch::watch_for(const WaitFor& wanted) {
+  if (!inotify_.valid()) return TicketWatch::watched;
   if (wanted.releases && lock_watch_ < 0) {
     // The queue directory removed or moved is seen here: while a descriptor of it is open,
     // no watch inside it is told.
@@ -64,18 +64,20 @@ bool InotifyWatch::watch_for(const WaitFor& wanted) {
     inotify_rm_watch(inotify_.get(), watch->second);
     watch = ticket_watches_.erase(watch);
   }
-  bool gone = false;
+  TicketWatch result = TicketWatch::watched;
   for (const auto& name : wanted.tickets) {
     if (ticket_watches_.count(name)) continue;
     int watch = inotify_add_watch(inotify_.get(), (queue_path(lock_dir_) + "/" + name).c_str(),
                                   IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF);
-    if (watch < 0) {
-      gone = true;
-    } else {
+    if (watch >= 0) {
       ticket_watches_[name] = watch;
+    } else if (errno == ENOENT) {
+      result = TicketWatch::gone;
+    } else if (result == TicketWatch::watched) {
+      result = TicketWatch::cannot_watch;  // no watches left (fs.inotify.max_user_watches)
     }
   }
-  return gone;
+  return result;
 }
 
 InotifyWatch::~InotifyWatch() {
@@ -93,6 +95,10 @@ bool InotifyWatch::drain_inotify(const WaitFor& wanted) {
     for (ssize_t offset = 0; offset < length;) {
       auto* event = reinterpret_cast<inotify_event*>(buffer + offset);
       offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+      if (event->mask & IN_Q_OVERFLOW) {  // events were lost: any of them may have mattered
+        relevant = true;
+        continue;
+      }
       if (event->wd == lock_watch_) {
         relevant = relevant || lock_dir_event(*event, wanted);
         continue;
@@ -133,7 +139,19 @@ WakeEvent InotifyWatch::wait_until(std::chrono::steady_clock::time_point deadlin
 
 WakeEvent InotifyWatch::wait_until(std::chrono::steady_clock::time_point deadline, const WaitFor& wanted) {
   if (!inotify_.valid() && wanted.check) return poll_checks(deadline, wanted);
-  if (watch_for(wanted)) return {Wake::claims_changed, 0};
+  switch (watch_for(wanted)) {
+    case TicketWatch::gone: {
+      // Gone already: look again now, unless a signal or the deadline came first.
+      if (int signal = read_signal()) return {Wake::signal, signal};
+      if (std::chrono::steady_clock::now() >= deadline) return {Wake::deadline, 0};
+      return {Wake::claims_changed, 0};
+    }
+    case TicketWatch::cannot_watch:
+      if (wanted.check) return poll_checks(deadline, wanted);
+      break;
+    case TicketWatch::watched:
+      break;
+  }
   for (;;) {
     if (std::chrono::steady_clock::now() >= deadline) return {Wake::deadline, 0};
     pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {inotify_.get(), POLLIN, 0}};

@@ -33,7 +33,8 @@ class InotifyWatch : public ChangeWatch {
  private:
   bool drain_inotify(const WaitFor& wanted);
   bool lock_dir_event(const inotify_event& event, const WaitFor& wanted);
-  bool watch_for(const WaitFor& wanted);
+  enum class TicketWatch { watched, gone, cannot_watch };
+  TicketWatch watch_for(const WaitFor& wanted);
   WakeEvent poll_checks(std::chrono::steady_clock::time_point deadline, const WaitFor& wanted);
   std::string lock_dir_;
   int lock_watch_ = -1;                        // inotify watch of the lock directory, -1 when none

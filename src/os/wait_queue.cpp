@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -17,6 +18,7 @@ namespace wg {
 namespace {
 
 constexpr std::size_t kCommandLimit = 200;
+constexpr std::size_t kTicketLimit = 64 * 1024;
 constexpr const char* kHeader = "with-gpu-ticket 1";
 
 // The text after "usable " in a ticket: UUIDs, comma-separated.
@@ -30,12 +32,28 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
-bool same_time(const timespec& a, const timespec& b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
+// A decimal field of a ticket, which anyone may have written: false unless it is all
+// digits and fits.
+template <class Number>
+bool parse_number(const std::string& text, Number& value) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() && end == text.data() + text.size();
+}
 
+// What a waiter's change to a ticket shows: its time stamps and size (a rewrite within one
+// tick of a coarse file system clock still changes the size or the change time).
+bool same_version(const struct stat& a, const struct stat& b) {
+  return a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec && a.st_size == b.st_size;
+}
+
+// A ticket is a few lines; one that lists hundreds of GPUs still fits.
 std::string read_all(int fd) {
-  char buffer[2048];
-  ssize_t length = pread(fd, buffer, sizeof buffer, 0);
-  return length > 0 ? std::string(buffer, static_cast<std::size_t>(length)) : std::string();
+  std::string text(kTicketLimit, '\0');
+  ssize_t length = pread(fd, text.data(), text.size(), 0);
+  text.resize(length > 0 ? static_cast<std::size_t>(length) : 0);
+  return text;
 }
 
 }  // namespace
@@ -66,13 +84,15 @@ std::optional<Ticket> TicketQueue::parse_ticket(const std::string& text) const {
     auto space = line.find(' ');
     std::string key = line.substr(0, space);
     std::string value = space == std::string::npos ? "" : line.substr(space + 1);
-    bool number = !value.empty() && value.size() < 20 && value.find_first_not_of("0123456789") == std::string::npos;
-    if (key == "arrival" && number) ticket.arrival_ns = std::stoll(value);
-    if (key == "pid" && number && value.size() < 10) ticket.pid = std::stoi(value);
-    if (key == "needed" && number && value.size() < 10) ticket.needed = static_cast<unsigned>(std::stoul(value));
+    if (key == "end") {
+      ended = true;
+      break;  // a longer text cut by a rewrite may leave old lines after it
+    }
+    if (key == "arrival" && !parse_number(value, ticket.arrival_ns)) return std::nullopt;
+    if (key == "pid" && !parse_number(value, ticket.pid)) return std::nullopt;
+    if (key == "needed" && !parse_number(value, ticket.needed)) return std::nullopt;
     if (key == "mode") ticket.mode = value == "shared" ? ClaimMode::shared : ClaimMode::exclusive;
     if (key == "command") ticket.command = printable(value);
-    if (key == "end") ended = true;
     if (key != "usable") continue;
     for (const auto& uuid : split_list(value)) {
       auto found = std::find(uuids_.begin(), uuids_.end(), uuid);
@@ -135,8 +155,10 @@ std::optional<Ticket> TicketQueue::read_ticket(const std::string& name) {
   if (!ticket) ticket = Ticket{};  // live but unreadable: in line, holding nothing
   ticket->name = name;
   ticket->user = owner_name(info.st_uid);
-  // A stopped waiter cannot take what it keeps: until it runs again, it keeps nothing.
-  if (process_stopped(ticket->pid)) {
+  // A stopped waiter cannot take what it keeps: until it runs again, it keeps nothing. The
+  // pid is the ticket's word, so it counts only when the process is the ticket owner's
+  // (in another pid namespace the number may be someone else's).
+  if (process_stopped(ticket->pid) && process_user(ticket->pid) == ticket->user) {
     ticket->stopped = true;
     ticket->usable.clear();
   }
@@ -162,7 +184,6 @@ std::vector<std::string> TicketQueue::ticket_names() {
 }
 
 Line TicketQueue::read(const LineQuery& query) {
-  watched_.clear();
   Line line;
   if (!open_directory(CreateLast::no)) return line;
   std::vector<std::string> names = ticket_names();
@@ -258,18 +279,22 @@ void TicketQueue::leave() {
 
 bool TicketQueue::changed_since_read(const std::set<std::string>& watched) {
   if (!dir_.valid()) return false;
+  for (auto entry = watched_.begin(); entry != watched_.end();) {
+    entry = watched.count(entry->first) ? std::next(entry) : watched_.erase(entry);
+  }
   for (const auto& name : watched) {
     auto found = watched_.find(name);
     if (found == watched_.end()) {
       Watched entry{UniqueFd(openat(dir_.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)), {}};
-      struct stat info {};
-      if (!entry.fd.valid() || fstat(entry.fd.get(), &info) != 0) return true;
-      entry.modified = info.st_mtim;
+      if (!entry.fd.valid() || fstat(entry.fd.get(), &entry.seen) != 0) return true;
       found = watched_.emplace(name, std::move(entry)).first;
     }
     struct stat info {};
     if (fstat(found->second.fd.get(), &info) != 0 || info.st_nlink == 0) return true;
-    if (!same_time(info.st_mtim, found->second.modified)) return true;
+    if (!same_version(info, found->second.seen)) {
+      found->second.seen = info;
+      return true;
+    }
     if (flock(found->second.fd.get(), LOCK_SH | LOCK_NB) == 0) {
       flock(found->second.fd.get(), LOCK_UN);
       return true;

@@ -35,7 +35,7 @@ class TicketQueue : public WaitQueue {
   // A ticket another launch holds, kept open while it is watched without inotify.
   struct Watched {
     UniqueFd fd;
-    struct timespec modified {};
+    struct stat seen {};
   };
   bool open_directory(CreateLast create);
   bool still_named();

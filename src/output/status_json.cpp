@@ -171,7 +171,10 @@ json waiters_json(const std::vector<Ticket>& waiters, std::int64_t now_ns) {
 
 std::string render_status_json(const Machine& machine, const StatusContext& context) {
   json gpus = json::array();
-  for (const auto& gpu : machine.gpus) gpus.push_back(gpu_json(machine, gpu, context.allocation));
+  for (const auto& gpu : machine.gpus) {
+    if (context.rows && std::find(context.rows->begin(), context.rows->end(), gpu.index) == context.rows->end()) continue;
+    gpus.push_back(gpu_json(machine, gpu, context.allocation));
+  }
   json cuda = nullptr;
   if (machine.cuda_driver_version) {
     int version = *machine.cuda_driver_version;

@@ -17,6 +17,7 @@ struct StatusContext {
   std::optional<AllocationView> allocation;  // Slurm's or an inherited CUDA_VISIBLE_DEVICES
   std::vector<Ticket> waiters;               // the waiting line, oldest first
   std::int64_t now_ns = 0;                   // the wall clock, for how long each has waited
+  std::optional<std::vector<unsigned>> rows; // --gpu, --gpu-type: the GPUs listed; all when empty
 };
 
 inline constexpr int kStatusSchemaVersion = 1;

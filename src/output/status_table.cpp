@@ -135,7 +135,12 @@ std::string gpu_state(const Gpu& gpu) {
 
 std::string render_status_table(const Machine& machine, const StatusSource& source, const Style& style) {
   std::vector<Row> rows = {{"GPU", "NAME", "MEMORY USED / TOTAL", "UTIL", "TEMP", "POWER", "PROCS", "NUMA", "CPUS"}};
-  for (const auto& gpu : machine.gpus) rows.push_back(row_of(gpu));
+  std::vector<const Gpu*> shown;
+  for (const auto& gpu : machine.gpus) {
+    if (source.rows && std::find(source.rows->begin(), source.rows->end(), gpu.index) == source.rows->end()) continue;
+    shown.push_back(&gpu);
+    rows.push_back(row_of(gpu));
+  }
   std::vector<std::size_t> widths(rows.front().size(), 0);
   for (const auto& row : rows) {
     for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
@@ -151,7 +156,7 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
       out += style.paint(line + "STATE", Color::bold) + "\n";
       continue;
     }
-    const Gpu& gpu = machine.gpus[r - 1];
+    const Gpu& gpu = *shown[r - 1];
     std::string extra = note(gpu);
     bool outside = source.allocation && std::find(source.allocation->gpus.begin(), source.allocation->gpus.end(),
                                                   gpu.index) == source.allocation->gpus.end();

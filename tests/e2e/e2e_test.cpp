@@ -551,6 +551,40 @@ TEST(Binary, NeedsNothingButGlibcAtRunTime) {
 namespace wg::test {
 namespace {
 
+// Under --status, --gpu and --gpu-type pick the rows; flags only a launch can use are
+// usage errors instead of doing nothing.
+TEST_F(E2E, StatusShowsTheGpusAskedForAndRefusesFlagsItCannotUse) {
+  json h100 = gpu(2);
+  h100["name"] = "NVIDIA H100 80GB HBM3";
+  write_machine(machine_of({gpu(0), gpu(1), h100, gpu(3)}));
+  auto indices = [](const ProcessResult& result) {
+    std::vector<int> listed;
+    json status = json::parse(result.out);
+    for (const auto& one : status["gpus"]) listed.push_back(one["index"]);
+    return listed;
+  };
+  EXPECT_EQ(indices(with_gpu({"--status", "--json", "--gpu", "1"})), std::vector<int>{1});
+  EXPECT_EQ(indices(with_gpu({"--status", "--json", "--gpu", "3,0"})), (std::vector<int>{0, 3}));
+  EXPECT_EQ(indices(with_gpu({"--status", "--json", "--gpu-type", "h100"})), std::vector<int>{2});
+  EXPECT_EQ(indices(with_gpu({"--status", "--json"})), (std::vector<int>{0, 1, 2, 3}));
+  auto table = with_gpu({"--status", "--gpu", "1"}).out;
+  EXPECT_NE(table.find("\n  1  NVIDIA A100"), std::string::npos) << table;
+  EXPECT_EQ(table.find("\n  0  NVIDIA A100"), std::string::npos) << table;
+  auto waited = with_gpu({"--status", "--wait"});
+  EXPECT_EQ(waited.exit_code, 2);
+  EXPECT_EQ(waited.err, "with-gpu: error: --wait does not apply to --status, which shows every GPU (--gpu and "
+                        "--gpu-type pick rows); to see what a launch would choose, use --dry-run\n");
+  auto topology = with_gpu({"--status", "--topology", "ignore"});
+  EXPECT_EQ(topology.exit_code, 2);
+  EXPECT_EQ(topology.err, "with-gpu: error: --topology ignore chooses GPUs for a launch; with --status, --topology "
+                          "alone shows the link matrix\n");
+  EXPECT_EQ(with_gpu({"--status", "--min-gpus", "2"}).exit_code, 2);
+  EXPECT_EQ(with_gpu({"--status", "--max-temp", "80"}).exit_code, 2);
+  EXPECT_EQ(with_gpu({"--status", "--sample-window", "1s"}).exit_code, 0);
+  auto missing = with_gpu({"--status", "--gpu", "7"});
+  EXPECT_EQ(missing.exit_code, 2);
+}
+
 TEST_F(E2E, StatusSaysWhoRunsEachComputeProcess) {
   auto sleeper = std::make_unique<BackgroundProcess>(std::vector<std::string>{"/bin/sleep", "30"}, env, temp / "s.out",
                                                      temp / "s.err");

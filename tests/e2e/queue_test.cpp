@@ -133,8 +133,9 @@ TEST_F(Queue, AWaiterForTwoGpusKeepsAReleasedOneAndIsNotOvertakenByLaterOneGpuWa
   long_jobs[0]->wait();
   ASSERT_TRUE(eventually([&] { return contains(read_file(temp / "big.err"), "CUDA_VISIBLE_DEVICES=0,1;"); }))
       << read_file(temp / "big.err");
+  EXPECT_TRUE(eventually([&] { return read_file(served) == "big\n"; })) << read_file(served);
   std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(read_file(served), "big\n");
+  EXPECT_EQ(read_file(served), "big\n");  // the others still wait: GPUs 2 and 3 are held
   EXPECT_EQ(big->wait(), 0);
   for (int index = 1; index <= 2; ++index) {
     long_jobs[index]->signal(SIGKILL);
@@ -146,7 +147,7 @@ TEST_F(Queue, AWaiterForTwoGpusKeepsAReleasedOneAndIsNotOvertakenByLaterOneGpuWa
 
 TEST_F(Queue, AnExclusiveWaiterIsServedWhileSharersKeepComing) {
   write_machine(machine_of({gpu(0)}));
-  auto first = start({"--share", "--", "sleep", "0.6"}, "first");
+  auto first = start({"--share", "--", "sleep", "60"}, "first");
   ASSERT_FALSE(wait_for_claims(0).empty());
   auto alone = waiter("alone", {}, "0.2");
   in_line("alone", 1);
@@ -156,7 +157,8 @@ TEST_F(Queue, AnExclusiveWaiterIsServedWhileSharersKeepComing) {
   EXPECT_TRUE(contains(join.err, "reserved for pid " + std::to_string(alone->pid()))) << join.err;
   auto later = waiter("later", {"--share"});
   in_line("later", 2);
-  EXPECT_EQ(first->wait(), 0);
+  first->signal(SIGKILL);
+  first->wait();
   EXPECT_EQ(alone->wait(), 0);
   EXPECT_EQ(later->wait(), 0);
   EXPECT_EQ(read_file(served), "alone\nlater\n");
@@ -237,9 +239,9 @@ TEST_F(Queue, AStoppedWaiterKeepsNothingAndKeepsItsPlace) {
   auto stopped = waiter("stopped", {});
   in_line("stopped", 1);
   stopped->signal(SIGSTOP);
+  ASSERT_TRUE(eventually([&] { return status()["waiters"][0]["stopped"] == true; }));
   auto line = status()["waiters"];
   ASSERT_EQ(line.size(), 1u);
-  EXPECT_EQ(line[0]["stopped"], true);
   EXPECT_EQ(line[0]["usable_gpus"], json::array());
   holder->signal(SIGKILL);
   holder->wait();

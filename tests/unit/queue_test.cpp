@@ -1,6 +1,7 @@
 #include "core/queue.hpp"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 
 #include <filesystem>
 
+#include "os/fd.hpp"
 #include "os/wait_queue.hpp"
 #include "unit/machine_builder.hpp"
 #include "unit/temp_dir.hpp"
@@ -195,6 +197,35 @@ TEST(TicketQueue, AStoppedWaiterKeepsNothingUntilItRunsAgain) {
   EXPECT_EQ(reader.read({}).tickets[0].usable, (std::vector<unsigned>{0, 1}));
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
+}
+
+// Anyone may write a ticket: numbers that do not fit, a huge file, junk. None of it may
+// crash or hang a reader; a live ticket it cannot read is in line and keeps nothing.
+TEST(TicketQueue, AHostileTicketIsInLineButKeepsNothing) {
+  test::TempDir dir;
+  std::filesystem::create_directory(queue_path(dir.path()));
+  std::vector<UniqueFd> locks;
+  int arrival = 1;
+  for (const std::string& text :
+       {std::string("with-gpu-ticket 1\narrival 9999999999999999999\npid 1\nneeded 1\nmode exclusive\n"
+                    "usable GPU-a\ncommand x\nend\n"),
+        std::string("with-gpu-ticket 1\narrival 5\npid 99999999999\nneeded 18446744073709551616\nmode x\n"
+                    "usable GPU-a\ncommand x\nend\n"),
+        std::string("with-gpu-ticket 1\narrival 5\npid 1\nneeded 1\nmode exclusive\nusable GPU-a") +
+            std::string(100000, ',') + "\ncommand x\nend\n",
+        std::string(3000, '\xff')}) {
+    std::string path = queue_path(dir.path()) + "/" + ticket_name(arrival++, 424242);
+    FILE* file = std::fopen(path.c_str(), "w");
+    std::fwrite(text.data(), 1, text.size(), file);
+    std::fclose(file);
+    locks.emplace_back(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    ASSERT_EQ(flock(locks.back().get(), LOCK_EX | LOCK_NB), 0);
+  }
+  TicketQueue reader(dir.path());
+  reader.use_gpus(kUuids);
+  auto line = reader.read({}).tickets;
+  ASSERT_EQ(line.size(), 4u);
+  for (const auto& ticket : line) EXPECT_TRUE(ticket.usable.empty()) << ticket.name;
 }
 
 TEST(TicketQueue, ATicketWhoseLockIsFreeIsDeadAndRemoved) {

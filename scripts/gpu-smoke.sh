@@ -43,11 +43,11 @@ for row, gpu in zip(smi, wg):
     check(f"GPU {i} uuid", row[1] == gpu["uuid"], row[1])
     check(f"GPU {i} name", row[2] == gpu["name"], row[2])
     check(f"GPU {i} pci", row[3].lower() == (gpu["pci_bus_id"] or "").lower(), row[3])
-    check(f"GPU {i} memory.total", num(row[4]) == gpu["memory_total_mb"], f"{row[4]} vs {gpu['memory_total_mb']}")
+    check(f"GPU {i} memory.total", num(row[4]) == gpu["memory_total_mib"], f"{row[4]} vs {gpu['memory_total_mib']}")
     # nvidia-smi's used may include driver-reserved memory, which NVML v2 reports apart.
-    used, reserved = num(row[5]), gpu["memory_reserved_mb"] or 0
-    check(f"GPU {i} memory.used", used is not None and abs(used - gpu["memory_used_mb"]) <= reserved + 64,
-          f"{row[5]} vs {gpu['memory_used_mb']} (+{reserved} reserved)")
+    used, reserved = num(row[5]), gpu["memory_reserved_mib"] or 0
+    check(f"GPU {i} memory.used", used is not None and abs(used - gpu["memory_used_mib"]) <= reserved + 64,
+          f"{row[5]} vs {gpu['memory_used_mib']} (+{reserved} reserved)")
     util = num(row[6])
     check(f"GPU {i} utilization", util is None and gpu["utilization_percent"] is None or
           util is not None and gpu["utilization_percent"] is not None and abs(util - gpu["utilization_percent"]) <= 15,

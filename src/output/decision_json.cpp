@@ -44,7 +44,10 @@ json reason_json(const Gpu& gpu, const Reason& reason) {
   const FilterInfo& filter = info(reason.filter);
   bool bytes = reason.filter == Filter::min_memory || reason.filter == Filter::memory_unknown ||
                reason.filter == Filter::hidden_usage;
-  auto number = [bytes](double value) { return bytes ? json(to_mib(std::uint64_t(value))) : json(value); };
+  bool averaged = reason.filter == Filter::max_util || reason.filter == Filter::max_power;
+  auto number = [bytes, averaged](double value) {
+    return bytes ? json(to_mib(std::uint64_t(value))) : json(averaged ? rounded(value, 1) : value);
+  };
   bool has_value = filter.unit && reason.filter != Filter::util_unknown && reason.filter != Filter::temp_unknown &&
                    reason.filter != Filter::memory_unknown &&
                    reason.filter != Filter::power_unknown && !((reason.filter == Filter::not_idle || reason.filter == Filter::numa) && reason.value < 0);
@@ -72,11 +75,11 @@ const char* verdict_name(Verdict verdict) {
 json readings_json(const Gpu& gpu) {
   auto util = utilization_reading(gpu);
   auto power = power_reading(gpu);
-  return {{"memory_free_mb", gpu.memory_free_bytes ? json(to_mib(*gpu.memory_free_bytes)) : json(nullptr)},
-          {"utilization_percent", util ? json(util->value) : json(nullptr)},
+  return {{"memory_free_mib", gpu.memory_free_bytes ? json(to_mib(*gpu.memory_free_bytes)) : json(nullptr)},
+          {"utilization_percent", util ? json(rounded(util->value, 1)) : json(nullptr)},
           {"utilization_averaged", util ? json(util->averaged) : json(nullptr)},
           {"temperature_c", gpu.temperature_c ? json(*gpu.temperature_c) : json(nullptr)},
-          {"power_w", power ? json(power->value) : json(nullptr)},
+          {"power_w", power ? json(rounded(power->value, power->averaged ? 1 : 3)) : json(nullptr)},
           {"power_averaged", power ? json(power->averaged) : json(nullptr)}};
 }
 

@@ -13,7 +13,7 @@
 
 namespace wg {
 
-inline constexpr int kDecisionSchemaVersion = 1;
+inline constexpr int kDecisionSchemaVersion = 2;
 
 // The machine-readable name of a filter ("min_memory", "claimed", ...).
 const char* filter_name(Filter filter);

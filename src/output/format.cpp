@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "core/queue.hpp"
@@ -10,6 +11,11 @@
 namespace wg {
 
 std::uint64_t to_mib(std::uint64_t bytes) { return bytes / (1024ull * 1024ull); }
+
+double rounded(double value, int decimals) {
+  double scale = std::pow(10.0, decimals);
+  return std::round(value * scale) / scale;
+}
 
 std::string format_bytes(std::uint64_t bytes) {
   constexpr double kGiBd = 1024.0 * 1024.0 * 1024.0;

@@ -16,6 +16,10 @@ std::string format_bytes(std::uint64_t bytes);
 // Whole MiB, as nvidia-smi shows memory.
 std::uint64_t to_mib(std::uint64_t bytes);
 
+// `value` rounded to `decimals` places, for machine-readable output: a reading to what the
+// driver measures (milliwatts), an average to one decimal.
+double rounded(double value, int decimals);
+
 // The readings the sensor filters use: "util 12% avg, 61C, 210 W avg" ("now" marks an
 // instantaneous value where the driver keeps no samples).
 std::string readings_summary(const Gpu& gpu);

@@ -27,7 +27,7 @@ json processes_json(const Gpu& gpu) {
   for (const auto& process : *gpu.processes) {
     json used = process.used_memory_bytes ? json(to_mib(*process.used_memory_bytes)) : json(nullptr);
     list.push_back({{"pid", process.pid}, {"user", nullable(process.user)}, {"command", nullable(process.command)},
-                    {"used_memory_mb", used}});
+                    {"used_memory_mib", used}});
   }
   return list;
 }
@@ -104,6 +104,10 @@ json allocation_json(const std::optional<AllocationView>& allocation) {
 }
 
 // Every key is present for every GPU; what NVML could not read is null.
+json decimals(const std::optional<double>& value, int places) {
+  return value ? json(rounded(*value, places)) : json(nullptr);
+}
+
 json gpu_json(const Machine& machine, const Gpu& gpu, const std::optional<AllocationView>& allocation) {
   bool ok = gpu.usable();
   auto count = process_count(gpu);
@@ -117,20 +121,20 @@ json gpu_json(const Machine& machine, const Gpu& gpu, const std::optional<Alloca
           {"accessible", gpu.accessible()},
           {"in_allocation", !allocation || std::find(allocation->gpus.begin(), allocation->gpus.end(), gpu.index) !=
                                                 allocation->gpus.end()},
-          {"memory_total_mb", mib_or_null(gpu.memory_total_bytes)},
-          {"memory_used_mb", mib_or_null(gpu.memory_used_bytes)},
-          {"memory_free_mb", mib_or_null(gpu.memory_free_bytes)},
-          {"memory_reserved_mb", mib_or_null(gpu.memory_reserved_bytes)},
+          {"memory_total_mib", mib_or_null(gpu.memory_total_bytes)},
+          {"memory_used_mib", mib_or_null(gpu.memory_used_bytes)},
+          {"memory_free_mib", mib_or_null(gpu.memory_free_bytes)},
+          {"memory_reserved_mib", mib_or_null(gpu.memory_reserved_bytes)},
           {"utilization_percent", nullable(gpu.utilization_percent)},
-          {"utilization_avg_percent", nullable(gpu.utilization_avg_percent)},
+          {"utilization_avg_percent", decimals(gpu.utilization_avg_percent, 1)},
           {"temperature_c", nullable(gpu.temperature_c)},
-          {"power_w", nullable(gpu.power_w)},
-          {"power_avg_w", nullable(gpu.power_avg_w)},
-          {"power_limit_w", nullable(gpu.power_limit_w)},
+          {"power_w", decimals(gpu.power_w, 3)},
+          {"power_avg_w", decimals(gpu.power_avg_w, 1)},
+          {"power_limit_w", decimals(gpu.power_limit_w, 3)},
           {"process_count", nullable(count)},
           {"processes", processes_json(gpu)},
           {"is_idle", is_idle(gpu)},
-          {"hidden_usage_mb", hidden ? json(to_mib(*hidden)) : json(nullptr)},
+          {"hidden_usage_mib", hidden ? json(to_mib(*hidden)) : json(nullptr)},
           {"claims", claims_json(gpu)},
           {"lock_problem", lock_problem_json(gpu)},
           {"numa_node", nullable(gpu.numa_node)},

@@ -20,7 +20,7 @@ struct StatusContext {
   std::optional<std::vector<unsigned>> rows; // --gpu, --gpu-type: the GPUs listed; all when empty
 };
 
-inline constexpr int kStatusSchemaVersion = 1;
+inline constexpr int kStatusSchemaVersion = 2;
 
 // The JSON text, pretty-printed, ending with a newline. Unknown readings are null.
 std::string render_status_json(const Machine& machine, const StatusContext& context);

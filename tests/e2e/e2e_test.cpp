@@ -451,7 +451,7 @@ TEST_F(E2E, AFortyProcessListThatGrewBetweenCallsIsReadWhole) {
   auto parsed = json::parse(status.out);
   EXPECT_EQ(parsed["gpus"][0]["process_count"], 40);
   EXPECT_EQ(parsed["gpus"][0]["processes"][39]["pid"], 7039);
-  EXPECT_EQ(parsed["gpus"][0]["hidden_usage_mb"], 0);
+  EXPECT_EQ(parsed["gpus"][0]["hidden_usage_mib"], 0);
 }
 
 TEST_F(E2E, A535DriverProcessListIsDecodedWithItsWiderElements) {
@@ -462,7 +462,7 @@ TEST_F(E2E, A535DriverProcessListIsDecodedWithItsWiderElements) {
   write_machine(machine);
   auto parsed = json::parse(with_gpu({"--status", "--json"}).out);
   EXPECT_EQ(parsed["gpus"][0]["processes"][1]["pid"], 22);
-  EXPECT_EQ(parsed["gpus"][0]["processes"][1]["used_memory_mb"], 200);
+  EXPECT_EQ(parsed["gpus"][0]["processes"][1]["used_memory_mib"], 200);
 }
 
 TEST_F(E2E, NoLibraryExitsThreeWithOneLineAndRunsNothing) {
@@ -510,10 +510,10 @@ TEST_F(E2E, StatusJsonHasNullForUnsupportedReadings) {
   machine["gpus"][0]["temperature_c"] = nullptr;
   write_machine(machine);
   auto parsed = json::parse(with_gpu({"--status", "--json"}).out);
-  EXPECT_EQ(parsed["schema_version"], 1);
+  EXPECT_EQ(parsed["schema_version"], 2);
   EXPECT_TRUE(parsed["gpus"][0]["temperature_c"].is_null());
   EXPECT_EQ(parsed["gpus"][0]["utilization_percent"], 0);
-  EXPECT_EQ(parsed["gpus"][0]["memory_free_mb"], 40000);
+  EXPECT_EQ(parsed["gpus"][0]["memory_free_mib"], 40000);
 }
 
 }  // namespace
@@ -583,6 +583,29 @@ TEST_F(E2E, StatusShowsTheGpusAskedForAndRefusesFlagsItCannotUse) {
   EXPECT_EQ(with_gpu({"--status", "--sample-window", "1s"}).exit_code, 0);
   auto missing = with_gpu({"--status", "--gpu", "7"});
   EXPECT_EQ(missing.exit_code, 2);
+}
+
+// Averages are rounded to one decimal and instantaneous power to the milliwatt the driver
+// reports; memory fields say MiB in their names (schema version 2).
+TEST_F(E2E, JsonReadingsAreRoundedToWhatTheDriverMeasures) {
+  json busy = gpu(0);
+  busy["utilization_percent"] = 97;
+  busy["power_w"] = 341.2345678;
+  busy["samples"] = {{"utilization_percent", {{100, 97}, {200, 98}, {300, 97}, {400, 97}, {500, 97}, {600, 98},
+                                              {700, 97}, {800, 97}, {900, 97}, {1000, 98}, {1100, 97}}},
+                     {"power_w", {{100, 340.0}, {200, 341.0}, {300, 341.0}}}};
+  write_machine(machine_of({busy}));
+  auto status = json::parse(with_gpu({"--status", "--json"}).out);
+  EXPECT_EQ(status["schema_version"], 2);
+  const auto& one = status["gpus"][0];
+  EXPECT_EQ(one["utilization_avg_percent"], 97.3);  // 1070 / 11 = 97.2727...
+  EXPECT_EQ(one["power_avg_w"], 340.7);             // 1022 / 3 = 340.666...
+  EXPECT_EQ(one["power_w"], 341.234);  // the driver reports 341234 mW
+  EXPECT_TRUE(one.contains("memory_total_mib") && one.contains("memory_used_mib") && one.contains("memory_free_mib"));
+  EXPECT_FALSE(one.contains("memory_total_mb"));
+  auto decision = json::parse(with_gpu({"--dry-run", "--json", "--max-util", "50", "--", "true"}).out);
+  EXPECT_EQ(decision["schema_version"], 2);
+  EXPECT_EQ(decision["gpus"][0]["reasons"][0]["value"], 97.3) << decision["gpus"][0].dump();
 }
 
 TEST_F(E2E, StatusSaysWhoRunsEachComputeProcess) {

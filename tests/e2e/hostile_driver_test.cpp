@@ -86,10 +86,10 @@ TEST_F(HostileDriver, AnImpossibleReadingIsNullInJsonAndNaInTheStatusTable) {
   auto status = json::parse(with_gpu({"--status", "--json"}).out);
   const json& gpu0 = status["gpus"][0];
   EXPECT_TRUE(gpu0["usable"].get<bool>());
-  for (const char* key : {"memory_total_mb", "memory_used_mb", "memory_free_mb", "memory_reserved_mb"}) {
+  for (const char* key : {"memory_total_mib", "memory_used_mib", "memory_free_mib", "memory_reserved_mib"}) {
     EXPECT_TRUE(gpu0[key].is_null()) << key << ": " << gpu0[key];
   }
-  EXPECT_EQ(status["gpus"][1]["memory_free_mb"], 8000);
+  EXPECT_EQ(status["gpus"][1]["memory_free_mib"], 8000);
 
   auto table = with_gpu({"--status"}).out;
   auto start = table.find("\n  0  NVIDIA A100-SXM4-40GB  n/a ");
@@ -100,7 +100,7 @@ TEST_F(HostileDriver, AnImpossibleReadingIsNullInJsonAndNaInTheStatusTable) {
   auto decision = json::parse(with_gpu({"--dry-run", "--json", "--min-memory", "40G", "--", "true"}).out);
   const json& verdict = decision["gpus"][0];
   EXPECT_EQ(verdict["verdict"], "rejected");
-  EXPECT_TRUE(verdict["readings"]["memory_free_mb"].is_null());
+  EXPECT_TRUE(verdict["readings"]["memory_free_mib"].is_null());
   ASSERT_EQ(verdict["reasons"].size(), 1u);
   EXPECT_EQ(verdict["reasons"][0]["filter"], "memory_unknown");
   EXPECT_TRUE(verdict["reasons"][0]["value"].is_null());
@@ -120,7 +120,7 @@ TEST_F(HostileDriver, UsedAboveTotalIsImpossibleToo) {
             std::string::npos)
       << dry.out;
   auto status = json::parse(with_gpu({"--status", "--json"}).out);
-  EXPECT_TRUE(status["gpus"][0]["memory_used_mb"].is_null());
+  EXPECT_TRUE(status["gpus"][0]["memory_used_mib"].is_null());
   EXPECT_FALSE(status["gpus"][0]["is_idle"].get<bool>());  // idle needs a known, small use
 }
 

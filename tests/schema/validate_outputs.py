@@ -84,7 +84,7 @@ if status:
     check("unsupported temperature is null", g[0]["temperature_c"] is None and g[0]["power_w"] is None)
     check("a supported reading is not null", g[0]["power_limit_w"] == 400.0)
     check("a lost GPU is unusable with NVML's text", g[1]["usable"] is False and g[1]["error"] == "GPU is lost"
-          and g[1]["memory_free_mb"] is None)
+          and g[1]["memory_free_mib"] is None)
     check("a refused process list is null", g[2]["processes"] is None and g[2]["process_count"] is None
           and g[2]["is_idle"] is False)
     check("a vanished process has null user and command",

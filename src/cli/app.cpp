@@ -1,6 +1,7 @@
 #include "cli/app.hpp"
 
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -630,7 +631,8 @@ class Flow {
       reported_standing_ = standing;
       reporter.update(elapsed, round.decision.needed, standing,
                       round.over_policy ? *round.over_policy
-                                        : wait_blockers(round.machine, round.decision, round.selection));
+                                        : wait_blockers(round.machine, round.decision, round.selection),
+                      time_of_day());
     }
     if (!watch.notified() && !polling_said_) {
       polling_said_ = true;
@@ -648,6 +650,16 @@ class Flow {
     if (claims_->tracks_deleted_claims()) next_attempt = std::min(next_attempt, now + kDeletedClaimPoll);
     if (options_.timeout) next_attempt = std::min(next_attempt, start_ + *options_.timeout);
     return next_attempt;
+  }
+
+  // The wall clock now, "14:03:27" in local time, for waiting lines in logs.
+  std::string time_of_day() const {
+    auto since_start = std::chrono::duration_cast<std::chrono::milliseconds>(services_.clock->now() - start_);
+    std::time_t seconds = static_cast<std::time_t>(env_.now_ns / 1'000'000'000 + since_start.count() / 1000);
+    std::tm parts{};
+    char text[16] = {};
+    if (localtime_r(&seconds, &parts)) std::strftime(text, sizeof text, "%H:%M:%S", &parts);
+    return text;
   }
 
   // On a terminal, the place in line shown each second: waiters ahead leaving do not wake
@@ -725,7 +737,8 @@ class Flow {
       if (auto ready = claims_->prepare(); !ready) return report(ready.error(), err_);
       watch_ = services_.open_watch(lock_dir());
     }
-    WaitReporter reporter(err_, env_.stderr_tty ? Terminal::tty : Terminal::not_tty);
+    WaitReporter reporter(err_, env_.stderr_tty ? Terminal::tty : Terminal::not_tty, env_.stderr_columns,
+                          job_name(options_.command));
     std::optional<Round> last;  // the driver's latest answer, for a timeout during the next query
     for (;;) {
       auto round = try_once();
@@ -924,6 +937,19 @@ std::optional<std::string> getenv_opt(const char* name) {
   return value ? std::optional<std::string>(value) : std::nullopt;
 }
 
+// COLUMNS when set to a number (what the shell says), else the width of the terminal on
+// stderr; 0 when neither says.
+std::size_t terminal_columns() {
+  auto columns = getenv_opt("COLUMNS");
+  if (columns && !columns->empty() && columns->size() < 6 &&
+      columns->find_first_not_of("0123456789") == std::string::npos) {
+    return std::stoul(*columns);
+  }
+  winsize size{};
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0) return size.ws_col;
+  return 0;
+}
+
 Environment read_environment() {
   Environment env;
   env.lock_dir = getenv_opt("WITH_GPU_LOCK_DIR");
@@ -945,6 +971,7 @@ Environment read_environment() {
   env.online_cpus = online_cpus();
   env.stdout_tty = isatty(STDOUT_FILENO) == 1;
   env.stderr_tty = isatty(STDERR_FILENO) == 1;
+  env.stderr_columns = terminal_columns();
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) == 0) env.hostname = host;
   std::time_t now = std::time(nullptr);

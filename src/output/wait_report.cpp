@@ -44,15 +44,40 @@ std::string queue_standing(const QueuePlace& place) {
   return standing;
 }
 
+std::string job_name(const std::vector<std::string>& command) {
+  constexpr std::size_t kJobColumns = 32;
+  std::string job;
+  for (const auto& word : command) job += (job.empty() ? "" : " ") + printable(word);
+  return fit_columns(job, kJobColumns);
+}
+
+std::string fit_columns(const std::string& line, std::size_t columns) {
+  if (columns == 0) return line;
+  std::size_t seen = 0;
+  for (std::size_t at = 0; at < line.size(); ++at) {
+    if ((static_cast<unsigned char>(line[at]) & 0xC0) == 0x80) continue;  // inside a character
+    if (++seen == columns) {
+      std::size_t next = at + 1;
+      while (next < line.size() && (static_cast<unsigned char>(line[next]) & 0xC0) == 0x80) ++next;
+      return next >= line.size() ? line : line.substr(0, at) + "…";
+    }
+  }
+  return line;
+}
+
 std::string WaitReporter::line(std::chrono::milliseconds elapsed) const {
-  return fmt::format("with-gpu: waiting {} for {} GPU{}{}: {}", format_elapsed(elapsed), needed_,
-                     needed_ == 1 ? "" : "s", standing_, blockers_);
+  std::string text = fmt::format("with-gpu: waiting {}{} for {} GPU{} ({}){}: {}", format_elapsed(elapsed),
+                                 time_of_day_.empty() ? "" : " at " + time_of_day_, needed_, needed_ == 1 ? "" : "s",
+                                 job_, standing_, blockers_);
+  // One column short of the width: a line that fills it would wrap on some terminals.
+  return terminal_ == Terminal::tty && columns_ > 1 ? fit_columns(text, columns_ - 1) : text;
 }
 
 void WaitReporter::update(std::chrono::milliseconds elapsed, unsigned needed, const std::string& standing,
-                          const std::string& blockers) {
+                          const std::string& blockers, const std::string& time_of_day) {
   bool changed = !reported_ || blockers != blockers_ || needed != needed_ || standing != standing_;
   reported_ = true;
+  if (terminal_ != Terminal::tty) time_of_day_ = time_of_day;
   needed_ = needed;
   standing_ = standing;
   blockers_ = blockers;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "core/queue.hpp"
 #include "core/selector.hpp"
@@ -24,12 +25,23 @@ std::string queue_standing(const QueuePlace& place);
 
 enum class Terminal { tty, not_tty };
 
+// The waiting job as its line names it: the command, cut to a few words' width.
+std::string job_name(const std::vector<std::string>& command);
+
+// `line` cut to `columns` terminal columns (UTF-8 characters), ending in "…" when cut; as
+// it is when `columns` is 0.
+std::string fit_columns(const std::string& line, std::size_t columns);
+
 class WaitReporter {
  public:
-  WaitReporter(std::ostream& err, Terminal terminal) : err_(err), terminal_(terminal) {}
-  // Reports the state after an attempt: "waiting 1m12s for 2 GPUs<standing>: <blockers>".
+  // `columns`: the terminal's width (0: unknown, nothing is cut); `job`: job_name().
+  WaitReporter(std::ostream& err, Terminal terminal, std::size_t columns, std::string job)
+      : err_(err), terminal_(terminal), columns_(columns), job_(std::move(job)) {}
+  // Reports the state after an attempt: "waiting 1m12s for 2 GPUs (job)<standing>:
+  // <blockers>", on a terminal cut to its width; elsewhere a line only when it changed,
+  // saying when ("waiting 12s at 14:03:27 for ...").
   void update(std::chrono::milliseconds elapsed, unsigned needed, const std::string& standing,
-              const std::string& blockers);
+              const std::string& blockers, const std::string& time_of_day);
   // The place in line changed between attempts: shown at the next tick.
   void change_standing(const std::string& standing) { standing_ = standing; }
   // Rewrites the elapsed time on a TTY; nothing elsewhere.
@@ -41,6 +53,9 @@ class WaitReporter {
   std::string line(std::chrono::milliseconds elapsed) const;
   std::ostream& err_;
   Terminal terminal_;
+  std::size_t columns_ = 0;
+  std::string job_;
+  std::string time_of_day_;
   unsigned needed_ = 0;
   std::string standing_;
   std::string blockers_;

@@ -89,7 +89,7 @@ TEST_F(Claims, WaitingNoticesMemoryFreedOutsideWithGpu) {
                        "echo $CUDA_VISIBLE_DEVICES > " + out}, "waiter");
   ASSERT_TRUE(waiting("waiter"));
   EXPECT_NE(access(out.c_str(), F_OK), 0) << "must still be waiting";
-  EXPECT_NE(read_file(temp / "waiter.err").find("with-gpu: waiting 0s for 1 GPU: GPU0 1000 MiB free < 8.0 GiB\n"), std::string::npos)
+  EXPECT_NE(read_file(temp / "waiter.err").find(" for 1 GPU (sh -c echo $CUDA_VISIBLE_DEVICE…): GPU0 1000 MiB free < 8.0 GiB\n"), std::string::npos)
       << read_file(temp / "waiter.err");
   write_machine(machine_of({gpu(0)}));
   EXPECT_EQ(waiter->wait(), 0);

@@ -242,7 +242,7 @@ TEST_F(Waiting, APerUserLimitRefusesOrHoldsALaunchUntilTheUsersClaimEnds) {
   EXPECT_FALSE(exists(temp / "refused"));
   auto waiter = start({"--wait", "--poll-interval", "60s", "--", "touch", temp / "ran"}, "waiter");
   ASSERT_TRUE(waiting("waiter"));
-  EXPECT_NE(read_file(temp / "waiter.err").find("with-gpu: waiting 0s for 1 GPU: " + over + "\n"), std::string::npos)
+  EXPECT_NE(read_file(temp / "waiter.err").find(" for 1 GPU (touch " + (temp / "ran").substr(0, 25) + "…): " + over + "\n"), std::string::npos)
       << read_file(temp / "waiter.err");
   EXPECT_FALSE(exists(temp / "ran"));
   std::ofstream(go).put('x');

@@ -232,6 +232,9 @@ class AppTest : public ::testing::Test {
   Environment env = [] {
     Environment hermetic;
     hermetic.system_config = "/nonexistent/with-gpu/config.toml";
+    hermetic.now_ns = 1'795'000'000'000'000'000;  // 2026-11-18 11:06:40 UTC
+    setenv("TZ", "UTC", 1);                          // waiting lines in logs say the local time
+    tzset();
     return hermetic;
   }();
   std::ostringstream out;
@@ -328,8 +331,10 @@ TEST_F(AppTest, WaitProgressIsPrintedOnlyWhenTheBlockersChangeOffATerminal) {
   machines = {busy, busy, busy, other_holder};
   run({"--wait", "--timeout", "20s", "true"});
   EXPECT_EQ(err.str().rfind(
-                "with-gpu: waiting 0s for 1 GPU: GPU0 100 MiB free < 2.0 GiB · GPU1 claimed by pid 4242\n"
-                "with-gpu: waiting 15s for 1 GPU: GPU0 100 MiB free < 2.0 GiB · GPU1 claimed by pid 5151\n"
+                "with-gpu: waiting 0s at 11:06:40 for 1 GPU (true): GPU0 100 MiB free < 2.0 GiB · GPU1 claimed by "
+                "pid 4242\n"
+                "with-gpu: waiting 15s at 11:06:55 for 1 GPU (true): GPU0 100 MiB free < 2.0 GiB · GPU1 claimed by "
+                "pid 5151\n"
                 "with-gpu: error: timed out after 20s",
                 0),
             0u)
@@ -341,14 +346,29 @@ TEST_F(AppTest, WaitRewritesOneLineOnATerminal) {
   machines = {busy};
   run({"--wait", "--timeout", "2s", "true"});
   EXPECT_EQ(err.str().rfind(
-                "\r\033[Kwith-gpu: waiting 0s for 1 GPU: GPU0 100 MiB free < 2.0 GiB · GPU1 claimed by pid 4242"
-                "\r\033[Kwith-gpu: waiting 1s for 1 GPU: GPU0 100 MiB free < 2.0 GiB · GPU1 claimed by pid 4242"
+                "\r\033[Kwith-gpu: waiting 0s for 1 GPU (true): GPU0 100 MiB free < 2.0 GiB · GPU1 claimed by pid 4242"
+                "\r\033[Kwith-gpu: waiting 1s for 1 GPU (true): GPU0 100 MiB free < 2.0 GiB · GPU1 claimed by pid 4242"
                 "\n"
                 "with-gpu: error: timed out after 2s",
                 0),
             0u)
       << err.str();
   EXPECT_EQ(queries, 2);  // the refresh does not re-read the driver
+}
+
+// Cut to the terminal's width (one column short, so it never wraps), ending in "…"; the
+// job is named by its command, cut short too.
+TEST_F(AppTest, TheWaitingLineFitsTheTerminalAndNamesTheJob) {
+  env.stderr_tty = true;
+  env.stderr_columns = 80;
+  machines = {busy};
+  run({"--wait", "--timeout", "1s", "python", "train.py", "--config", "experiments/very-long-name.yaml"});
+  std::string first = err.str().substr(4, err.str().find_first_of("\r\n", 1) - 4);  // after "\r\033[K"
+  auto columns = std::count_if(first.begin(), first.end(), [](char c) { return (c & 0xC0) != 0x80; });
+  EXPECT_EQ(columns, 79) << first;
+  EXPECT_EQ(first.rfind("with-gpu: waiting 0s for 1 GPU (python train.py --config experi…): GPU0 100 Mi", 0), 0u)
+      << first;
+  EXPECT_EQ(first.substr(first.size() - 3), "…");
 }
 
 TEST_F(AppTest, QuietWaitingPrintsNoProgress) {
@@ -780,7 +800,7 @@ TEST_F(PolicyTest, AWaiterOverTheLimitSaysSoWhileWaitingAndAtTheTimeout) {
   hold(2, "alice");
   EXPECT_EQ(run({"--wait", "--timeout", "6s", "true"}), 124);
   std::string over = allows() + "; alice already holds 2 (GPU 0, 2) and this asks for 1";
-  EXPECT_EQ(err.str(), "with-gpu: waiting 0s for 1 GPU: " + over + "\nwith-gpu: error: timed out after 6s waiting: " +
+  EXPECT_EQ(err.str(), "with-gpu: waiting 0s at 11:06:40 for 1 GPU (true): " + over + "\nwith-gpu: error: timed out after 6s waiting: " +
                            over + "\n");
   EXPECT_EQ(claims.attempts, 0);
 }

@@ -13,7 +13,7 @@ for arg in "$@"; do
   esac
 done
 packages=(g++ cmake ninja-build libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev python3
-  python3-jsonschema libtomlplusplus-dev libnuma-dev libnuma1 "${extra[@]}")
+  python3-jsonschema libtomlplusplus-dev libnuma-dev libnuma1 python3-ipykernel python3-jupyter-client "${extra[@]}")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

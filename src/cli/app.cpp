@@ -25,10 +25,12 @@
 #include "os/proc_info.hpp"
 #include "os/lock_dir.hpp"
 #include "os/system_clock.hpp"
+#include "os/kernelspec.hpp"
 #include "os/wait_queue.hpp"
 #include "output/decision_json.hpp"
 #include "output/decision_report.hpp"
 #include "output/format.hpp"
+#include "output/kernelspec_json.hpp"
 #include "output/status_json.hpp"
 #include "output/status_table.hpp"
 #include "output/topology_matrix.hpp"
@@ -983,6 +985,28 @@ Environment read_environment() {
   return env;
 }
 
+std::string join_words(const std::vector<std::string>& words) {
+  std::string joined;
+  for (const auto& word : words) joined += (joined.empty() ? "" : " ") + word;
+  return joined;
+}
+
+// A kernelspec whose argv is `with-gpu FLAGS -- python3 -m ipykernel_launcher -f FILE`:
+// every kernel started from it claims its own GPUs, held until the kernel process ends.
+Result<std::string> install_kernel(const std::string& name, const std::vector<std::string>& flags) {
+  auto paths = kernel_paths(name);
+  if (!paths) return paths.error();
+  std::vector<std::string> argv = {paths->with_gpu};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.insert(argv.end(), {"--", paths->python, "-m", "ipykernel_launcher", "-f", "{connection_file}"});
+  std::string display = "Python 3 (with-gpu" + (flags.empty() ? std::string() : " " + join_words(flags)) + ")";
+  if (auto written = write_kernel_json(paths->dir, render_kernelspec(argv, display)); !written) {
+    return written.error();
+  }
+  return "with-gpu: installed Jupyter kernel \"" + name + "\" in " + paths->dir +
+         ": each kernel started from it claims its own GPU and frees it when the kernel shuts down\n";
+}
+
 Result<std::unique_ptr<GpuSource>> open_nvml(const std::string& library, std::chrono::milliseconds sample_window) {
   auto nvml = NvmlLibrary::open(library);
   if (!nvml) return nvml.error();
@@ -1000,6 +1024,13 @@ int run_app(const std::vector<std::string>& args, const Environment& env, Servic
   if (!options) return report(options.error(), err);
   if (options->action == Action::print_text) {
     out << options->text;
+    return 0;
+  }
+  if (options->action == Action::install_kernel) {
+    if (!services.install_kernel) return report(Error{ErrorKind::internal, "cannot install kernels here", {}}, err);
+    auto installed = services.install_kernel(options->kernel_name, options->kernel_flags);
+    if (!installed) return report(installed.error(), err);
+    out << *installed;
     return 0;
   }
   Flow flow(*options, env, services, out, err);
@@ -1025,6 +1056,7 @@ int run(int argc, char** argv) {
   services.exit_now = [](int status) { std::_Exit(status); };
   services.check_device_access = [](Machine& machine) { mark_refused_device_nodes(machine); };
   services.open_queue = [](const std::string& dir) { return std::unique_ptr<WaitQueue>(new TicketQueue(dir)); };
+  services.install_kernel = install_kernel;
   return run_app(args, env, services, std::cout, std::cerr);
 }
 

@@ -77,6 +77,9 @@ struct Services {
   // Marks the GPUs whose device node refuses this process (a device cgroup: another job's
   // GPUs), which CUDA does not count; may do nothing.
   std::function<void(Machine&)> check_device_access;
+  // --install-kernel: writes a Jupyter kernelspec NAME whose kernel starts through with-gpu
+  // with `flags`; returns a report for the user.
+  std::function<Result<std::string>(const std::string& name, const std::vector<std::string>& flags)> install_kernel;
   // The waiting line in a lock directory; empty (tests of the flow): no line is kept.
   std::function<std::unique_ptr<WaitQueue>(const std::string& lock_dir)> open_queue;
 };

@@ -51,7 +51,7 @@ const std::map<std::string, std::string> kBuiltIn = {
 // Flags that are not settings (they act, or say where settings come from).
 const std::vector<std::string> kOtherFlags = {"--gpu",      "--status",  "--json",   "--dry-run", "--print-env",
                                               "--version",  "--help",    "--config", "--profile", "--show-config",
-                                              "--init-lock-dir"};
+                                              "--init-lock-dir", "--install-kernel"};
 
 bool is_true(const std::string& value) { return value == "true"; }
 
@@ -185,6 +185,8 @@ struct CommandLine {
   bool show_config = false;
   bool show_topology = false;  // --topology without a value: the matrix, with --status
   std::optional<std::string> init_lock_dir;  // --init-lock-dir [PATH]: "" without PATH
+  std::optional<std::string> install_kernel;  // --install-kernel NAME
+  std::vector<std::string> args;              // as given, for the kernel's own with-gpu
   std::vector<std::string> rest;
 };
 
@@ -239,7 +241,7 @@ bool is_known_option(const std::string& name) {
 // Options whose value is required: every setting but the flags and --topology (whose
 // value is optional), and --gpu, --config, --profile.
 bool needs_value(const std::string& name) {
-  if (name == "--gpu" || name == "--config" || name == "--profile") return true;
+  if (name == "--gpu" || name == "--config" || name == "--profile" || name == "--install-kernel") return true;
   const Spec* spec = spec_for_flag(name);
   return spec && spec->kind != Kind::flag && spec->kind != Kind::topology;
 }
@@ -315,6 +317,8 @@ Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
   app.add_flag("--show-config", line.show_config);
   std::string init_path;
   app.add_option("--init-lock-dir", init_path)->expected(0, 1);
+  std::string kernel;
+  app.add_option("--install-kernel", kernel);
   app.add_flag("-V,--version", line.version);
   app.add_flag("-h,--help", line.help);
   if (auto present = check_values_present(args); !present) return present.error();
@@ -327,6 +331,8 @@ Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
   }
   if (auto filled = check_not_empty(app, line); !filled) return filled.error();
   if (app.count("--init-lock-dir") > 0) line.init_lock_dir = init_path;
+  if (app.count("--install-kernel") > 0) line.install_kernel = kernel;
+  line.args = args;
   for (const auto& spec : kSpecs) {
     if (app.count(spec.flag) == 0) continue;
     if (spec.kind == Kind::topology && values[spec.key].empty()) {
@@ -550,6 +556,25 @@ std::optional<std::string> not_for_status(const CommandLine& line) {
   return std::nullopt;
 }
 
+bool valid_kernel_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && name.front() != '.' &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == std::string::npos;
+}
+
+// The command line without --install-kernel NAME: what the kernel's with-gpu is given.
+std::vector<std::string> flags_for_kernel(const std::vector<std::string>& args) {
+  std::vector<std::string> flags;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--install-kernel") {
+      ++i;
+      continue;
+    }
+    if (args[i].rfind("--install-kernel=", 0) == 0) continue;
+    flags.push_back(args[i]);
+  }
+  return flags;
+}
+
 Result<Ok> check_flag_combinations(const CommandLine& line) {
   auto given = [&line](const char* key) { return line.settings.count(key) > 0; };
   if (given("timeout") && !given("wait")) return usage_error("--timeout needs --wait");
@@ -570,6 +595,13 @@ Result<Ok> check_flag_combinations(const CommandLine& line) {
   }
   if (line.status) {
     if (auto misplaced = not_for_status(line)) return usage_error(*misplaced);
+  }
+  if (line.install_kernel && (line.status || line.dry_run || line.print_env || line.show_config || line.init_lock_dir)) {
+    return usage_error("--install-kernel writes a Jupyter kernel and exits; it goes with no other action");
+  }
+  if (line.install_kernel && !valid_kernel_name(*line.install_kernel)) {
+    return usage_error("--install-kernel: '" + *line.install_kernel +
+                       "' is not a kernel name (letters, digits, '.', '_' and '-', as Jupyter allows)");
   }
   if (line.show_topology && !line.status) {
     return usage_error("--topology without a value goes with --status; to choose GPUs: --topology prefer|ignore");
@@ -617,10 +649,12 @@ Result<Ok> apply_command(std::vector<std::string> rest, Options& options) {
   }
   options.command = std::move(rest);
   if (!options.command.empty() && (options.action == Action::print_env || options.action == Action::status ||
-                                   options.action == Action::init_lock_dir)) {
-    const char* flag = options.action == Action::status       ? "--status"
-                       : options.action == Action::print_env ? "--print-env"
-                                                              : "--init-lock-dir";
+                                   options.action == Action::init_lock_dir ||
+                                   options.action == Action::install_kernel)) {
+    const char* flag = options.action == Action::status          ? "--status"
+                       : options.action == Action::print_env    ? "--print-env"
+                       : options.action == Action::install_kernel ? "--install-kernel"
+                                                                  : "--init-lock-dir";
     return usage_error(std::string(flag) + " takes no command (got '" + options.command.front() + "')");
   }
   if (options.command.empty() && options.action == Action::run) {
@@ -659,8 +693,13 @@ Result<Options> convert(const CommandLine& line, const SettingSources& sources) 
                    : line.dry_run       ? Action::dry_run
                    : line.print_env     ? Action::print_env
                    : line.init_lock_dir ? Action::init_lock_dir
+                   : line.install_kernel ? Action::install_kernel
                                         : Action::run;
   if (line.init_lock_dir && !line.init_lock_dir->empty()) options.init_lock_dir = line.init_lock_dir;
+  if (line.install_kernel) {
+    options.kernel_name = *line.install_kernel;
+    options.kernel_flags = flags_for_kernel(line.args);
+  }
   options.output = line.json ? Output::json : Output::text;
   options.show_topology = line.show_topology;
   if (auto applied = apply_command(line.rest, options); !applied) return applied.error();
@@ -771,6 +810,9 @@ claims:
   --init-lock-dir [PATH]  as root: make PATH [default: /run/with-gpu] a hardened claims
                        directory, root's, with a lock file for every GPU: users can claim
                        but not delete or plant lock files (docs/security.md); then exit
+  --install-kernel NAME  write a Jupyter kernel NAME whose kernels start through with-gpu
+                       with the other flags given: each kernel claims its own GPU until it
+                       shuts down (python3 from PATH, with ipykernel); then exit
 
 configuration:
   --profile NAME       apply [profiles.NAME] from the config files [env: WITH_GPU_PROFILE]

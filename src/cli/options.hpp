@@ -13,7 +13,7 @@
 
 namespace wg {
 
-enum class Action { run, status, dry_run, print_env, print_text, init_lock_dir };
+enum class Action { run, status, dry_run, print_env, print_text, init_lock_dir, install_kernel };
 enum class Output { text, json };
 
 // The admin's limit from the system config's [policy]; users' files and flags cannot
@@ -37,6 +37,8 @@ struct Options {
   bool quiet = false;
   std::optional<std::string> lock_dir;  // --lock-dir, WITH_GPU_LOCK_DIR or a config file
   std::optional<std::string> init_lock_dir;  // --init-lock-dir PATH (absolute); empty: the default
+  std::string kernel_name;                   // --install-kernel NAME
+  std::vector<std::string> kernel_flags;     // the other flags, for the kernel's with-gpu
   IdFormat id_format = IdFormat::automatic;
   bool bind = false;           // --bind: pin the command to the chosen GPUs' CPUs and memory
   bool all_gpus = false;       // --min-gpus all: every GPU of the allocation (min = max)

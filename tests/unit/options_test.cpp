@@ -163,6 +163,20 @@ TEST(Options, FlagsOfOtherToolsPointToOurs) {
             "unknown option '--max-gpu-utilization' (did you mean '--max-util'?)");
 }
 
+TEST(Options, InstallKernelKeepsTheOtherFlagsForTheKernel) {
+  auto options = parse({"--min-memory", "8G", "--install-kernel", "lab", "--wait", "--gpu-type", "A100"});
+  ASSERT_TRUE(options) << options.error().message;
+  EXPECT_EQ(options->action, Action::install_kernel);
+  EXPECT_EQ(options->kernel_name, "lab");
+  EXPECT_EQ(options->kernel_flags, (std::vector<std::string>{"--min-memory", "8G", "--wait", "--gpu-type", "A100"}));
+  EXPECT_EQ(error_of({"--install-kernel", "my lab"}),
+            "--install-kernel: 'my lab' is not a kernel name (letters, digits, '.', '_' and '-', as Jupyter allows)");
+  EXPECT_EQ(error_of({"--install-kernel", "lab", "--status"}),
+            "--install-kernel writes a Jupyter kernel and exits; it goes with no other action");
+  EXPECT_EQ(error_of({"--install-kernel", "lab", "python"}), "--install-kernel takes no command (got 'python')");
+  EXPECT_EQ(error_of({"--install-kernel"}), "--install-kernel needs a value");
+}
+
 TEST(Options, AMissingValueIsAUsageError) {
   auto options = parse({"--min-memory"});
   ASSERT_FALSE(options);

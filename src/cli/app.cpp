@@ -262,7 +262,8 @@ class Flow {
       Style style{env_.stdout_tty && !env_.no_color ? Colors::on : Colors::off};
       out_ << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
                                              env_.nvml_library.has_value(), options_.sample_window.count(), place,
-                                             allocation, waiters, env_.now_ns, *rows},
+                                             allocation, waiters, env_.now_ns, *rows, env_.stdout_columns,
+                                             env_.hostname, time_of_day()},
                                   style);
       if (options_.show_topology) out_ << "\n" << render_topology_matrix(*machine);
     }
@@ -656,7 +657,8 @@ class Flow {
 
   // The wall clock now, "14:03:27" in local time, for waiting lines in logs.
   std::string time_of_day() const {
-    auto since_start = std::chrono::duration_cast<std::chrono::milliseconds>(services_.clock->now() - start_);
+    auto since_start = launching_ ? std::chrono::duration_cast<std::chrono::milliseconds>(services_.clock->now() - start_)
+                                  : std::chrono::milliseconds(0);
     std::time_t seconds = static_cast<std::time_t>(env_.now_ns / 1'000'000'000 + since_start.count() / 1000);
     std::tm parts{};
     char text[16] = {};
@@ -734,6 +736,7 @@ class Flow {
 
   int select_and_launch() {
     start_ = services_.clock->now();
+    launching_ = true;
     if (auto inside = check_slurm(); !inside) return report(inside.error(), err_);
     if (options_.wait && options_.action == Action::run) {
       if (auto ready = claims_->prepare(); !ready) return report(ready.error(), err_);
@@ -929,6 +932,7 @@ class Flow {
   std::chrono::steady_clock::time_point phase_start_;
   std::string trace_;
   mutable std::optional<std::string> user_;  // current_user(), once looked up
+  bool launching_ = false;  // start_ is set: the clock runs for waiting lines
   bool waited_ = false;  // an attempt failed and the run waited: the start line says for how long
   int settle_step_ = -1;  // position in the quick re-checks after a release; -1 when off
   std::map<std::string, std::chrono::steady_clock::time_point> last_hot_;  // UUID -> seen above --max-temp
@@ -940,15 +944,15 @@ std::optional<std::string> getenv_opt(const char* name) {
 }
 
 // COLUMNS when set to a number (what the shell says), else the width of the terminal on
-// stderr; 0 when neither says.
-std::size_t terminal_columns() {
+// `fd`; 0 when neither says (piped).
+std::size_t terminal_columns(int fd) {
   auto columns = getenv_opt("COLUMNS");
   if (columns && !columns->empty() && columns->size() < 6 &&
       columns->find_first_not_of("0123456789") == std::string::npos) {
     return std::stoul(*columns);
   }
   winsize size{};
-  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0) return size.ws_col;
+  if (ioctl(fd, TIOCGWINSZ, &size) == 0) return size.ws_col;
   return 0;
 }
 
@@ -973,7 +977,8 @@ Environment read_environment() {
   env.online_cpus = online_cpus();
   env.stdout_tty = isatty(STDOUT_FILENO) == 1;
   env.stderr_tty = isatty(STDERR_FILENO) == 1;
-  env.stderr_columns = terminal_columns();
+  env.stderr_columns = terminal_columns(STDERR_FILENO);
+  env.stdout_columns = terminal_columns(STDOUT_FILENO);
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) == 0) env.hostname = host;
   std::time_t now = std::time(nullptr);

@@ -39,6 +39,7 @@ struct Environment {
   bool stdout_tty = false;
   bool stderr_tty = false;
   std::size_t stderr_columns = 0;                 // COLUMNS, else the terminal's width; 0 unknown
+  std::size_t stdout_columns = 0;                 // the same for stdout: 0 when piped without COLUMNS
   std::optional<CpuSet> allowed_cpus;            // sched_getaffinity
   std::optional<CpuSet> online_cpus;             // /sys/devices/system/cpu/online
   std::string user;  // the real user's name for the [policy] limit; empty: looked up when needed

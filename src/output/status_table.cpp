@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstring>
+#include <sstream>
 #include <vector>
 
 #include "core/text.hpp"
@@ -28,11 +30,26 @@ std::string claims_line(const ClaimsPlace& place) {
   return "claims: " + place.path + " (shared, like /tmp: whoever creates a lock file can delete it; see --init-lock-dir)";
 }
 
+// What the UTIL and POWER columns hold: averages over the window, or (where the driver
+// keeps no samples) instantaneous readings, marked '*' when both kinds are shown.
+std::string readings_note(const Machine& machine, const StatusSource& source) {
+  bool averaged = false, instant = false;
+  for (const auto& gpu : machine.gpus) {
+    for (auto reading : {utilization_reading(gpu), power_reading(gpu)}) {
+      if (reading) (reading->averaged ? averaged : instant) = true;
+    }
+  }
+  if (instant && !averaged) return " · util and power: instantaneous";
+  return fmt::format(" · util and power: {:.1f}s averages", double(source.sample_window_ms) / 1000);
+}
+
 std::string header(const Machine& machine, const StatusSource& source) {
-  std::string line = fmt::format("{} GPU{}", machine.gpus.size(), machine.gpus.size() == 1 ? "" : "s");
+  std::string line = source.hostname.empty() ? "" : source.hostname + " · ";
+  if (!source.time_of_day.empty()) line += source.time_of_day + " · ";
+  line += fmt::format("{} GPU{}", machine.gpus.size(), machine.gpus.size() == 1 ? "" : "s");
   line += " · driver " + machine.driver_version.value_or("n/a");
   if (machine.cuda_driver_version) line += " · CUDA " + cuda_version(*machine.cuda_driver_version);
-  line += fmt::format(" · util and power: {:.1f}s averages", double(source.sample_window_ms) / 1000);
+  line += readings_note(machine, source);
   if (source.overridden) line += " · NVML from " + source.nvml_library + " (WITH_GPU_NVML_LIBRARY)";
   line += '\n';
   line += claims_line(source.claims);
@@ -49,26 +66,29 @@ std::string memory_cell(const Gpu& gpu) {
   return fmt::format("{} / {} MiB ({}%)", to_mib(used), to_mib(total), percent);
 }
 
-// A '*' marks an instantaneous figure where the driver keeps no samples to average.
-std::string util_cell(const Gpu& gpu) {
+// A '*' marks an instantaneous figure where the driver keeps no samples to average, when
+// the table also shows averages (`mark`); the header says which when all are alike.
+std::string util_cell(const Gpu& gpu, bool mark) {
   auto util = utilization_reading(gpu);
-  return util ? fmt::format("{:.0f}%{}", util->value, util->averaged ? "" : "*") : "n/a";
+  return util ? fmt::format("{:.0f}%{}", util->value, util->averaged || !mark ? "" : "*") : "n/a";
 }
 
-std::string power_cell(const Gpu& gpu) {
+std::string power_cell(const Gpu& gpu, bool mark) {
   auto power = power_reading(gpu);
   if (!power && !gpu.power_limit_w) return "n/a";
-  std::string draw = power ? fmt::format("{:.0f}{}", power->value, power->averaged ? "" : "*") : "n/a";
+  std::string draw = power ? fmt::format("{:.0f}{}", power->value, power->averaged || !mark ? "" : "*") : "n/a";
   return fmt::format("{} / {} W", draw, gpu.power_limit_w ? fmt::format("{:.0f}", *gpu.power_limit_w) : "n/a");
 }
 
+// True when the table mixes averaged and instantaneous readings: the '*' needs a legend.
 bool has_instant_reading(const Machine& machine) {
+  bool averaged = false, instant = false;
   for (const auto& gpu : machine.gpus) {
-    auto util = utilization_reading(gpu);
-    auto power = power_reading(gpu);
-    if (gpu.usable() && ((util && !util->averaged) || (power && !power->averaged))) return true;
+    for (auto reading : {utilization_reading(gpu), power_reading(gpu)}) {
+      if (gpu.usable() && reading) (reading->averaged ? averaged : instant) = true;
+    }
   }
-  return false;
+  return instant && averaged;
 }
 
 std::string note(const Gpu& gpu) {
@@ -81,17 +101,19 @@ std::string note(const Gpu& gpu) {
   return {};
 }
 
-// Who is using the GPU, as gpustat shows it: "31337  alice  19456 MiB  python train.py".
-std::string process_lines(const Gpu& gpu, std::size_t indent) {
+// Who is using the GPU, one compact line each, as gpustat shows it:
+// "alice/python train.py (19456 MiB, pid 31337)".
+std::string process_lines(const Gpu& gpu, std::size_t indent, std::size_t columns) {
   if (!gpu.processes) return {};
   std::string out;
   for (const auto& process : *gpu.processes) {
     std::string memory = process.used_memory_bytes ? fmt::format("{} MiB", to_mib(*process.used_memory_bytes)) : "n/a";
-    std::string line = fmt::format("{:{}}{:>7}  {:<10}  {:>9}  {}", "", indent, process.pid,
-                                   shorten(process.user.value_or("?"), 10), memory,
-                                   shorten(process.command.value_or("?"), 60));
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
+    std::string line = fmt::format("{:{}}pid {} ({})", "", indent, process.pid, memory);  // not visible from here
+    if (process.user || process.command) {
+      line = fmt::format("{:{}}{}/{} ({}, pid {})", "", indent, process.user.value_or("?"),
+                         process.command ? command_as_script(*process.command) : "?", memory, process.pid);
+    }
+    out += fit_columns(line, columns) + "\n";
   }
   return out;
 }
@@ -105,12 +127,80 @@ Color state_color(const Gpu& gpu) {
 
 using Row = std::vector<std::string>;
 
-Row row_of(const Gpu& gpu) {
+enum Column : std::size_t { kIndex, kName, kMemory, kUtil, kTemp, kPower, kProcs, kNuma, kCpus, kColumnCount };
+constexpr const char* kTitles[] = {"GPU", "NAME", "MEMORY USED / TOTAL", "UTIL", "TEMP", "POWER", "PROCS", "NUMA", "CPUS"};
+// What goes first when the terminal is narrow: the least useful columns.
+constexpr Column kDropOrder[] = {kCpus, kNuma, kProcs, kPower, kTemp};
+
+Row row_of(const Gpu& gpu, bool mark_instant) {
   if (!gpu.usable()) return {std::to_string(gpu.index), gpu.name.empty() ? "n/a" : gpu.name, "", "", "", "", "", "", ""};
   auto count = process_count(gpu);
-  return {std::to_string(gpu.index), gpu.name, memory_cell(gpu), util_cell(gpu), or_na(gpu.temperature_c, "C"),
-          power_cell(gpu), count ? std::to_string(*count) : "n/a", (gpu.numa_node ? std::to_string(*gpu.numa_node) : "n/a"),
+  return {std::to_string(gpu.index), gpu.name, memory_cell(gpu), util_cell(gpu, mark_instant),
+          or_na(gpu.temperature_c, "C"), power_cell(gpu, mark_instant), count ? std::to_string(*count) : "n/a", (gpu.numa_node ? std::to_string(*gpu.numa_node) : "n/a"),
           gpu.local_cpus ? gpu.local_cpus->to_string() : "n/a"};
+}
+
+// A column says something on this machine when its known values differ (one NUMA node,
+// or the same CPUs for every GPU, say nothing).
+bool informative(const std::vector<Row>& rows, Column column) {
+  std::string first;
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    const std::string& value = rows[r][column];
+    if (value.empty() || value == "n/a") continue;
+    if (first.empty()) first = value;
+    if (value != first) return true;
+  }
+  return false;
+}
+
+// "NVIDIA GeForce RTX 3090" -> "RTX 3090", for narrow terminals.
+std::string short_name(std::string name) {
+  for (const char* prefix : {"NVIDIA ", "GeForce "}) {
+    if (name.rfind(prefix, 0) == 0) name.erase(0, std::strlen(prefix));
+  }
+  return name;
+}
+
+std::size_t display_width(const std::string& text) {
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+struct Layout {
+  std::vector<bool> shown;
+  std::vector<std::size_t> widths;
+  std::size_t width = 0;  // of the columns shown, separators included
+};
+
+Layout layout_of(const std::vector<Row>& rows, const std::vector<bool>& shown) {
+  Layout layout{shown, std::vector<std::size_t>(kColumnCount, 0), 0};
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < kColumnCount; ++i) layout.widths[i] = std::max(layout.widths[i], display_width(row[i]));
+  }
+  for (std::size_t i = 0; i < kColumnCount; ++i) layout.width += shown[i] ? layout.widths[i] + 2 : 0;
+  return layout;
+}
+
+// The columns to show: those that say something, then as many as the terminal allows
+// with room for the state (at least its first word), names shortened before that.
+Layout fit_layout(std::vector<Row>& rows, std::size_t columns) {
+  std::vector<bool> shown(kColumnCount, true);
+  shown[kNuma] = informative(rows, kNuma);
+  shown[kCpus] = informative(rows, kCpus);
+  Layout layout = layout_of(rows, shown);
+  constexpr std::size_t kStateRoom = 24;
+  if (columns == 0) return layout;
+  for (Column column : kDropOrder) {
+    if (layout.width + kStateRoom <= columns) return layout;
+    if (column == kTemp) {  // before the temperature goes, the names get shorter
+      for (std::size_t r = 1; r < rows.size(); ++r) rows[r][kName] = short_name(rows[r][kName]);
+      layout = layout_of(rows, shown);
+      if (layout.width + kStateRoom <= columns) return layout;
+    }
+    shown[column] = false;
+    layout = layout_of(rows, shown);
+  }
+  return layout;
 }
 
 }  // namespace
@@ -134,23 +224,26 @@ std::string gpu_state(const Gpu& gpu) {
 }
 
 std::string render_status_table(const Machine& machine, const StatusSource& source, const Style& style) {
-  std::vector<Row> rows = {{"GPU", "NAME", "MEMORY USED / TOTAL", "UTIL", "TEMP", "POWER", "PROCS", "NUMA", "CPUS"}};
+  std::vector<Row> rows = {Row(std::begin(kTitles), std::end(kTitles))};
   std::vector<const Gpu*> shown;
   for (const auto& gpu : machine.gpus) {
     if (source.rows && std::find(source.rows->begin(), source.rows->end(), gpu.index) == source.rows->end()) continue;
     shown.push_back(&gpu);
-    rows.push_back(row_of(gpu));
+    rows.push_back(row_of(gpu, has_instant_reading(machine)));
   }
-  std::vector<std::size_t> widths(rows.front().size(), 0);
-  for (const auto& row : rows) {
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  Layout layout = fit_layout(rows, source.columns);
+  std::string out;
+  for (std::string line; const auto& part : {header(machine, source)}) {
+    std::istringstream lines(part);
+    while (std::getline(lines, line)) out += fit_columns(line, source.columns) + "\n";
   }
-  std::string out = header(machine, source);
   for (std::size_t r = 0; r < rows.size(); ++r) {
     std::string line;
-    for (std::size_t i = 0; i < rows[r].size(); ++i) {
-      bool right = i == 0 || (i >= 3 && i <= 7);  // numbers right-aligned, names and CPU lists left
-      line += right ? fmt::format("{:>{}}  ", rows[r][i], widths[i]) : fmt::format("{:<{}}  ", rows[r][i], widths[i]);
+    for (std::size_t i = 0; i < kColumnCount; ++i) {
+      if (!layout.shown[i]) continue;
+      bool right = i == kIndex || (i >= kUtil && i <= kNuma);  // numbers right-aligned; names, memory, CPUs left
+      std::string pad(layout.widths[i] - display_width(rows[r][i]), ' ');
+      line += right ? pad + rows[r][i] + "  " : rows[r][i] + pad + "  ";
     }
     if (r == 0) {
       out += style.paint(line + "STATE", Color::bold) + "\n";
@@ -160,12 +253,23 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
     std::string extra = note(gpu);
     bool outside = source.allocation && std::find(source.allocation->gpus.begin(), source.allocation->gpus.end(),
                                                   gpu.index) == source.allocation->gpus.end();
-    out += line + (outside ? "OUTSIDE ALLOCATION · " : "") + style.paint(gpu_state(gpu), state_color(gpu)) +
-           (extra.empty() ? "" : "  (" + extra + ")") + "\n";
-    out += process_lines(gpu, widths[0] + 2);
+    std::string state = fit_columns((outside ? "OUTSIDE ALLOCATION · " : "") + gpu_state(gpu) +
+                                        (extra.empty() ? "" : "  (" + extra + ")"),
+                                    source.columns > layout.width ? source.columns - layout.width : 0);
+    if (source.columns > 0 && source.columns <= layout.width) state = "…";
+    out += line + style.paint(state, state_color(gpu)) + "\n";
+    out += process_lines(gpu, layout.widths[kIndex] + 2, source.columns);
   }
   if (has_instant_reading(machine)) out += "* instantaneous: the driver keeps no samples to average for this GPU\n";
   return out + render_waiters(source.waiters, source.now_ns);
+}
+
+std::string command_as_script(const std::string& command) {
+  auto space = command.find(' ');
+  std::string program = command.substr(0, space);
+  auto slash = program.rfind('/');
+  if (slash != std::string::npos && slash + 1 < program.size()) program = program.substr(slash + 1);
+  return space == std::string::npos ? program : program + command.substr(space);
 }
 
 std::string render_waiters(const std::vector<Ticket>& waiters, std::int64_t now_ns) {

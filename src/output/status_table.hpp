@@ -22,7 +22,14 @@ struct StatusSource {
   std::vector<Ticket> waiters;               // the waiting line, oldest first
   std::int64_t now_ns = 0;                   // the wall clock, for how long each has waited
   std::optional<std::vector<unsigned>> rows; // --gpu, --gpu-type: the GPUs shown; all when empty
+  std::size_t columns = 0;                   // the terminal's width; 0: piped, no limit
+  std::string hostname;
+  std::string time_of_day;                   // "14:03:27", local
 };
+
+// A process's command as people name it: the program's file name, then its arguments
+// ("python3.11 train.py --lr 3", not "/root/.pyenv/versions/3.11.7/bin/python3.11 ...").
+std::string command_as_script(const std::string& command);
 
 // The whole table, header included, ending with a newline.
 std::string render_status_table(const Machine& machine, const StatusSource& source, const Style& style);

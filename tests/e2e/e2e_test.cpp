@@ -608,6 +608,38 @@ TEST_F(E2E, JsonReadingsAreRoundedToWhatTheDriverMeasures) {
   EXPECT_EQ(decision["gpus"][0]["reasons"][0]["value"], 97.3) << decision["gpus"][0].dump();
 }
 
+// The table fits the terminal (COLUMNS, as a terminal would set it): columns that say
+// nothing go first, then the least useful, then long names; piped, nothing is cut.
+TEST_F(E2E, StatusFitsTheTerminalWidth) {
+  json two_sockets = example("server-2socket-nvlink.json");
+  for (std::size_t i = 0; i < two_sockets["gpus"].size(); ++i) two_sockets["gpus"][i]["local_cpus"] = i < 4 ? "0" : "1";
+  write_machine(two_sockets);
+  auto widest = [](const std::string& text) {
+    std::size_t widest = 0, line = 0;
+    for (char c : text) {
+      if (c == '\n') widest = std::max(widest, line), line = 0;
+      else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++line;
+    }
+    return widest;
+  };
+  auto piped = with_gpu({"--status"}).out;
+  EXPECT_TRUE(contains(piped, "PROCS  NUMA  CPUS  STATE")) << piped;  // two sockets: NUMA says something
+  EXPECT_GT(widest(piped), 120u);
+  for (std::size_t columns : {200u, 120u, 80u}) {
+    auto fitted = with_gpu({"--status"}, {{"COLUMNS", std::to_string(columns)}}).out;
+    EXPECT_LE(widest(fitted), columns) << fitted;
+    EXPECT_TRUE(contains(fitted, "GPU  NAME")) << fitted;
+    EXPECT_TRUE(contains(fitted, "STATE\n")) << fitted;
+  }
+  auto narrow = with_gpu({"--status"}, {{"COLUMNS", "80"}}).out;
+  EXPECT_FALSE(contains(narrow, "CPUS")) << narrow;
+  EXPECT_TRUE(contains(narrow, "UTIL  STATE\n  0  A100 80GB PCIe")) << narrow;  // names shortened, memory kept
+  write_machine(machine_of({gpu(0), gpu(1)}));  // one socket: NUMA and CPUS say nothing
+  auto plain = with_gpu({"--status"}).out;
+  EXPECT_FALSE(contains(plain, "NUMA")) << plain;
+  EXPECT_TRUE(contains(plain, "PROCS  STATE")) << plain;
+}
+
 TEST_F(E2E, StatusSaysWhoRunsEachComputeProcess) {
   auto sleeper = std::make_unique<BackgroundProcess>(std::vector<std::string>{"/bin/sleep", "30"}, env, temp / "s.out",
                                                      temp / "s.err");
@@ -622,10 +654,10 @@ TEST_F(E2E, StatusSaysWhoRunsEachComputeProcess) {
   }
   auto status = with_gpu({"--status"});
   std::string user = getpwuid(getuid()) ? getpwuid(getuid())->pw_name : std::to_string(getuid());
-  char expected[128];
-  std::snprintf(expected, sizeof expected, "%7d  %-10s  %9s  /bin/sleep 30\n", sleeper->pid(), user.c_str(), "1234 MiB");
+  // One compact line each, the command as its program's name and arguments (gpustat's style).
+  std::string expected = "     " + user + "/sleep 30 (1234 MiB, pid " + std::to_string(sleeper->pid()) + ")\n";
   EXPECT_NE(status.out.find(expected), std::string::npos) << status.out;
-  EXPECT_NE(status.out.find("4194001  ?                 n/a  ?\n"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("     pid 4194001 (n/a)\n"), std::string::npos) << status.out;
 }
 
 TEST_F(E2E, PrintEnvPrintsExportLinesAndSaysNothingIsClaimed) {

@@ -66,8 +66,18 @@ TEST_F(E2E, WithoutSamplesTheInstantaneousReadingIsUsedAndSaidSo) {
   machine["gpus"][0]["utilization_percent"] = 60;
   write_machine(machine);
   auto status = with_gpu({"--status"});
+  EXPECT_TRUE(contains(status.out, "util and power: instantaneous")) << status.out;
+  EXPECT_TRUE(contains(status.out, "    60%   ")) << status.out;
+  // Beside a GPU whose readings are averages, the instantaneous one is marked.
+  json mixed = machine_of({gpu(0), gpu(1)});
+  mixed["gpus"][0]["utilization_percent"] = 60;
+  mixed["gpus"][1]["samples"] = {{"utilization_percent", steady(10)}};
+  write_machine(mixed);
+  status = with_gpu({"--status"});
+  EXPECT_TRUE(contains(status.out, "util and power: 5.0s averages")) << status.out;
   EXPECT_TRUE(contains(status.out, "60%*")) << status.out;
   EXPECT_TRUE(contains(status.out, "* instantaneous: the driver keeps no samples to average for this GPU\n"));
+  write_machine(machine);
   auto dry = with_gpu({"--dry-run", "--max-util", "50", "true"});
   EXPECT_EQ(dry.exit_code, 4);
   EXPECT_TRUE(contains(dry.out, "  GPU 0: rejected: utilization 60% > 50% (instantaneous: the driver keeps no samples) "

@@ -17,11 +17,11 @@ _with_gpu() {
   local flags="--gpu --min-gpus --max-gpus --gpu-type --strict --min-memory --max-util --max-temp --max-power
     --sample-window --require-idle --wait --timeout --poll-interval --status --json --dry-run --print-env --quiet
     --id-format --share --lock-dir --init-lock-dir --ignore-slurm --profile --config --show-config --version --help
-    --topology --numa --bind --install-kernel"
+    --topology --numa --bind --install-kernel --color"
   local i
   for ((i = 1; i < COMP_CWORD; i++)); do
     # After "--" or the first word that is not an option or its value, complete the command.
-    if [[ ${COMP_WORDS[i]} == -- || ( ${COMP_WORDS[i]} != -* && ${COMP_WORDS[i-1]} != --@(gpu|min-gpus|max-gpus|gpu-type|min-memory|max-util|max-temp|max-power|sample-window|timeout|poll-interval|id-format|lock-dir|profile|config|topology|numa) ) ]]; then
+    if [[ ${COMP_WORDS[i]} == -- || ( ${COMP_WORDS[i]} != -* && ${COMP_WORDS[i-1]} != --@(gpu|min-gpus|max-gpus|gpu-type|min-memory|max-util|max-temp|max-power|sample-window|timeout|poll-interval|id-format|lock-dir|profile|config|topology|numa|color|install-kernel) ) ]]; then
       COMPREPLY=($(compgen -c -- "$cur"))
       return
     fi
@@ -38,6 +38,7 @@ _with_gpu() {
     --id-format) COMPREPLY=($(compgen -W "auto index uuid" -- "$cur")); return ;;
     --topology) COMPREPLY=($(compgen -W "prefer ignore" -- "$cur")); return ;;
     --numa) COMPREPLY=($(compgen -W "prefer require ignore" -- "$cur")); return ;;
+    --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
   esac
   COMPREPLY=($(compgen -W "$flags" -- "$cur"))
   [[ ${#COMPREPLY[@]} -eq 0 && $cur != -* ]] && COMPREPLY=($(compgen -c -- "$cur"))

@@ -259,11 +259,13 @@ class Flow {
       out_ << render_status_json(*machine,
                                  {env_.hostname, env_.timestamp, place, allocation, waiters, env_.now_ns, *rows});
     } else {
-      Style style{env_.stdout_tty && !env_.no_color ? Colors::on : Colors::off};
+      bool colors = options_.color == ColorWhen::always ||
+                    (options_.color == ColorWhen::automatic && env_.stdout_tty && !env_.no_color);
+      Style style{colors ? Colors::on : Colors::off};
       out_ << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
                                              env_.nvml_library.has_value(), options_.sample_window.count(), place,
                                              allocation, waiters, env_.now_ns, *rows, env_.stdout_columns,
-                                             env_.hostname, time_of_day()},
+                                             env_.hostname, time_of_day(), &options_.selection},
                                   style);
       if (options_.show_topology) out_ << "\n" << render_topology_matrix(*machine);
     }

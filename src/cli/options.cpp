@@ -51,7 +51,7 @@ const std::map<std::string, std::string> kBuiltIn = {
 // Flags that are not settings (they act, or say where settings come from).
 const std::vector<std::string> kOtherFlags = {"--gpu",      "--status",  "--json",   "--dry-run", "--print-env",
                                               "--version",  "--help",    "--config", "--profile", "--show-config",
-                                              "--init-lock-dir", "--install-kernel"};
+                                              "--init-lock-dir", "--install-kernel", "--color"};
 
 bool is_true(const std::string& value) { return value == "true"; }
 
@@ -186,6 +186,7 @@ struct CommandLine {
   bool show_topology = false;  // --topology without a value: the matrix, with --status
   std::optional<std::string> init_lock_dir;  // --init-lock-dir [PATH]: "" without PATH
   std::optional<std::string> install_kernel;  // --install-kernel NAME
+  std::string color;                          // --color WHEN
   std::vector<std::string> args;              // as given, for the kernel's own with-gpu
   std::vector<std::string> rest;
 };
@@ -241,7 +242,9 @@ bool is_known_option(const std::string& name) {
 // Options whose value is required: every setting but the flags and --topology (whose
 // value is optional), and --gpu, --config, --profile.
 bool needs_value(const std::string& name) {
-  if (name == "--gpu" || name == "--config" || name == "--profile" || name == "--install-kernel") return true;
+  if (name == "--gpu" || name == "--config" || name == "--profile" || name == "--install-kernel" || name == "--color") {
+    return true;
+  }
   const Spec* spec = spec_for_flag(name);
   return spec && spec->kind != Kind::flag && spec->kind != Kind::topology;
 }
@@ -315,6 +318,7 @@ Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
   app.add_flag("-n,--dry-run", line.dry_run);
   app.add_flag("--print-env", line.print_env);
   app.add_flag("--show-config", line.show_config);
+  app.add_option("--color", line.color);
   std::string init_path;
   app.add_option("--init-lock-dir", init_path)->expected(0, 1);
   std::string kernel;
@@ -536,12 +540,11 @@ Result<Ok> apply_settings(const std::map<std::string, Setting>& merged, Options&
 
 // Combinations that only make sense together on one command line.
 // A flag given with --status that only a launch can use: a sentence saying so. --gpu and
-// --gpu-type pick the rows; --sample-window, --lock-dir and --ignore-slurm change what is
-// shown; the others would silently do nothing.
+// --gpu-type pick the rows; thresholds colour the readings that fail them; --sample-window,
+// --lock-dir and --ignore-slurm change what is shown; the others would silently do nothing.
 std::optional<std::string> not_for_status(const CommandLine& line) {
-  static const char* const kLaunchOnly[] = {"min_gpus", "max_gpus",      "wait",    "timeout", "poll_interval",
-                                           "share",    "id_format",     "numa",    "quiet",   "require_idle",
-                                           "min_memory", "max_util",    "max_temp", "max_power"};
+  static const char* const kLaunchOnly[] = {"min_gpus", "max_gpus", "wait",  "timeout",      "poll_interval",
+                                           "share",    "id_format", "numa",  "quiet",        "require_idle"};
   for (const char* key : kLaunchOnly) {
     if (!line.settings.count(key)) continue;
     std::string flag = "--" + std::string(key);
@@ -554,6 +557,14 @@ std::optional<std::string> not_for_status(const CommandLine& line) {
            " chooses GPUs for a launch; with --status, --topology alone shows the link matrix";
   }
   return std::nullopt;
+}
+
+Result<Ok> choose_color(const std::string& value, ColorWhen& color) {
+  if (value == "auto") color = ColorWhen::automatic;
+  else if (value == "always") color = ColorWhen::always;
+  else if (value == "never") color = ColorWhen::never;
+  else return usage_error("--color: '" + value + "' is not auto, always or never");
+  return Ok{};
 }
 
 bool valid_kernel_name(const std::string& name) {
@@ -696,6 +707,9 @@ Result<Options> convert(const CommandLine& line, const SettingSources& sources) 
                    : line.install_kernel ? Action::install_kernel
                                         : Action::run;
   if (line.init_lock_dir && !line.init_lock_dir->empty()) options.init_lock_dir = line.init_lock_dir;
+  if (!line.color.empty()) {
+    if (auto chosen = choose_color(line.color, options.color); !chosen) return chosen.error();
+  }
   if (line.install_kernel) {
     options.kernel_name = *line.install_kernel;
     options.kernel_flags = flags_for_kernel(line.args);
@@ -807,6 +821,9 @@ claims:
                        of the node instead of refusing (exit 4)
   --lock-dir PATH      claims directory [default: $WITH_GPU_LOCK_DIR, else /run/with-gpu
                        when root made it with --init-lock-dir, else /tmp/with-gpu]
+  --color WHEN         colour --status: auto (a terminal, unless NO_COLOR is set), always,
+                       never [default: auto]; readings failing the thresholds in force
+                       are red
   --init-lock-dir [PATH]  as root: make PATH [default: /run/with-gpu] a hardened claims
                        directory, root's, with a lock file for every GPU: users can claim
                        but not delete or plant lock files (docs/security.md); then exit

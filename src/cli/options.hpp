@@ -15,6 +15,7 @@ namespace wg {
 
 enum class Action { run, status, dry_run, print_env, print_text, init_lock_dir, install_kernel };
 enum class Output { text, json };
+enum class ColorWhen { automatic, always, never };  // --color
 
 // The admin's limit from the system config's [policy]; users' files and flags cannot
 // change it.
@@ -37,6 +38,7 @@ struct Options {
   bool quiet = false;
   std::optional<std::string> lock_dir;  // --lock-dir, WITH_GPU_LOCK_DIR or a config file
   std::optional<std::string> init_lock_dir;  // --init-lock-dir PATH (absolute); empty: the default
+  ColorWhen color = ColorWhen::automatic;    // --color: auto (a TTY without NO_COLOR), always, never
   std::string kernel_name;                   // --install-kernel NAME
   std::vector<std::string> kernel_flags;     // the other flags, for the kernel's with-gpu
   IdFormat id_format = IdFormat::automatic;

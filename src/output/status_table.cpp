@@ -140,6 +140,38 @@ Row row_of(const Gpu& gpu, bool mark_instant) {
           gpu.local_cpus ? gpu.local_cpus->to_string() : "n/a"};
 }
 
+// Temperatures people watch for without a --max-temp: where GPUs start to slow down.
+constexpr unsigned kHotC = 85;
+constexpr unsigned kWarmC = 75;
+
+// The colour of a reading that fails a threshold in force (the default free-memory floor
+// included), or that is hot; none when it passes.
+std::optional<Color> reading_color(const Gpu& gpu, Column column, const SelectionOptions& limits) {
+  auto red_if = [](bool failed) { return failed ? std::optional<Color>(Color::red) : std::nullopt; };
+  switch (column) {
+    case kMemory:
+      return red_if(limits.min_free_bytes > 0 && gpu.memory_free_bytes && *gpu.memory_free_bytes < limits.min_free_bytes);
+    case kUtil: {
+      auto util = utilization_reading(gpu);
+      return red_if(util && limits.max_util_percent && util->value > *limits.max_util_percent);
+    }
+    case kTemp:
+      if (!gpu.temperature_c) return std::nullopt;
+      if (limits.max_temp_c) return red_if(*gpu.temperature_c > *limits.max_temp_c);
+      if (*gpu.temperature_c >= kHotC) return Color::red;
+      return *gpu.temperature_c >= kWarmC ? std::optional<Color>(Color::yellow) : std::nullopt;
+    case kPower: {
+      auto power = power_reading(gpu);
+      if (!power) return std::nullopt;
+      std::optional<double> limit = limits.max_power_w;
+      if (limits.max_power_fraction && gpu.power_limit_w) limit = *limits.max_power_fraction * *gpu.power_limit_w;
+      return red_if(limit && power->value > *limit);
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
 // A column says something on this machine when its known values differ (one NUMA node,
 // or the same CPUs for every GPU, say nothing).
 bool informative(const std::vector<Row>& rows, Column column) {
@@ -243,7 +275,11 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
       if (!layout.shown[i]) continue;
       bool right = i == kIndex || (i >= kUtil && i <= kNuma);  // numbers right-aligned; names, memory, CPUs left
       std::string pad(layout.widths[i] - display_width(rows[r][i]), ' ');
-      line += right ? pad + rows[r][i] + "  " : rows[r][i] + pad + "  ";
+      std::string cell = rows[r][i];
+      if (r > 0 && source.thresholds && shown[r - 1]->usable()) {
+        if (auto color = reading_color(*shown[r - 1], Column(i), *source.thresholds)) cell = style.paint(cell, *color);
+      }
+      line += right ? pad + cell + "  " : cell + pad + "  ";
     }
     if (r == 0) {
       out += style.paint(line + "STATE", Color::bold) + "\n";

@@ -7,6 +7,7 @@
 #include "core/claims.hpp"
 #include "core/gpu.hpp"
 #include "core/queue.hpp"
+#include "core/selector.hpp"
 #include "core/visible_devices.hpp"
 #include "output/style.hpp"
 
@@ -25,6 +26,7 @@ struct StatusSource {
   std::size_t columns = 0;                   // the terminal's width; 0: piped, no limit
   std::string hostname;
   std::string time_of_day;                   // "14:03:27", local
+  const SelectionOptions* thresholds = nullptr;  // in force: readings failing them are coloured
 };
 
 // A process's command as people name it: the program's file name, then its arguments

@@ -579,7 +579,7 @@ TEST_F(E2E, StatusShowsTheGpusAskedForAndRefusesFlagsItCannotUse) {
   EXPECT_EQ(topology.err, "with-gpu: error: --topology ignore chooses GPUs for a launch; with --status, --topology "
                           "alone shows the link matrix\n");
   EXPECT_EQ(with_gpu({"--status", "--min-gpus", "2"}).exit_code, 2);
-  EXPECT_EQ(with_gpu({"--status", "--max-temp", "80"}).exit_code, 2);
+  EXPECT_EQ(with_gpu({"--status", "--max-temp", "80"}).exit_code, 0);  // thresholds colour the readings
   EXPECT_EQ(with_gpu({"--status", "--sample-window", "1s"}).exit_code, 0);
   auto missing = with_gpu({"--status", "--gpu", "7"});
   EXPECT_EQ(missing.exit_code, 2);
@@ -638,6 +638,29 @@ TEST_F(E2E, StatusFitsTheTerminalWidth) {
   auto plain = with_gpu({"--status"}).out;
   EXPECT_FALSE(contains(plain, "NUMA")) << plain;
   EXPECT_TRUE(contains(plain, "PROCS  STATE")) << plain;
+}
+
+// Readings that fail the thresholds in force are red (a hot GPU even without --max-temp);
+// colours only with --color always, or on a terminal without NO_COLOR.
+TEST_F(E2E, StatusColoursReadingsAgainstTheThresholdsInForce) {
+  json hot = gpu(0, 1000);  // 1000 MiB free: under the default 2 GiB floor
+  hot["temperature_c"] = 88;
+  hot["utilization_percent"] = 97;
+  write_machine(machine_of({hot, gpu(1)}));
+  const std::string red = "\033[31m";
+  auto coloured = with_gpu({"--status", "--color", "always"}).out;
+  EXPECT_TRUE(contains(coloured, red + "88C\033[0m")) << coloured;
+  EXPECT_TRUE(contains(coloured, red + "0 / 1500 MiB (0%)\033[0m")) << coloured;
+  EXPECT_FALSE(contains(coloured, red + "97%")) << coloured;  // no --max-util in force
+  auto limits = with_gpu({"--status", "--color", "always", "--max-util", "90", "--max-temp", "90", "--min-memory", "0"}).out;
+  EXPECT_TRUE(contains(limits, red + "97%\033[0m")) << limits;
+  EXPECT_FALSE(contains(limits, red + "88C")) << limits;
+  EXPECT_FALSE(contains(limits, red + "0 / 1500")) << limits;
+  EXPECT_FALSE(contains(with_gpu({"--status", "--color", "never"}).out, "\033["));
+  EXPECT_FALSE(contains(with_gpu({"--status"}).out, "\033["));  // piped
+  auto wrong = with_gpu({"--status", "--color", "sometimes"});
+  EXPECT_EQ(wrong.exit_code, 2);
+  EXPECT_EQ(wrong.err, "with-gpu: error: --color: 'sometimes' is not auto, always or never\n");
 }
 
 TEST_F(E2E, StatusSaysWhoRunsEachComputeProcess) {

@@ -17,7 +17,7 @@ _with_gpu() {
   local flags="--gpu --min-gpus --max-gpus --gpu-type --strict --min-memory --max-util --max-temp --max-power
     --sample-window --require-idle --wait --timeout --poll-interval --status --json --dry-run --print-env --quiet
     --id-format --share --lock-dir --init-lock-dir --ignore-slurm --profile --config --show-config --version --help
-    --topology --numa --bind --install-kernel --color"
+    --topology --numa --bind --install-kernel --color --watch"
   local i
   for ((i = 1; i < COMP_CWORD; i++)); do
     # After "--" or the first word that is not an option or its value, complete the command.

@@ -12,6 +12,7 @@
 #include <memory>
 #include <ctime>
 #include <iostream>
+#include <sstream>
 
 #include "cli/exit_code.hpp"
 #include "cli/options.hpp"
@@ -26,6 +27,7 @@
 #include "os/lock_dir.hpp"
 #include "os/system_clock.hpp"
 #include "os/kernelspec.hpp"
+#include "os/live_terminal.hpp"
 #include "os/wait_queue.hpp"
 #include "output/decision_json.hpp"
 #include "output/decision_report.hpp"
@@ -241,7 +243,23 @@ class Flow {
     return machine;
   }
 
-  int show_status() {
+  // --status --watch: the driver opened once, a frame every interval until the user quits.
+  int watch_status() {
+    if (!services_.open_screen) return report(Error{ErrorKind::internal, "--watch needs a terminal screen", {}}, err_);
+    auto screen = services_.open_screen(out_);
+    start_ = services_.clock->now();  // the header's time moves on with each frame
+    launching_ = true;
+    for (;;) {
+      std::ostringstream frame;
+      if (int status = show_status(frame); status != 0) return status;
+      screen->show(frame.str());
+      if (screen->wait_until(services_.clock->now() + *options_.watch) == LiveEvent::quit) return 0;
+    }
+  }
+
+  int show_status() { return options_.watch ? watch_status() : show_status(out_); }
+
+  int show_status(std::ostream& out) {
     auto machine = read_machine_and_holders();
     if (!machine) return report(machine.error(), err_);
     // Only --status shows who runs each compute process; decisions never need it.
@@ -256,20 +274,20 @@ class Flow {
       waiters = queue_->read({}).tickets;
     }
     if (options_.output == Output::json) {
-      out_ << render_status_json(*machine,
+      out << render_status_json(*machine,
                                  {env_.hostname, env_.timestamp, place, allocation, waiters, env_.now_ns, *rows});
     } else {
       bool colors = options_.color == ColorWhen::always ||
                     (options_.color == ColorWhen::automatic && env_.stdout_tty && !env_.no_color);
       Style style{colors ? Colors::on : Colors::off};
-      out_ << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
+      out << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
                                              env_.nvml_library.has_value(), options_.sample_window.count(), place,
                                              allocation, waiters, env_.now_ns, *rows, env_.stdout_columns,
                                              env_.hostname, time_of_day(), &options_.selection},
                                   style);
-      if (options_.show_topology) out_ << "\n" << render_topology_matrix(*machine);
+      if (options_.show_topology) out << "\n" << render_topology_matrix(*machine);
     }
-    out_.flush();
+    out.flush();
     trace("render");
     print_trace();
     return 0;
@@ -934,7 +952,7 @@ class Flow {
   std::chrono::steady_clock::time_point phase_start_;
   std::string trace_;
   mutable std::optional<std::string> user_;  // current_user(), once looked up
-  bool launching_ = false;  // start_ is set: the clock runs for waiting lines
+  bool launching_ = false;  // start_ is set: the clock runs for waiting lines and watched frames
   bool waited_ = false;  // an attempt failed and the run waited: the start line says for how long
   int settle_step_ = -1;  // position in the quick re-checks after a release; -1 when off
   std::map<std::string, std::chrono::steady_clock::time_point> last_hot_;  // UUID -> seen above --max-temp
@@ -1064,6 +1082,9 @@ int run(int argc, char** argv) {
   services.check_device_access = [](Machine& machine) { mark_refused_device_nodes(machine); };
   services.open_queue = [](const std::string& dir) { return std::unique_ptr<WaitQueue>(new TicketQueue(dir)); };
   services.install_kernel = install_kernel;
+  services.open_screen = [&env](std::ostream& out) {
+    return std::unique_ptr<LiveScreen>(new LiveTerminal(out, env.stdout_tty));
+  };
   return run_app(args, env, services, std::cout, std::cerr);
 }
 

@@ -15,6 +15,7 @@
 #include "core/clock.hpp"
 #include "core/gpu_source.hpp"
 #include "core/launcher.hpp"
+#include "core/live_screen.hpp"
 #include "core/queue.hpp"
 #include "core/slurm.hpp"
 
@@ -81,6 +82,8 @@ struct Services {
   // --install-kernel: writes a Jupyter kernelspec NAME whose kernel starts through with-gpu
   // with `flags`; returns a report for the user.
   std::function<Result<std::string>(const std::string& name, const std::vector<std::string>& flags)> install_kernel;
+  // --status --watch: the screen frames are drawn on, keys read from.
+  std::function<std::unique_ptr<LiveScreen>(std::ostream& out)> open_screen;
   // The waiting line in a lock directory; empty (tests of the flow): no line is kept.
   std::function<std::unique_ptr<WaitQueue>(const std::string& lock_dir)> open_queue;
 };

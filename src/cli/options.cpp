@@ -51,7 +51,7 @@ const std::map<std::string, std::string> kBuiltIn = {
 // Flags that are not settings (they act, or say where settings come from).
 const std::vector<std::string> kOtherFlags = {"--gpu",      "--status",  "--json",   "--dry-run", "--print-env",
                                               "--version",  "--help",    "--config", "--profile", "--show-config",
-                                              "--init-lock-dir", "--install-kernel", "--color"};
+                                              "--init-lock-dir", "--install-kernel", "--color", "--watch"};
 
 bool is_true(const std::string& value) { return value == "true"; }
 
@@ -187,6 +187,7 @@ struct CommandLine {
   std::optional<std::string> init_lock_dir;  // --init-lock-dir [PATH]: "" without PATH
   std::optional<std::string> install_kernel;  // --install-kernel NAME
   std::string color;                          // --color WHEN
+  std::optional<std::string> watch;           // --watch [INTERVAL]: "" without INTERVAL
   std::vector<std::string> args;              // as given, for the kernel's own with-gpu
   std::vector<std::string> rest;
 };
@@ -274,7 +275,7 @@ Result<Ok> check_values_present(const std::vector<std::string>& args) {
     if (!is_known_option(name)) return Ok{};
     if (inline_value) continue;
     bool has_next = i + 1 < args.size();
-    bool optional_value = name == "--topology" || name == "--init-lock-dir";
+    bool optional_value = name == "--topology" || name == "--init-lock-dir" || name == "--watch";
     if (optional_value && has_next && !is_option_word(args[i + 1])) ++i;
     if (!needs_value(name)) continue;
     if (!has_next) return usage_error(name + " needs a value");
@@ -319,6 +320,8 @@ Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
   app.add_flag("--print-env", line.print_env);
   app.add_flag("--show-config", line.show_config);
   app.add_option("--color", line.color);
+  std::string watch_every;
+  app.add_option("--watch", watch_every)->expected(0, 1);
   std::string init_path;
   app.add_option("--init-lock-dir", init_path)->expected(0, 1);
   std::string kernel;
@@ -336,6 +339,7 @@ Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
   if (auto filled = check_not_empty(app, line); !filled) return filled.error();
   if (app.count("--init-lock-dir") > 0) line.init_lock_dir = init_path;
   if (app.count("--install-kernel") > 0) line.install_kernel = kernel;
+  if (app.count("--watch") > 0) line.watch = watch_every;
   line.args = args;
   for (const auto& spec : kSpecs) {
     if (app.count(spec.flag) == 0) continue;
@@ -710,6 +714,15 @@ Result<Options> convert(const CommandLine& line, const SettingSources& sources) 
   if (!line.color.empty()) {
     if (auto chosen = choose_color(line.color, options.color); !chosen) return chosen.error();
   }
+  if (line.watch) {
+    if (!line.status) return usage_error("--watch goes with --status (with-gpu --status --watch [INTERVAL])");
+    if (line.json) return usage_error("--watch redraws the table; for JSON, run --status --json in a loop");
+    auto every = line.watch->empty() ? std::optional<std::chrono::milliseconds>(1000) : parse_duration(*line.watch);
+    if (!every || every->count() < 100) {
+      return usage_error("--watch: '" + *line.watch + "' is not a duration of at least 100ms (e.g. 1s, 500ms)");
+    }
+    options.watch = *every;
+  }
   if (line.install_kernel) {
     options.kernel_name = *line.install_kernel;
     options.kernel_flags = flags_for_kernel(line.args);
@@ -821,6 +834,8 @@ claims:
                        of the node instead of refusing (exit 4)
   --lock-dir PATH      claims directory [default: $WITH_GPU_LOCK_DIR, else /run/with-gpu
                        when root made it with --init-lock-dir, else /tmp/with-gpu]
+  --watch [INTERVAL]   with --status: redraw in place every INTERVAL [default: 1s];
+                       q or Ctrl-C quits
   --color WHEN         colour --status: auto (a terminal, unless NO_COLOR is set), always,
                        never [default: auto]; readings failing the thresholds in force
                        are red

@@ -39,6 +39,7 @@ struct Options {
   std::optional<std::string> lock_dir;  // --lock-dir, WITH_GPU_LOCK_DIR or a config file
   std::optional<std::string> init_lock_dir;  // --init-lock-dir PATH (absolute); empty: the default
   ColorWhen color = ColorWhen::automatic;    // --color: auto (a TTY without NO_COLOR), always, never
+  std::optional<std::chrono::milliseconds> watch;  // --status --watch [INTERVAL]: redraw every INTERVAL
   std::string kernel_name;                   // --install-kernel NAME
   std::vector<std::string> kernel_flags;     // the other flags, for the kernel's with-gpu
   IdFormat id_format = IdFormat::automatic;

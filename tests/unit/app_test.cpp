@@ -94,6 +94,28 @@ class FakeClock : public Clock {
   std::chrono::steady_clock::time_point time{};
 };
 
+// The --watch screen on the fake clock: keeps the frames, sleeps until each deadline, and
+// quits after `frames_before_quit` frames (the user pressing q).
+class FakeScreen : public LiveScreen {
+ public:
+  FakeScreen(FakeClock* clock, std::vector<std::string>* frames, std::vector<std::chrono::milliseconds>* sleeps,
+             int frames_before_quit)
+      : clock_(clock), frames_(frames), sleeps_(sleeps), left_(frames_before_quit) {}
+  void show(const std::string& frame) override { frames_->push_back(frame); }
+  LiveEvent wait_until(std::chrono::steady_clock::time_point deadline) override {
+    if (--left_ <= 0) return LiveEvent::quit;
+    sleeps_->push_back(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_->time));
+    clock_->time = deadline;
+    return LiveEvent::tick;
+  }
+
+ private:
+  FakeClock* clock_;
+  std::vector<std::string>* frames_;
+  std::vector<std::chrono::milliseconds>* sleeps_;
+  int left_;
+};
+
 // Sleeps on the fake clock. Scripted events (claims changed, a signal) end a wait early
 // at the time they are scheduled for; the length of every wait is recorded.
 class FakeWatch : public ChangeWatch {
@@ -182,6 +204,10 @@ class AppTest : public ::testing::Test {
       return Ok{};
     };
     services.exit_now = [this](int status) { exited_with = status; };
+    services.open_screen = [this](std::ostream&) {
+      ++screens_opened;
+      return std::unique_ptr<LiveScreen>(new FakeScreen(&clock, &frames, &frame_sleeps, frames_before_quit));
+    };
     services.check_device_access = [this](Machine& machine) {
       ++device_checks;
       for (unsigned index : refused_nodes) {
@@ -215,6 +241,10 @@ class AppTest : public ::testing::Test {
                                             GpuBuilder(2).free_mib(20000)})};
   Machine busy = machine_of({GpuBuilder(0).free_mib(100), GpuBuilder(1).claimed_by(4242)});
   int queries = 0;
+  int screens_opened = 0;
+  int frames_before_quit = 3;
+  std::vector<std::string> frames;                      // --watch: what was drawn
+  std::vector<std::chrono::milliseconds> frame_sleeps;  // --watch: the waits between frames
   std::vector<TopologyDetail> details;  // what each query asked for
   std::vector<std::vector<unsigned>> link_reads;  // the GPUs each read of links was about
   std::vector<std::string> events;      // pinning and memory policy, in order
@@ -629,6 +659,20 @@ TEST_F(AppTest, StatusAndPrintEnvLookUpNoCommand) {
   run({"--print-env"});
   run({"--dry-run"});
   EXPECT_TRUE(launcher.resolved.empty());
+}
+
+// --watch: the driver opened once and read once a frame, a frame every interval on the
+// fake clock, until the user quits; the header's time moves on.
+TEST_F(AppTest, StatusWatchRedrawsEveryIntervalUntilTheUserQuits) {
+  frames_before_quit = 3;
+  EXPECT_EQ(run({"--status", "--watch", "2s"}), 0) << err.str();
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(screens_opened, 1);
+  EXPECT_EQ(queries, 3);
+  EXPECT_EQ(frame_sleeps, (std::vector<std::chrono::milliseconds>{std::chrono::seconds(2), std::chrono::seconds(2)}));
+  EXPECT_NE(frames[0].find("11:06:40 · 3 GPUs"), std::string::npos) << frames[0];
+  EXPECT_NE(frames[2].find("11:06:44 · 3 GPUs"), std::string::npos) << frames[2];
+  EXPECT_TRUE(out.str().empty());  // frames go to the screen only
 }
 
 TEST_F(AppTest, StatusPrintsATableToStdout) {

@@ -996,7 +996,9 @@ Environment read_environment() {
   env.allowed_cpus = allowed_cpus();
   env.online_cpus = online_cpus();
   env.stdout_tty = isatty(STDOUT_FILENO) == 1;
-  env.stderr_tty = isatty(STDERR_FILENO) == 1;
+  // A waiter started in the background (`&`) shares the terminal with others: rewriting
+  // one line in place would overwrite theirs, so it writes a line per change instead.
+  env.stderr_tty = isatty(STDERR_FILENO) == 1 && tcgetpgrp(STDERR_FILENO) == getpgrp();
   env.stderr_columns = terminal_columns(STDERR_FILENO);
   env.stdout_columns = terminal_columns(STDOUT_FILENO);
   char host[256] = {};

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/text.hpp"
+
 namespace wg {
 
 namespace {
@@ -79,7 +81,7 @@ const ClaimHolder* blocking_holder(const Gpu& gpu, ClaimMode wanted) {
 
 std::string describe_holder(const ClaimHolder& holder) {
   std::string text = holder.user.value_or("");
-  if (holder.command) text += (text.empty() ? "" : ", ") + *holder.command;
+  if (holder.command) text += (text.empty() ? "" : ", ") + command_as_script(*holder.command);
   return text;
 }
 

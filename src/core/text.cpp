@@ -56,4 +56,12 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+std::string command_as_script(const std::string& command) {
+  auto space = command.find(' ');
+  std::string program = command.substr(0, space);
+  auto slash = program.rfind('/');
+  if (slash != std::string::npos && slash + 1 < program.size()) program = program.substr(slash + 1);
+  return space == std::string::npos ? program : program + command.substr(space);
+}
+
 }  // namespace wg

@@ -11,6 +11,10 @@ namespace wg {
 // The numbers joined by `separator`: "0, 2, 3".
 std::string join_numbers(const std::vector<unsigned>& numbers, std::string_view separator = ", ");
 
+// A command line as people name it: the program's file name, then its arguments
+// ("python3.11 train.py --lr 3", not "/root/.pyenv/versions/3.11.7/bin/python3.11 ...").
+std::string command_as_script(const std::string& command);
+
 // `text` with every control character and every byte that is not part of valid UTF-8
 // written as \xNN; everything else (UTF-8 letters included) kept as it is.
 std::string printable(std::string_view text);

@@ -300,13 +300,6 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
   return out + render_waiters(source.waiters, source.now_ns);
 }
 
-std::string command_as_script(const std::string& command) {
-  auto space = command.find(' ');
-  std::string program = command.substr(0, space);
-  auto slash = program.rfind('/');
-  if (slash != std::string::npos && slash + 1 < program.size()) program = program.substr(slash + 1);
-  return space == std::string::npos ? program : program + command.substr(space);
-}
 
 std::string render_waiters(const std::vector<Ticket>& waiters, std::int64_t now_ns) {
   if (waiters.empty()) return "";

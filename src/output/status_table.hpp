@@ -29,9 +29,6 @@ struct StatusSource {
   const SelectionOptions* thresholds = nullptr;  // in force: readings failing them are coloured
 };
 
-// A process's command as people name it: the program's file name, then its arguments
-// ("python3.11 train.py --lr 3", not "/root/.pyenv/versions/3.11.7/bin/python3.11 ...").
-std::string command_as_script(const std::string& command);
 
 // The whole table, header included, ending with a newline.
 std::string render_status_table(const Machine& machine, const StatusSource& source, const Style& style);

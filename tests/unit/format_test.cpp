@@ -114,6 +114,15 @@ TEST(Format, StatusTableHasNoEscapeCodesWithoutColors) {
 namespace wg {
 namespace {
 
+TEST(CommandAsScript, NamesTheProgramByItsFileNameAndKeepsTheArguments) {
+  EXPECT_EQ(command_as_script("/root/.pyenv/versions/3.11.7/bin/python3.11 train.py --lr 3"), "python3.11 train.py --lr 3");
+  EXPECT_EQ(command_as_script("/bin/sleep 30"), "sleep 30");
+  EXPECT_EQ(command_as_script("python train.py"), "python train.py");
+  EXPECT_EQ(command_as_script("/usr/bin/nvidia-cuda-mps-server"), "nvidia-cuda-mps-server");
+  EXPECT_EQ(command_as_script("./run.sh /data/x"), "run.sh /data/x");  // arguments keep their paths
+  EXPECT_EQ(command_as_script(""), "");
+}
+
 TEST(Printable, KeepsTextAndUtf8AndEscapesControlsAndBrokenBytes) {
   EXPECT_EQ(printable("python train.py --lr 3"), "python train.py --lr 3");
   EXPECT_EQ(printable("résumé 学习"), "résumé 学习");

@@ -21,7 +21,7 @@ _with_gpu() {
   local i
   for ((i = 1; i < COMP_CWORD; i++)); do
     # After "--" or the first word that is not an option or its value, complete the command.
-    if [[ ${COMP_WORDS[i]} == -- || ( ${COMP_WORDS[i]} != -* && ${COMP_WORDS[i-1]} != --@(gpu|min-gpus|max-gpus|gpu-type|min-memory|max-util|max-temp|max-power|sample-window|timeout|poll-interval|id-format|lock-dir|profile|config|topology|numa|color|install-kernel) ) ]]; then
+    if [[ ${COMP_WORDS[i]} == -- || ( ${COMP_WORDS[i]} != -* && ${COMP_WORDS[i-1]} != --@(gpu|min-gpus|max-gpus|gpu-type|min-memory|max-util|max-temp|max-power|sample-window|timeout|poll-interval|id-format|lock-dir|profile|config|topology|numa|color|install-kernel|watch) ) ]]; then
       COMPREPLY=($(compgen -c -- "$cur"))
       return
     fi

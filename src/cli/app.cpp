@@ -249,10 +249,12 @@ class Flow {
     auto screen = services_.open_screen(out_);
     start_ = services_.clock->now();  // the header's time moves on with each frame
     launching_ = true;
+    watching_ = true;
     for (;;) {
       std::ostringstream frame;
       if (int status = show_status(frame); status != 0) return status;
       screen->show(frame.str());
+      if (!out_) return 0;  // the reader went away (a closed pipe)
       if (screen->wait_until(services_.clock->now() + *options_.watch) == LiveEvent::quit) return 0;
     }
   }
@@ -282,7 +284,7 @@ class Flow {
       Style style{colors ? Colors::on : Colors::off};
       out << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
                                              env_.nvml_library.has_value(), options_.sample_window.count(), place,
-                                             allocation, waiters, env_.now_ns, *rows, env_.stdout_columns,
+                                             allocation, waiters, wall_now_ns(), *rows, table_columns(),
                                              env_.hostname, time_of_day(), &options_.selection},
                                   style);
       if (options_.show_topology) out << "\n" << render_topology_matrix(*machine);
@@ -307,6 +309,17 @@ class Flow {
     rows.erase(std::remove_if(rows.begin(), rows.end(),
                               [&](unsigned index) { return !matches_type(machine.gpus[index], options_.selection); }),
                rows.end());
+    if (rows.empty()) {
+      std::vector<std::string> models;
+      for (const auto& gpu : machine.gpus) {
+        if (std::find(models.begin(), models.end(), gpu.name) == models.end()) models.push_back(gpu.name);
+      }
+      std::string listed;
+      for (const auto& model : models) listed += (listed.empty() ? "" : ", ") + model;
+      return Error{ErrorKind::no_suitable_gpu,
+                   "no GPU here matches --gpu-type " + *options_.selection.gpu_type + " (the models: " + listed + ")",
+                   {}};
+    }
     return std::optional<std::vector<unsigned>>(rows);
   }
 
@@ -675,11 +688,21 @@ class Flow {
     return next_attempt;
   }
 
+  // The wall clock now: the start's reading, moved on by the steady clock since.
+  std::int64_t wall_now_ns() const {
+    if (!launching_) return env_.now_ns;
+    return env_.now_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(services_.clock->now() - start_).count();
+  }
+
+  // The table's width: the terminal's, one column short under --watch (a line that fills
+  // the last column, then "clear to end of line", loses its last character on some terminals).
+  std::size_t table_columns() const {
+    return watching_ && env_.stdout_columns > 1 ? env_.stdout_columns - 1 : env_.stdout_columns;
+  }
+
   // The wall clock now, "14:03:27" in local time, for waiting lines in logs.
   std::string time_of_day() const {
-    auto since_start = launching_ ? std::chrono::duration_cast<std::chrono::milliseconds>(services_.clock->now() - start_)
-                                  : std::chrono::milliseconds(0);
-    std::time_t seconds = static_cast<std::time_t>(env_.now_ns / 1'000'000'000 + since_start.count() / 1000);
+    std::time_t seconds = static_cast<std::time_t>(wall_now_ns() / 1'000'000'000);
     std::tm parts{};
     char text[16] = {};
     if (localtime_r(&seconds, &parts)) std::strftime(text, sizeof text, "%H:%M:%S", &parts);
@@ -953,6 +976,7 @@ class Flow {
   std::string trace_;
   mutable std::optional<std::string> user_;  // current_user(), once looked up
   bool launching_ = false;  // start_ is set: the clock runs for waiting lines and watched frames
+  bool watching_ = false;   // --watch: frames drawn over one another
   bool waited_ = false;  // an attempt failed and the run waited: the start line says for how long
   int settle_step_ = -1;  // position in the quick re-checks after a release; -1 when off
   std::map<std::string, std::chrono::steady_clock::time_point> last_hot_;  // UUID -> seen above --max-temp
@@ -968,7 +992,7 @@ std::optional<std::string> getenv_opt(const char* name) {
 std::size_t terminal_columns(int fd) {
   auto columns = getenv_opt("COLUMNS");
   if (columns && !columns->empty() && columns->size() < 6 &&
-      columns->find_first_not_of("0123456789") == std::string::npos) {
+      columns->find_first_not_of("0123456789") == std::string::npos && std::stoul(*columns) > 0) {
     return std::stoul(*columns);
   }
   winsize size{};

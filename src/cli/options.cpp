@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 
@@ -220,6 +221,9 @@ constexpr ForeignFlag kForeignFlags[] = {
 
 Error unknown_option(const std::string& given) {
   std::string name = given.substr(0, given.find('='));
+  if (name.size() > 2 && name.rfind("-g", 0) == 0 && name.find_first_not_of("0123456789", 2) == std::string::npos) {
+    name = "-g";  // -g2: a count glued to the flag
+  }
   for (const auto& foreign : kForeignFlags) {
     if (name != foreign.name) continue;
     return usage_error("unknown option '" + name + "' (did you mean '" + foreign.ours + "'?" +
@@ -572,7 +576,7 @@ Result<Ok> choose_color(const std::string& value, ColorWhen& color) {
 }
 
 bool valid_kernel_name(const std::string& name) {
-  return !name.empty() && name.size() <= 64 && name.front() != '.' &&
+  return !name.empty() && name.size() <= 64 && std::isalnum(static_cast<unsigned char>(name.front())) &&
          name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == std::string::npos;
 }
 
@@ -584,7 +588,7 @@ std::vector<std::string> flags_for_kernel(const std::vector<std::string>& args) 
       ++i;
       continue;
     }
-    if (args[i].rfind("--install-kernel=", 0) == 0) continue;
+    if (args[i].rfind("--install-kernel=", 0) == 0 || args[i] == "--") continue;
     flags.push_back(args[i]);
   }
   return flags;
@@ -770,7 +774,7 @@ std::string help_text() {
   return R"(with-gpu )" WITH_GPU_VERSION R"HELP( - run a command on free NVIDIA GPUs
 
 usage: with-gpu [OPTIONS] [--] COMMAND [ARGS...]
-       with-gpu --status [--json] [--topology]
+       with-gpu --status [--json | --watch [INTERVAL]] [--topology] [--gpu LIST]
 
 Picks GPUs, claims them so concurrent with-gpu launches never collide, sets
 CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER, then replaces itself with COMMAND.
@@ -816,7 +820,8 @@ waiting:
   --poll-interval DUR  with --wait: re-read the driver this often (500ms, 2s) [default: 5s]
 
 output:
-  --status             show every GPU, its processes and claims, and exit
+  --status             show every GPU (--gpu, --gpu-type pick rows), its processes,
+                       claims and the waiting line, and exit
   --json               with --status or --dry-run: print JSON (docs/json.md)
   --topology           with --status: the GPU-by-GPU matrix, as nvidia-smi topo -m
                        (NV# NVLinks, PIX, PXB, PHB, NODE, SYS; ? unknown)
@@ -826,6 +831,14 @@ output:
                        so no claim outlives it: concurrent launches may pick the same GPU
   -q, --quiet          no summary or warnings on stderr
   --id-format FORMAT   CUDA_VISIBLE_DEVICES as auto, index (PCI bus order) or uuid [default: auto]
+  --watch [INTERVAL]   with --status: redraw in place every INTERVAL [default: 1s];
+                       q or Ctrl-C quits
+  --color WHEN         colour --status: auto (a terminal, unless NO_COLOR is set), always,
+                       never [default: auto]; readings failing the thresholds in force
+                       are red
+  --install-kernel NAME  write a Jupyter kernel NAME whose kernels start through with-gpu
+                       with the other flags given: each kernel claims its own GPU until it
+                       shuts down (python3 from PATH, with ipykernel); then exit
 
 claims:
   --share              a shared claim: other --share jobs may use the GPU too, exclusive
@@ -834,17 +847,9 @@ claims:
                        of the node instead of refusing (exit 4)
   --lock-dir PATH      claims directory [default: $WITH_GPU_LOCK_DIR, else /run/with-gpu
                        when root made it with --init-lock-dir, else /tmp/with-gpu]
-  --watch [INTERVAL]   with --status: redraw in place every INTERVAL [default: 1s];
-                       q or Ctrl-C quits
-  --color WHEN         colour --status: auto (a terminal, unless NO_COLOR is set), always,
-                       never [default: auto]; readings failing the thresholds in force
-                       are red
   --init-lock-dir [PATH]  as root: make PATH [default: /run/with-gpu] a hardened claims
                        directory, root's, with a lock file for every GPU: users can claim
                        but not delete or plant lock files (docs/security.md); then exit
-  --install-kernel NAME  write a Jupyter kernel NAME whose kernels start through with-gpu
-                       with the other flags given: each kernel claims its own GPU until it
-                       shuts down (python3 from PATH, with ipykernel); then exit
 
 configuration:
   --profile NAME       apply [profiles.NAME] from the config files [env: WITH_GPU_PROFILE]

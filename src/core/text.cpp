@@ -64,4 +64,46 @@ std::string command_as_script(const std::string& command) {
   return space == std::string::npos ? program : program + command.substr(space);
 }
 
+namespace {
+
+// The length of the escape sequence starting at `at` ("\033[...m" and the like), 0 if none.
+std::size_t escape_length(std::string_view text, std::size_t at) {
+  if (text[at] != '\033' || at + 1 >= text.size() || text[at + 1] != '[') return 0;
+  std::size_t end = at + 2;
+  while (end < text.size() && (static_cast<unsigned char>(text[end]) < 0x40 || text[end] > 0x7E)) ++end;
+  return end < text.size() ? end + 1 - at : 0;
+}
+
+bool continues_character(char byte) { return (static_cast<unsigned char>(byte) & 0xC0) == 0x80; }
+
+}  // namespace
+
+std::size_t display_columns(std::string_view text) {
+  std::size_t columns = 0;
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    if (std::size_t skip = escape_length(text, at)) {
+      at += skip - 1;
+      continue;
+    }
+    if (!continues_character(text[at])) ++columns;
+  }
+  return columns;
+}
+
+std::string fit_columns(const std::string& text, std::size_t columns) {
+  if (columns == 0 || display_columns(text) <= columns) return text;
+  std::size_t seen = 0;
+  bool coloured = false;
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    if (std::size_t skip = escape_length(text, at)) {
+      coloured = true;
+      at += skip - 1;
+      continue;
+    }
+    if (continues_character(text[at])) continue;
+    if (++seen == columns) return text.substr(0, at) + "…" + (coloured ? "\033[0m" : "");
+  }
+  return text;
+}
+
 }  // namespace wg

@@ -11,6 +11,14 @@ namespace wg {
 // The numbers joined by `separator`: "0, 2, 3".
 std::string join_numbers(const std::vector<unsigned>& numbers, std::string_view separator = ", ");
 
+// The terminal columns `text` takes: UTF-8 characters, colour escapes ("\033[31m") not
+// counted.
+std::size_t display_columns(std::string_view text);
+
+// `text` cut to `columns` terminal columns, ending in "…" when cut (and a colour reset
+// when it held a colour escape); as it is when `columns` is 0.
+std::string fit_columns(const std::string& text, std::size_t columns);
+
 // A command line as people name it: the program's file name, then its arguments
 // ("python3.11 train.py --lr 3", not "/root/.pyenv/versions/3.11.7/bin/python3.11 ...").
 std::string command_as_script(const std::string& command);

@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace wg {
@@ -36,6 +38,19 @@ std::string find_in_path(const std::string& program) {
 
 Error kernel_error(const std::string& message) { return Error{ErrorKind::usage, message, {}}; }
 
+// sys.executable of `python` when it can import ipykernel, else empty.
+std::string python_with_ipykernel(const std::string& python) {
+  std::string command = "'" + python + "' -c 'import sys, ipykernel; print(sys.executable)' 2>/dev/null";
+  if (python.find('\'') != std::string::npos) return "";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return "";
+  char line[4096] = {};
+  std::string executable = fgets(line, sizeof line, pipe) ? line : "";
+  if (pclose(pipe) != 0) return "";
+  while (!executable.empty() && (executable.back() == '\n' || executable.back() == '\r')) executable.pop_back();
+  return executable;
+}
+
 }  // namespace
 
 Result<KernelPaths> kernel_paths(const std::string& name) {
@@ -46,10 +61,24 @@ Result<KernelPaths> kernel_paths(const std::string& name) {
   std::error_code error;
   paths.with_gpu = std::filesystem::read_symlink("/proc/self/exe", error).string();
   if (error) return kernel_error("--install-kernel: cannot tell where this with-gpu is: " + error.message());
-  paths.python = find_in_path("python3");
-  if (paths.python.empty()) {
+  std::string python = find_in_path("python3");
+  if (python.empty()) {
     return kernel_error("--install-kernel: no python3 in PATH; activate the environment the kernel should use "
                         "(it needs ipykernel) and run it again");
+  }
+  // The interpreter itself, as `python -m ipykernel install` pins sys.executable (a pyenv
+  // shim in PATH would follow whatever version is selected later), and proof that it has
+  // ipykernel.
+  paths.python = python_with_ipykernel(python);
+  if (paths.python.empty()) {
+    return kernel_error("--install-kernel: " + python + " cannot import ipykernel; install it there "
+                        "(pip install ipykernel, or Debian's python3-ipykernel) and run it again");
+  }
+  std::ifstream existing(paths.dir + "/kernel.json");
+  std::string text((std::istreambuf_iterator<char>(existing)), std::istreambuf_iterator<char>());
+  if (existing.is_open() && text.find("\"with_gpu\": true") == std::string::npos) {
+    return kernel_error("--install-kernel: " + paths.dir + " holds a kernel that with-gpu did not write; "
+                        "choose another name (or remove it first)");
   }
   return paths;
 }

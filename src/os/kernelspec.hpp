@@ -11,7 +11,7 @@ namespace wg {
 struct KernelPaths {
   std::string dir;       // $JUPYTER_DATA_DIR, else $XDG_DATA_HOME/jupyter, else ~/.local/share/jupyter; + kernels/NAME
   std::string with_gpu;  // this binary, absolute (/proc/self/exe)
-  std::string python;    // python3 as PATH finds it now, absolute (as `ipykernel install` pins sys.executable)
+  std::string python;    // sys.executable of the python3 PATH finds now, which imports ipykernel
 };
 
 // The paths for kernel NAME, or what is missing (no HOME, no python3 in PATH).

@@ -17,7 +17,12 @@ LiveTerminal::LiveTerminal(std::ostream& out, bool out_is_terminal) : out_(out),
   sigaddset(&quit, SIGTERM);
   sigprocmask(SIG_BLOCK, &quit, &previous_mask_);
   signals_ = UniqueFd(signalfd(-1, &quit, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (isatty(STDIN_FILENO) == 1 && tcgetattr(STDIN_FILENO, &saved_) == 0) {
+  if (!signals_.valid()) sigprocmask(SIG_SETMASK, &previous_mask_, nullptr);  // then the signals end it as usual
+  // Keys only when the view is on that terminal too: `--watch | less` leaves stdin to less.
+  // And only in the terminal's foreground: changing its modes from the background stops
+  // the process (SIGTTOU).
+  if (out_is_terminal_ && isatty(STDIN_FILENO) == 1 && tcgetpgrp(STDIN_FILENO) == getpgrp() &&
+      tcgetattr(STDIN_FILENO, &saved_) == 0) {
     struct termios raw = saved_;
     raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
     raw.c_cc[VMIN] = 0;
@@ -52,7 +57,11 @@ LiveEvent LiveTerminal::wait_until(std::chrono::steady_clock::time_point deadlin
     pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {keys_ ? STDIN_FILENO : -1, POLLIN, 0}};
     int timeout = static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 3'600'000)) + 1;
     if (poll(fds, 2, timeout) <= 0) continue;
-    if (fds[0].revents & POLLIN) return LiveEvent::quit;
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info{};
+      (void)!read(signals_.get(), &info, sizeof info);  // taken here: the view ends as q ends it
+      return LiveEvent::quit;
+    }
     if (fds[1].revents & (POLLIN | POLLHUP)) {
       char key = 0;
       if (read(STDIN_FILENO, &key, 1) != 1) continue;

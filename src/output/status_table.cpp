@@ -193,10 +193,6 @@ std::string short_name(std::string name) {
   return name;
 }
 
-std::size_t display_width(const std::string& text) {
-  return static_cast<std::size_t>(
-      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
 
 struct Layout {
   std::vector<bool> shown;
@@ -207,7 +203,7 @@ struct Layout {
 Layout layout_of(const std::vector<Row>& rows, const std::vector<bool>& shown) {
   Layout layout{shown, std::vector<std::size_t>(kColumnCount, 0), 0};
   for (const auto& row : rows) {
-    for (std::size_t i = 0; i < kColumnCount; ++i) layout.widths[i] = std::max(layout.widths[i], display_width(row[i]));
+    for (std::size_t i = 0; i < kColumnCount; ++i) layout.widths[i] = std::max(layout.widths[i], display_columns(row[i]));
   }
   for (std::size_t i = 0; i < kColumnCount; ++i) layout.width += shown[i] ? layout.widths[i] + 2 : 0;
   return layout;
@@ -264,17 +260,13 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
     rows.push_back(row_of(gpu, has_instant_reading(machine)));
   }
   Layout layout = fit_layout(rows, source.columns);
-  std::string out;
-  for (std::string line; const auto& part : {header(machine, source)}) {
-    std::istringstream lines(part);
-    while (std::getline(lines, line)) out += fit_columns(line, source.columns) + "\n";
-  }
+  std::string out = header(machine, source);
   for (std::size_t r = 0; r < rows.size(); ++r) {
     std::string line;
     for (std::size_t i = 0; i < kColumnCount; ++i) {
       if (!layout.shown[i]) continue;
       bool right = i == kIndex || (i >= kUtil && i <= kNuma);  // numbers right-aligned; names, memory, CPUs left
-      std::string pad(layout.widths[i] - display_width(rows[r][i]), ' ');
+      std::string pad(layout.widths[i] - display_columns(rows[r][i]), ' ');
       std::string cell = rows[r][i];
       if (r > 0 && source.thresholds && shown[r - 1]->usable()) {
         if (auto color = reading_color(*shown[r - 1], Column(i), *source.thresholds)) cell = style.paint(cell, *color);
@@ -292,12 +284,16 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
     std::string state = fit_columns((outside ? "OUTSIDE ALLOCATION · " : "") + gpu_state(gpu) +
                                         (extra.empty() ? "" : "  (" + extra + ")"),
                                     source.columns > layout.width ? source.columns - layout.width : 0);
-    if (source.columns > 0 && source.columns <= layout.width) state = "…";
     out += line + style.paint(state, state_color(gpu)) + "\n";
     out += process_lines(gpu, layout.widths[kIndex] + 2, source.columns);
   }
   if (has_instant_reading(machine)) out += "* instantaneous: the driver keeps no samples to average for this GPU\n";
-  return out + render_waiters(source.waiters, source.now_ns);
+  out += render_waiters(source.waiters, source.now_ns);
+  if (source.columns == 0) return out;
+  std::string fitted;  // every line within the width, the titles and narrow terminals included
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) fitted += fit_columns(line, source.columns) + "\n";
+  return fitted;
 }
 
 

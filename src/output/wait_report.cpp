@@ -51,19 +51,6 @@ std::string job_name(const std::vector<std::string>& command) {
   return fit_columns(job, kJobColumns);
 }
 
-std::string fit_columns(const std::string& line, std::size_t columns) {
-  if (columns == 0) return line;
-  std::size_t seen = 0;
-  for (std::size_t at = 0; at < line.size(); ++at) {
-    if ((static_cast<unsigned char>(line[at]) & 0xC0) == 0x80) continue;  // inside a character
-    if (++seen == columns) {
-      std::size_t next = at + 1;
-      while (next < line.size() && (static_cast<unsigned char>(line[next]) & 0xC0) == 0x80) ++next;
-      return next >= line.size() ? line : line.substr(0, at) + "…";
-    }
-  }
-  return line;
-}
 
 std::string WaitReporter::line(std::chrono::milliseconds elapsed) const {
   std::string text = fmt::format("with-gpu: waiting {}{} for {} GPU{} ({}){}: {}", format_elapsed(elapsed),

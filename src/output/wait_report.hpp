@@ -28,10 +28,6 @@ enum class Terminal { tty, not_tty };
 // The waiting job as its line names it: the command, cut to a few words' width.
 std::string job_name(const std::vector<std::string>& command);
 
-// `line` cut to `columns` terminal columns (UTF-8 characters), ending in "…" when cut; as
-// it is when `columns` is 0.
-std::string fit_columns(const std::string& line, std::size_t columns);
-
 class WaitReporter {
  public:
   // `columns`: the terminal's width (0: unknown, nothing is cut); `job`: job_name().

@@ -114,6 +114,16 @@ TEST(Format, StatusTableHasNoEscapeCodesWithoutColors) {
 namespace wg {
 namespace {
 
+TEST(FitColumns, CutsToTerminalColumnsCountingCharactersNotBytesOrColours) {
+  EXPECT_EQ(display_columns("GPU · 3"), 7u);
+  EXPECT_EQ(display_columns("\033[31m88C\033[0m"), 3u);
+  EXPECT_EQ(fit_columns("abcdef", 4), "abc…");
+  EXPECT_EQ(fit_columns("abcd", 4), "abcd");
+  EXPECT_EQ(fit_columns("a·b·c·d", 4), "a·b…");
+  EXPECT_EQ(fit_columns("\033[31m88C hot\033[0m", 3), "\033[31m88…\033[0m");
+  EXPECT_EQ(fit_columns("anything", 0), "anything");
+}
+
 TEST(CommandAsScript, NamesTheProgramByItsFileNameAndKeepsTheArguments) {
   EXPECT_EQ(command_as_script("/root/.pyenv/versions/3.11.7/bin/python3.11 train.py --lr 3"), "python3.11 train.py --lr 3");
   EXPECT_EQ(command_as_script("/bin/sleep 30"), "sleep 30");

@@ -153,6 +153,8 @@ TEST(Options, FlagsOfOtherToolsPointToOurs) {
             "unknown option '--gpus' (did you mean '--min-gpus'? with-gpu's --gpu picks GPUs by index)");
   EXPECT_EQ(error_of({"-g", "2", "cmd"}),
             "unknown option '-g' (did you mean '--min-gpus'? with-gpu's --gpu picks GPUs by index)");
+  EXPECT_EQ(error_of({"-g2", "cmd"}),
+            "unknown option '-g' (did you mean '--min-gpus'? with-gpu's --gpu picks GPUs by index)");
   EXPECT_EQ(error_of({"--count", "2", "cmd"}), "unknown option '--count' (did you mean '--min-gpus'?)");
   EXPECT_EQ(error_of({"--gres=gpu:2", "cmd"}),
             "unknown option '--gres' (did you mean '--min-gpus'? with --gres=gpu:N, Slurm already sets "
@@ -169,6 +171,11 @@ TEST(Options, InstallKernelKeepsTheOtherFlagsForTheKernel) {
   EXPECT_EQ(options->action, Action::install_kernel);
   EXPECT_EQ(options->kernel_name, "lab");
   EXPECT_EQ(options->kernel_flags, (std::vector<std::string>{"--min-memory", "8G", "--wait", "--gpu-type", "A100"}));
+  auto separated = parse({"--install-kernel", "lab", "--wait", "--"});
+  ASSERT_TRUE(separated) << separated.error().message;
+  EXPECT_EQ(separated->kernel_flags, std::vector<std::string>{"--wait"});  // the kernelspec adds its own "--"
+  EXPECT_EQ(error_of({"--install-kernel", "-lab"}),
+            "--install-kernel: '-lab' is not a kernel name (letters, digits, '.', '_' and '-', as Jupyter allows)");
   EXPECT_EQ(error_of({"--install-kernel", "my lab"}),
             "--install-kernel: 'my lab' is not a kernel name (letters, digits, '.', '_' and '-', as Jupyter allows)");
   EXPECT_EQ(error_of({"--install-kernel", "lab", "--status"}),

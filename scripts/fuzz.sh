@@ -12,7 +12,7 @@ mkdir -p build-fuzz
 flags=(-std=c++20 -O1 -g -DNDEBUG -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
        -Ibuild/src/generated -DTOML_HEADER_ONLY=1)
 core=(src/core/units.cpp src/core/cpu_set.cpp src/core/gpu.cpp src/core/gpu_list.cpp src/core/visible_devices.cpp
-      src/core/identity.cpp src/core/selector.cpp src/core/gpu_set.cpp)
+      src/core/identity.cpp src/core/selector.cpp src/core/gpu_set.cpp src/core/text.cpp)
 # Rebuilds a target when its fuzz source or any source it compiles is newer than it.
 build() {
   local name=$1 source; shift

@@ -493,7 +493,7 @@ class Flow {
     ticket.arrival_ns = env_.now_ns;
     ticket.pid = static_cast<int>(getpid());
     ticket.name = queue_->own().value_or(ticket_name(ticket.arrival_ns, ticket.pid));
-    for (const auto& word : options_.command) ticket.command += (ticket.command.empty() ? "" : " ") + word;
+    ticket.command = join_words(options_.command);
     ticket.needed = round.decision.needed;
     ticket.mode = round.selection.claim_mode;
     if (!round.over_policy) ticket.usable = usable_for_ticket(round.decision, round.selection, settling);
@@ -1034,12 +1034,6 @@ Environment read_environment() {
   env.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count();
   return env;
-}
-
-std::string join_words(const std::vector<std::string>& words) {
-  std::string joined;
-  for (const auto& word : words) joined += (joined.empty() ? "" : " ") + word;
-  return joined;
 }
 
 // A kernelspec whose argv is `with-gpu FLAGS -- python3 -m ipykernel_launcher -f FILE`:

@@ -106,4 +106,10 @@ std::string fit_columns(const std::string& text, std::size_t columns) {
   return text;
 }
 
+std::string join_words(const std::vector<std::string>& words) {
+  std::string joined;
+  for (const auto& word : words) joined += (joined.empty() ? "" : " ") + word;
+  return joined;
+}
+
 }  // namespace wg

@@ -8,6 +8,9 @@
 
 namespace wg {
 
+// Words joined by single spaces, as a command line is shown: "python train.py --lr 3".
+std::string join_words(const std::vector<std::string>& words);
+
 // The numbers joined by `separator`: "0, 2, 3".
 std::string join_numbers(const std::vector<unsigned>& numbers, std::string_view separator = ", ");
 

@@ -30,26 +30,37 @@ std::string claims_line(const ClaimsPlace& place) {
   return "claims: " + place.path + " (shared, like /tmp: whoever creates a lock file can delete it; see --init-lock-dir)";
 }
 
-// What the UTIL and POWER columns hold: averages over the window, or (where the driver
-// keeps no samples) instantaneous readings, marked '*' when both kinds are shown.
-std::string readings_note(const Machine& machine, const StatusSource& source) {
-  bool averaged = false, instant = false;
+// Which kinds of utilization and power readings the usable GPUs have: averages over the
+// window, instantaneous ones (where the driver keeps no samples), or both.
+struct ReadingKinds {
+  bool averaged = false;
+  bool instant = false;
+  bool mixed() const { return averaged && instant; }  // then '*' marks the instantaneous ones
+};
+
+ReadingKinds reading_kinds(const Machine& machine) {
+  ReadingKinds kinds;
   for (const auto& gpu : machine.gpus) {
     for (auto reading : {utilization_reading(gpu), power_reading(gpu)}) {
-      if (reading) (reading->averaged ? averaged : instant) = true;
+      if (gpu.usable() && reading) (reading->averaged ? kinds.averaged : kinds.instant) = true;
     }
   }
-  if (instant && !averaged) return " · util and power: instantaneous";
+  return kinds;
+}
+
+// What the UTIL and POWER columns hold, for the header.
+std::string readings_note(const ReadingKinds& kinds, const StatusSource& source) {
+  if (kinds.instant && !kinds.averaged) return " · util and power: instantaneous";
   return fmt::format(" · util and power: {:.1f}s averages", double(source.sample_window_ms) / 1000);
 }
 
-std::string header(const Machine& machine, const StatusSource& source) {
+std::string header(const Machine& machine, const StatusSource& source, const ReadingKinds& kinds) {
   std::string line = source.hostname.empty() ? "" : source.hostname + " · ";
   if (!source.time_of_day.empty()) line += source.time_of_day + " · ";
   line += fmt::format("{} GPU{}", machine.gpus.size(), machine.gpus.size() == 1 ? "" : "s");
   line += " · driver " + machine.driver_version.value_or("n/a");
   if (machine.cuda_driver_version) line += " · CUDA " + cuda_version(*machine.cuda_driver_version);
-  line += readings_note(machine, source);
+  line += readings_note(kinds, source);
   if (source.overridden) line += " · NVML from " + source.nvml_library + " (WITH_GPU_NVML_LIBRARY)";
   line += '\n';
   line += claims_line(source.claims);
@@ -78,17 +89,6 @@ std::string power_cell(const Gpu& gpu, bool mark) {
   if (!power && !gpu.power_limit_w) return "n/a";
   std::string draw = power ? fmt::format("{:.0f}{}", power->value, power->averaged || !mark ? "" : "*") : "n/a";
   return fmt::format("{} / {} W", draw, gpu.power_limit_w ? fmt::format("{:.0f}", *gpu.power_limit_w) : "n/a");
-}
-
-// True when the table mixes averaged and instantaneous readings: the '*' needs a legend.
-bool has_instant_reading(const Machine& machine) {
-  bool averaged = false, instant = false;
-  for (const auto& gpu : machine.gpus) {
-    for (auto reading : {utilization_reading(gpu), power_reading(gpu)}) {
-      if (gpu.usable() && reading) (reading->averaged ? averaged : instant) = true;
-    }
-  }
-  return instant && averaged;
 }
 
 std::string note(const Gpu& gpu) {
@@ -253,14 +253,15 @@ std::string gpu_state(const Gpu& gpu) {
 
 std::string render_status_table(const Machine& machine, const StatusSource& source, const Style& style) {
   std::vector<Row> rows = {Row(std::begin(kTitles), std::end(kTitles))};
+  ReadingKinds kinds = reading_kinds(machine);  // once: every row and the header depend on it
   std::vector<const Gpu*> shown;
   for (const auto& gpu : machine.gpus) {
     if (source.rows && std::find(source.rows->begin(), source.rows->end(), gpu.index) == source.rows->end()) continue;
     shown.push_back(&gpu);
-    rows.push_back(row_of(gpu, has_instant_reading(machine)));
+    rows.push_back(row_of(gpu, kinds.mixed()));
   }
   Layout layout = fit_layout(rows, source.columns);
-  std::string out = header(machine, source);
+  std::string out = header(machine, source, kinds);
   for (std::size_t r = 0; r < rows.size(); ++r) {
     std::string line;
     for (std::size_t i = 0; i < kColumnCount; ++i) {
@@ -287,7 +288,7 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
     out += line + style.paint(state, state_color(gpu)) + "\n";
     out += process_lines(gpu, layout.widths[kIndex] + 2, source.columns);
   }
-  if (has_instant_reading(machine)) out += "* instantaneous: the driver keeps no samples to average for this GPU\n";
+  if (kinds.mixed()) out += "* instantaneous: the driver keeps no samples to average for this GPU\n";
   out += render_waiters(source.waiters, source.now_ns);
   if (source.columns == 0) return out;
   std::string fitted;  // every line within the width, the titles and narrow terminals included

@@ -46,9 +46,7 @@ std::string queue_standing(const QueuePlace& place) {
 
 std::string job_name(const std::vector<std::string>& command) {
   constexpr std::size_t kJobColumns = 32;
-  std::string job;
-  for (const auto& word : command) job += (job.empty() ? "" : " ") + printable(word);
-  return fit_columns(job, kJobColumns);
+  return fit_columns(printable(join_words(command)), kJobColumns);
 }
 
 

@@ -13,7 +13,8 @@ for arg in "$@"; do
   esac
 done
 packages=(g++ cmake ninja-build libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev python3
-  python3-jsonschema libtomlplusplus-dev libnuma-dev libnuma1 python3-ipykernel python3-jupyter-client "${extra[@]}")
+  python3-jsonschema libtomlplusplus-dev libnuma-dev libnuma1 python3-ipykernel python3-jupyter-client
+  zsh fish bash-completion man-db "${extra[@]}")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -32,8 +32,8 @@ struct Options {
   std::optional<std::vector<GpuRef>> gpu_list;  // --gpu, resolved against the machine later
   bool wait = false;
   std::optional<std::chrono::milliseconds> timeout;
-  std::chrono::milliseconds poll_interval{5000};
-  std::chrono::milliseconds sample_window{5000};  // utilization and power averages
+  std::chrono::milliseconds poll_interval{5000};  // --poll-interval
+  std::chrono::milliseconds sample_window{kDefaultSampleWindowMs};  // utilization and power averages
   Output output = Output::text;
   bool quiet = false;
   std::optional<std::string> lock_dir;  // --lock-dir, WITH_GPU_LOCK_DIR or a config file
@@ -77,7 +77,5 @@ std::string user_config_path(const std::optional<std::string>& xdg_config_home, 
 // [defaults], built-in. Usage errors name the flag, or the file, line and column.
 Result<Options> parse_options(const std::vector<std::string>& args, const SettingSources& sources = {});
 
-// The --help text.
-std::string help_text();
 
 }  // namespace wg

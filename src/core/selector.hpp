@@ -25,6 +25,10 @@ struct QueueHold {
   unsigned place = 1;  // the waiter's place in line, 1 for the oldest
 };
 
+// Utilization and power are averaged over this much of the driver's samples by default
+// (--sample-window).
+inline constexpr std::int64_t kDefaultSampleWindowMs = 5000;
+
 struct SelectionOptions {
   unsigned min_gpus = 1;
   unsigned max_gpus = 1;                          // the CLI defaults it to min_gpus
@@ -38,7 +42,7 @@ struct SelectionOptions {
   // GPUs seen above --max-temp within the last window (NVML index -> ms since then):
   // kept out until they have stayed below it for the whole window. Filled by the waiter.
   std::map<unsigned, std::int64_t> cooling_ms;
-  std::int64_t sample_window_ms = 5000;
+  std::int64_t sample_window_ms = kDefaultSampleWindowMs;
   IdleRequirement idle = IdleRequirement::any;
   std::optional<std::string> gpu_type;
   TypeFallback type_fallback = TypeFallback::allowed;

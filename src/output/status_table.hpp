@@ -17,7 +17,7 @@ namespace wg {
 struct StatusSource {
   std::string nvml_library;   // path given to dlopen
   bool overridden = false;    // from WITH_GPU_NVML_LIBRARY
-  long long sample_window_ms = 5000;  // what utilization and power are averaged over
+  long long sample_window_ms = kDefaultSampleWindowMs;  // what utilization and power are averaged over
   ClaimsPlace claims;                 // the lock directory and whether it is hardened
   std::optional<AllocationView> allocation;  // Slurm's or an inherited CUDA_VISIBLE_DEVICES
   std::vector<Ticket> waiters;               // the waiting line, oldest first

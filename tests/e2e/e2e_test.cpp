@@ -150,7 +150,8 @@ TEST_F(Workstation, VersionAndHelp) {
   EXPECT_EQ(version.out.rfind("with-gpu 0.", 0), 0u);
   auto help = with_gpu({"--help"});
   EXPECT_EQ(help.exit_code, 0);
-  EXPECT_TRUE(contains(help.out, "--min-memory SIZE    free memory floor [default: 2048 MiB]"));
+  EXPECT_TRUE(contains(help.out, "--min-memory SIZE    free memory floor; a bare number is MiB"));
+  EXPECT_TRUE(contains(help.out, "[default: 2048 MiB]"));
 }
 
 TEST_F(Workstation, UnknownOptionSuggestsTheNearestOne) {

@@ -92,7 +92,7 @@ TEST(Options, VersionAndHelpPrintText) {
   auto help = parse({"-h"});
   ASSERT_TRUE(help);
   EXPECT_NE(help->text.find("thresholds:"), std::string::npos);
-  EXPECT_NE(help->text.find("124 --wait timed out"), std::string::npos);
+  EXPECT_NE(help->text.find("124       --wait --timeout ran out"), std::string::npos);
 }
 
 TEST(Options, UsageErrorsNameTheFlagWordForWord) {

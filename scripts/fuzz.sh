@@ -6,26 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 scripts/install-deps.sh clang-14 libclang-rt-14-dev
-mkdir -p build-fuzz
-# NDEBUG as in the release build: toml++ 3.3.0 asserts on a control character after '['
-# in debug builds, where a release build reports the syntax error (fuzz/regressions).
-flags=(-std=c++20 -O1 -g -DNDEBUG -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
-       -Ibuild/src/generated -DTOML_HEADER_ONLY=1)
-core=(src/core/units.cpp src/core/cpu_set.cpp src/core/gpu.cpp src/core/gpu_list.cpp src/core/visible_devices.cpp
-      src/core/identity.cpp src/core/selector.cpp src/core/gpu_set.cpp src/core/text.cpp)
-# Rebuilds a target when its fuzz source or any source it compiles is newer than it.
-build() {
-  local name=$1 source; shift
-  for source in "fuzz/$name.cpp" "$@"; do
-    [[ build-fuzz/$name -nt $source ]] || { clang++-14 "${flags[@]}" "fuzz/$name.cpp" "$@" -o "build-fuzz/$name"; return; }
-  done
-}
-[[ -f build/src/generated/cli/version.hpp ]] || scripts/build.sh
-build fuzz_units src/core/units.cpp src/core/cpu_set.cpp
-build fuzz_gpu_list "${core[@]}"
-build fuzz_config src/config/config_file.cpp
-build fuzz_command_line src/cli/options.cpp src/config/config_file.cpp "${core[@]}"
-build fuzz_show_config src/cli/options.cpp src/config/config_file.cpp "${core[@]}"
+# The fuzz targets are CMake targets (fuzz/CMakeLists.txt) over the same libraries as
+# with-gpu. NDEBUG as in the release build: toml++ 3.3.0 asserts on a control character
+# after '[' in debug builds, where a release build reports the syntax error (fuzz/regressions).
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DWITH_GPU_FUZZERS=ON -DWITH_GPU_TESTS=OFF -DWITH_GPU_STATIC_RUNTIME=OFF >/dev/null
+cmake --build build-fuzz --target fuzzers -j "$(nproc)" >build-fuzz/build.log 2>&1 ||
+  { cat build-fuzz/build.log; echo "the fuzz targets did not build"; exit 1; }
 # Inputs that once found a problem run first, each once.
 build-fuzz/fuzz_config fuzz/regressions/config-*.toml >build-fuzz/regressions.log 2>&1 ||
   { cat build-fuzz/regressions.log; echo "a fuzz regression came back"; exit 1; }

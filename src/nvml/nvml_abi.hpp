@@ -4,6 +4,8 @@
 // and by the test double, which must agree with the real library byte for byte.
 
 #include <cstddef>
+#include <cstdio>
+#include <string>
 
 extern "C" {
 
@@ -198,3 +200,19 @@ typedef nvmlReturn_t (*nvmlDeviceGetNvLinkRemotePciInfo_fn)(nvmlDevice_t, unsign
 static_assert(sizeof(unsigned long) == 8, "NVML's CPU masks are 64 bits per element on x86-64 Linux");
 
 }  // extern "C"
+
+namespace wg {
+
+// Byte size of one element written by nvmlDeviceGetComputeRunningProcesses_v3 for
+// a driver version string: 32 in 535.43 to 535.86, whose _v3 grew silently; else 24.
+inline std::size_t process_v3_stride(const std::string& driver_version) {
+  unsigned major = 0;
+  unsigned minor = 0;
+  if (std::sscanf(driver_version.c_str(), "%u.%u", &major, &minor) == 2 && major == 535 && minor >= 43 &&
+      minor <= 86) {
+    return sizeof(nvmlProcessInfo_535_t);
+  }
+  return sizeof(nvmlProcessInfo_v2_t);
+}
+
+}  // namespace wg

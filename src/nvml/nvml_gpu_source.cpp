@@ -227,16 +227,6 @@ class GpuReader {
 
 }  // namespace
 
-std::size_t process_v3_stride(const std::string& driver_version) {
-  unsigned major = 0;
-  unsigned minor = 0;
-  if (std::sscanf(driver_version.c_str(), "%u.%u", &major, &minor) == 2 && major == 535 && minor >= 43 &&
-      minor <= 86) {
-    return sizeof(nvmlProcessInfo_535_t);
-  }
-  return sizeof(nvmlProcessInfo_v2_t);
-}
-
 Result<Machine> NvmlGpuSource::query(TopologyDetail detail) {
   const NvmlApi& api = library_->api();
   Machine machine;

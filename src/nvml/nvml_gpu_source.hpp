@@ -24,8 +24,4 @@ class NvmlGpuSource : public GpuSource {
   std::chrono::milliseconds sample_window_;
 };
 
-// Byte size of one element written by nvmlDeviceGetComputeRunningProcesses_v3 for
-// a driver version string: 32 in 535.43 to 535.86, whose _v3 grew silently; else 24.
-std::size_t process_v3_stride(const std::string& driver_version);
-
 }  // namespace wg

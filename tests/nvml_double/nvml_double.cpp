@@ -20,11 +20,13 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/cpu_set.hpp"
 #include "nvml/nvml_abi.hpp"
 
 #define NVML_EXPORT extern "C" __attribute__((visibility("default")))
@@ -284,13 +286,7 @@ nvmlReturn_t processes(const char* symbol, nvmlDevice_t device, unsigned int* co
 }
 
 std::size_t v3_stride() {
-  unsigned major = 0;
-  unsigned minor = 0;
-  std::string version = state().machine.value("driver_version", "550.54.14");
-  if (std::sscanf(version.c_str(), "%u.%u", &major, &minor) == 2 && major == 535 && minor >= 43 && minor <= 86) {
-    return sizeof(nvmlProcessInfo_535_t);
-  }
-  return sizeof(nvmlProcessInfo_v2_t);
+  return wg::process_v3_stride(state().machine.value("driver_version", "550.54.14"));
 }
 
 template <class Info>
@@ -566,17 +562,9 @@ const json* topology() {
 // Sets the bits of a "0-3,8" list in a mask of `words` 64-bit words.
 bool fill_mask(const std::string& list, unsigned words, unsigned long* mask) {
   std::memset(mask, 0, words * sizeof(unsigned long));
-  std::size_t start = 0;
-  while (start < list.size()) {
-    std::size_t end = std::min(list.find(',', start), list.size());
-    unsigned first = 0, last = 0;
-    std::string item = list.substr(start, end - start);
-    int read = std::sscanf(item.c_str(), "%u-%u", &first, &last);
-    if (read < 1) return false;
-    if (read == 1) last = first;
-    for (unsigned cpu = first; cpu <= last && cpu / 64 < words; ++cpu) mask[cpu / 64] |= 1ul << (cpu % 64);
-    start = end + 1;
-  }
+  std::optional<wg::CpuSet> set = wg::CpuSet::parse(list);
+  if (!set) return false;
+  std::copy_n(set->words().begin(), std::min<std::size_t>(words, set->words().size()), mask);
   return true;
 }
 

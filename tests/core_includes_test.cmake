@@ -1,0 +1,25 @@
+# Fails when a file under src/core includes anything but core's own headers and the C++
+# standard library: the selection logic stays pure, with no NVML, OS, output, config or
+# CLI code and no third-party or system header (CLI11, toml++, nlohmann, fmt, dlfcn.h).
+# Usage: cmake -DCORE_DIR=<src/core> -P core_includes_test.cmake
+file(GLOB_RECURSE files "${CORE_DIR}/*.hpp" "${CORE_DIR}/*.cpp")
+list(LENGTH files count)
+if(count EQUAL 0)
+  message(FATAL_ERROR "no sources under ${CORE_DIR}")
+endif()
+set(wrong 0)
+foreach(file IN LISTS files)
+  file(STRINGS "${file}" includes REGEX "^[ \t]*#[ \t]*include")
+  foreach(line IN LISTS includes)
+    string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*" "" header "${line}")
+    if(NOT header MATCHES "^(\"core/[A-Za-z0-9_/]+\\.hpp\"|<[a-z_]+>)")
+      file(RELATIVE_PATH name "${CORE_DIR}/../.." "${file}")
+      message("${name}: #include ${header}: core includes only core/ headers and the C++ standard library")
+      math(EXPR wrong "${wrong} + 1")
+    endif()
+  endforeach()
+endforeach()
+if(wrong GREATER 0)
+  message(FATAL_ERROR "${wrong} include(s) from src/core reach outside core")
+endif()
+message("src/core: ${count} files include only core/ and the C++ standard library")

@@ -7,7 +7,7 @@
 
 #include <memory>
 
-#include "e2e/fixture.hpp"
+#include "support/e2e_fixture.hpp"
 
 namespace wg::test {
 namespace {
@@ -48,11 +48,13 @@ TEST_F(Claims, TheCommandHoldsTheClaimUnderItsOwnPidAndSigkillFreesItAtOnce) {
 }
 
 TEST_F(Claims, ChildrenThatKeepTheDescriptorKeepTheClaim) {
-  std::string flag = temp / "released";
-  auto result = with_gpu({"--gpu", "0", "--", "sh", "-c", "(sleep 1; touch " + flag + ") >/dev/null 2>&1 & exit 0"});
+  std::string go = temp / "go", flag = temp / "released";
+  auto result = with_gpu(
+      {"--gpu", "0", "--", "sh", "-c", "(" + shell_wait_for(go) + "; touch " + flag + ") >/dev/null 2>&1 & exit 0"});
   EXPECT_EQ(result.exit_code, 0);
   auto while_child_runs = with_gpu({"--gpu", "0", "true"});
   EXPECT_EQ(while_child_runs.exit_code, 4) << "the background child still holds the claim";
+  go_ahead(go);
   // Released when the child exits: a waiter that polls once a minute gets it at once.
   EXPECT_EQ(probe({"--wait", "--gpu", "0", "--poll-interval", "60s", "--timeout", "30s"}), "0|PCI_BUS_ID");
   EXPECT_EQ(access(flag.c_str(), F_OK), 0);
@@ -101,9 +103,7 @@ TEST_F(Claims, WaitTimesOutWith124SayingWhatIsMissing) {
   ASSERT_FALSE(wait_for_claims(3).empty());
   auto result = with_gpu({"--wait", "--timeout", "300ms", "--poll-interval", "100ms", "true"});
   EXPECT_EQ(result.exit_code, 124);
-  EXPECT_NE(result.err.find("with-gpu: error: timed out after 0.3s waiting: no suitable GPU: need 1, 0 eligible\n"),
-            std::string::npos)
-      << result.err;
+  EXPECT_TRUE(contains_match(result.err, timed_out_pattern("no suitable GPU: need 1, 0 eligible\n"))) << result.err;
   EXPECT_NE(result.err.find("  GPU 3: claimed by pid " + std::to_string(holder->pid())), std::string::npos);
 }
 

@@ -13,8 +13,8 @@
 
 #include <memory>
 
-#include "e2e/fixture.hpp"
-#include "e2e/neighbour.hpp"
+#include "support/e2e_fixture.hpp"
+#include "support/neighbour.hpp"
 
 namespace wg::test {
 namespace {

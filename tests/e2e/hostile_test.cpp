@@ -14,8 +14,8 @@
 #include <functional>
 #include <sstream>
 
-#include "e2e/fixture.hpp"
-#include "e2e/neighbour.hpp"
+#include "support/e2e_fixture.hpp"
+#include "support/neighbour.hpp"
 
 namespace wg::test {
 namespace {
@@ -36,16 +36,6 @@ std::string describe(const Outcome& outcome) {
   return status + "\nstdout: " + outcome.out + "\nstderr: " + outcome.err;
 }
 
-// Until `done` holds, checked every 10 ms, or `limit` has passed.
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
 bool exists(const std::string& path) {
   struct stat info {};
   return lstat(path.c_str(), &info) == 0;
@@ -59,8 +49,6 @@ std::string mode_of(const std::string& path) {
   std::snprintf(text, sizeof text, "%o", info.st_mode & 07777);
   return text;
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // The line of `text` that starts with `prefix` ("" when none).
 std::string line_starting(const std::string& text, const std::string& prefix) {
@@ -198,7 +186,7 @@ class HostileNeighbour : public E2E {
   }
 
   bool said_waiting(const std::string& name) const {
-    return wait_until([&] { return contains(read_file(in_world(name + ".err")), "with-gpu: waiting"); }, 5s);
+    return eventually([&] { return contains(read_file(in_world(name + ".err")), "with-gpu: waiting"); }, 5s);
   }
 
   std::string world;
@@ -254,13 +242,13 @@ class ReplacedLockFile : public HostileNeighbour {
                            plus(plus({"with-gpu"}, alice_options),
                                 {"--", "sh", "-c", "echo \"$CUDA_VISIBLE_DEVICES\" > " + in_world("alice.ran")}),
                            "alice", paused_at(pause, "flock", fs::path(lock_path(0)).filename().string()));
-    EXPECT_TRUE(wait_until([&] { return exists(pause + ".paused"); }, 10s)) << "wg-alice's launch never reached flock";
+    EXPECT_TRUE(eventually([&] { return exists(pause + ".paused"); }, 10s)) << "wg-alice's launch never reached flock";
     auto removed = run_as(mallory(), {"rm", "-f", lock_path(0)});
     EXPECT_EQ(removed.exit_code, 0) << describe(removed);
     replacing = start_as(mallory(), {"with-gpu", "--gpu", "0", "--", "sh", "-c",
                                      "touch " + in_world("mallory.running") + "; exec sleep 30"},
                          "mallory");
-    EXPECT_TRUE(wait_until([&] { return exists(in_world("mallory.running")); }, 10s))
+    EXPECT_TRUE(eventually([&] { return exists(in_world("mallory.running")); }, 10s))
         << read_file(in_world("mallory.err"));
     std::ofstream(pause + ".go") << "go\n";
     Outcome outcome;
@@ -303,13 +291,13 @@ TEST_F(HostileNeighbour, RemovingTheLockDirDoesNotStartAWaiterOnAHeldGpu) {
   fs::remove_all(lock_dir, removed);  // as root: a /tmp cleaner, an admin
   ASSERT_FALSE(removed) << removed.message();
   // Something not happening can only be watched for a while: 20 of the waiter's polls.
-  EXPECT_FALSE(wait_until([&] { return exists(ran); }, 2s))
+  EXPECT_FALSE(eventually([&] { return exists(ran); }, 2s))
       << "the waiter started on GPU 0 while wg-alice's command still ran there\n"
       << read_file(in_world("waiter.err"));
 
   holder->signal(SIGKILL);
   holder->wait_for(5s);
-  EXPECT_TRUE(wait_until([&] { return exists(ran); }, 10s))
+  EXPECT_TRUE(eventually([&] { return exists(ran); }, 10s))
       << "the waiter did not start once GPU 0 was free\n" << read_file(in_world("waiter.err"));
   EXPECT_EQ(read_file(ran), "0\n");
   EXPECT_EQ(waiter->wait_for(5s), 0);
@@ -461,7 +449,7 @@ class ForeignLock : public HostileNeighbour {
 
   pid_t holder_pid() const {
     std::string text;
-    wait_until([&] { return !(text = read_file(in_world("holder.pid"))).empty(); }, 10s);
+    eventually([&] { return !(text = read_file(in_world("holder.pid"))).empty(); }, 10s);
     return text.empty() ? -1 : std::stoi(text);
   }
 };
@@ -593,7 +581,7 @@ TEST_F(SwappedLockDir, RootChangesNoModeThroughASymlinkSwappedInAfterItsMkdir) {
   Env paused = paused_at(pause, "chmod", dir);
   paused["WITH_GPU_LOCK_DIR"] = dir;
   auto launch = start_as(kRoot, {"with-gpu", "--quiet", "--gpu", "0", "--", "true"}, "root", paused);
-  ASSERT_TRUE(wait_until([&] { return exists(pause + ".paused") || !launch->running(); }, 10s));
+  ASSERT_TRUE(eventually([&] { return exists(pause + ".paused") || !launch->running(); }, 10s));
   if (exists(pause + ".paused")) {
     auto swapped = shell_as(mallory(), "rmdir '" + dir + "' && ln -s '" + target + "' '" + dir + "'");
     EXPECT_EQ(swapped.exit_code, 0) << describe(swapped);
@@ -682,7 +670,7 @@ TEST_F(Hardened, UsersQueueThereAndCannotRemoveAnotherUsersTicket) {
   ASSERT_FALSE(wait_for_claims(1, "sleep 30").empty());
   auto waiter = start_as(alice(), {"with-gpu", "--wait", "--", "true"}, "waiter");
   std::string queue = lock_dir + "/queue";
-  ASSERT_TRUE(wait_until([&] { return !shell_as(alice(), "ls " + queue).out.empty(); }, 5s))
+  ASSERT_TRUE(eventually([&] { return !shell_as(alice(), "ls " + queue).out.empty(); }, 5s))
       << read_file(in_world("waiter.err"));
   auto removed = shell_as(mallory(), "rm -f " + queue + "/t-* || exit 1; ls " + queue + " | grep -q . || exit 0; exit 1");
   EXPECT_NE(removed.exit_code, 0) << "mallory removed wg-alice's ticket";
@@ -742,7 +730,7 @@ TEST_F(HostileNeighbour, AHoldersCommandLineCannotBreakJsonOrTheTerminal) {
   std::string nasty = "x\xff\x1b[2J\nGPU 7: free";
   auto holder = start_as(mallory(), {"with-gpu", "--gpu", "0", "--", "sh", "-c", "sleep 30", nasty}, "holder");
   ASSERT_FALSE(wait_for_claims(0).empty());
-  wait_until([&] { return contains(with_gpu({"--status"}).out, "sleep 30"); }, 5s);
+  eventually([&] { return contains(with_gpu({"--status"}).out, "sleep 30"); }, 5s);
   auto status = run_as(alice(), {"with-gpu", "--status", "--json"}, 5s);
   ASSERT_EQ(status.exit_code, 0) << describe(status);
   json claims = json::parse(status.out)["gpus"][0]["claims"];

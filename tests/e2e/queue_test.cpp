@@ -10,15 +10,13 @@
 #include <algorithm>
 #include <sstream>
 
-#include "e2e/fixture.hpp"
-#include "e2e/neighbour.hpp"
+#include "support/e2e_fixture.hpp"
+#include "support/neighbour.hpp"
 
 namespace wg::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // The numbers a file lists one per line, in order.
 std::vector<int> numbers_in(const std::string& text) {
@@ -42,12 +40,13 @@ class Queue : public E2E {
  protected:
   Queue() { write_machine(machine_of({gpu(0), gpu(1), gpu(2), gpu(3)})); }
 
-  // A waiter with --wait ARGS that appends NAME to `served` when it runs, then sleeps.
+  // A waiter with --wait ARGS that appends NAME to `served` when it runs, then runs the
+  // shell command THEN.
   std::unique_ptr<BackgroundProcess> waiter(const std::string& name, std::vector<std::string> args,
-                                            const std::string& sleep = "0") const {
+                                            const std::string& then = "true") const {
     args.insert(args.begin(), "--wait");
     for (const std::string word :
-         {std::string("--"), std::string("sh"), std::string("-c"), "echo " + name + " >> " + served + "; sleep " + sleep}) {
+         {std::string("--"), std::string("sh"), std::string("-c"), "echo " + name + " >> " + served + "; " + then}) {
       args.push_back(word);
     }
     return start(args, name);
@@ -73,14 +72,6 @@ class Queue : public E2E {
     return names;
   }
 
-  bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) const {
-    for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;) {
-      if (done()) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return done();
-  }
-
   std::string served = temp / "served";
 };
 
@@ -90,7 +81,7 @@ TEST_F(Queue, EqualRequestsAreServedInArrivalOrder) {
   ASSERT_FALSE(wait_for_claims(0).empty());
   std::vector<std::unique_ptr<BackgroundProcess>> waiters;
   for (int i = 1; i <= 20; ++i) {
-    waiters.push_back(waiter(std::to_string(i), {}, "0.02"));
+    waiters.push_back(waiter(std::to_string(i), {}, "sleep 0.02"));
     in_line(std::to_string(i), waiters.size());
   }
   holder->signal(SIGKILL);
@@ -103,19 +94,21 @@ TEST_F(Queue, EqualRequestsAreServedInArrivalOrder) {
 }
 
 TEST_F(Queue, AWaiterForTwoGpusKeepsAReleasedOneAndIsNotOvertakenByLaterOneGpuWaiters) {
-  auto short_job = start({"--gpu", "0", "--", "sleep", "0.5"}, "short");
+  std::string short_go = temp / "short-go", big_go = temp / "big-go";
+  auto short_job = start({"--gpu", "0", "--", "sh", "-c", shell_wait_for(short_go)}, "short");
   std::vector<std::unique_ptr<BackgroundProcess>> long_jobs;
   for (int index = 1; index <= 3; ++index) {
     long_jobs.push_back(start({"--gpu", std::to_string(index), "--", "sleep", "60"}, "long" + std::to_string(index)));
     ASSERT_FALSE(wait_for_claims(index).empty());
   }
-  auto big = waiter("big", {"--min-gpus", "2"}, "1");
+  auto big = waiter("big", {"--min-gpus", "2"}, shell_wait_for(big_go));
   in_line("big", 1);
   std::vector<std::unique_ptr<BackgroundProcess>> small;
   for (int i = 1; i <= 4; ++i) {
     small.push_back(waiter(std::to_string(i), {}));
     in_line(std::to_string(i), small.size() + 1);
   }
+  go_ahead(short_go);
   EXPECT_EQ(short_job->wait(), 0);
   // GPU 0 is free and kept for the 2-GPU waiter: the later ones wait, a launch without
   // --wait does not take it, and the waiter is told.
@@ -136,6 +129,7 @@ TEST_F(Queue, AWaiterForTwoGpusKeepsAReleasedOneAndIsNotOvertakenByLaterOneGpuWa
   EXPECT_TRUE(eventually([&] { return read_file(served) == "big\n"; })) << read_file(served);
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(read_file(served), "big\n");  // the others still wait: GPUs 2 and 3 are held
+  go_ahead(big_go);
   EXPECT_EQ(big->wait(), 0);
   for (int index = 1; index <= 2; ++index) {
     long_jobs[index]->signal(SIGKILL);
@@ -149,7 +143,7 @@ TEST_F(Queue, AnExclusiveWaiterIsServedWhileSharersKeepComing) {
   write_machine(machine_of({gpu(0)}));
   auto first = start({"--share", "--", "sleep", "60"}, "first");
   ASSERT_FALSE(wait_for_claims(0).empty());
-  auto alone = waiter("alone", {}, "0.2");
+  auto alone = waiter("alone", {}, "sleep 0.2");
   in_line("alone", 1);
   // A new sharer does not join the GPU the exclusive waiter is queued for.
   auto join = with_gpu({"--share", "--", "true"});

@@ -1,12 +1,10 @@
 // End-to-end: with-gpu inside a Slurm job, as the job's environment describes it (the
 // real Slurm with device cgroups is scripts/slurm-test.sh).
 
-#include "e2e/fixture.hpp"
+#include "support/e2e_fixture.hpp"
 
 namespace wg::test {
 namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 class InSlurm : public E2E {
  protected:

@@ -5,14 +5,12 @@
 
 #include <thread>
 
-#include "e2e/fixture.hpp"
+#include "support/e2e_fixture.hpp"
 
 namespace wg::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // Samples every 500 ms over the last 10 s, newest first, all `value`.
 json steady(double value) {
@@ -119,7 +117,7 @@ TEST_F(E2E, AWaiterTakesAHotGpuOnlyOnceItHasStayedCoolForTheWindow) {
   EXPECT_TRUE(contains(read_file(temp / "waiter.err"), "GPU0 temperature 86C > 80C"));
   machine["gpus"][0]["temperature_c"] = 79;
   write_machine(machine);
-  for (int i = 0; i < 40 && !contains(read_file(temp / "waiter.err"), "cooling"); ++i) std::this_thread::sleep_for(25ms);
+  eventually([&] { return contains(read_file(temp / "waiter.err"), "cooling"); });
   EXPECT_TRUE(contains(read_file(temp / "waiter.err"), "GPU0 cooling: below --max-temp for ")) << read_file(temp / "waiter.err");
   EXPECT_NE(access(ran.c_str(), F_OK), 0) << "must not start before the GPU stayed cool for 3 s";
   EXPECT_EQ(waiter->wait(), 0);

@@ -7,12 +7,10 @@
 
 #include <filesystem>
 
-#include "e2e/fixture.hpp"
+#include "support/e2e_fixture.hpp"
 
 namespace wg::test {
 namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 class Topology : public E2E {
  protected:

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "e2e/fixture.hpp"
+#include "support/e2e_fixture.hpp"
 
 namespace wg::test {
 namespace {
@@ -23,17 +23,6 @@ using namespace std::chrono_literals;
 class Waiting : public E2E {
  protected:
   Waiting() { write_machine(machine_of({gpu(0), gpu(1), gpu(2), gpu(3)})); }
-
-  // Polls (up to ~10 s) until `path` exists.
-  static bool eventually_exists(const std::string& path) {
-    for (int i = 0; i < 400; ++i) {
-      if (access(path.c_str(), F_OK) == 0) return true;
-      std::this_thread::sleep_for(25ms);
-    }
-    return false;
-  }
-
-  static bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
   // What the lock directory (or its queue, `under` "/queue") holds.
   std::vector<std::string> lock_dir_entries(const std::string& under = "") const {
@@ -55,12 +44,12 @@ class Waiting : public E2E {
 
 TEST_F(Waiting, AWaiterStartsWhenTheHolderExits) {
   std::string go = temp / "go";
-  auto holder = start({"--gpu", "0", "--", "sh", "-c", "while [ ! -f " + go + " ]; do sleep 0.02; done"}, "holder");
+  auto holder = start({"--gpu", "0", "--", "sh", "-c", shell_wait_for(go)}, "holder");
   ASSERT_FALSE(wait_for_claims(0).empty());
   auto waiter = start(slow_waiter(temp / "ran"), "waiter");
   ASSERT_TRUE(waiting("waiter"));
   EXPECT_FALSE(exists(temp / "ran"));
-  std::ofstream(go).put('x');
+  go_ahead(go);
   EXPECT_EQ(holder->wait(), 0);
   EXPECT_EQ(waiter->wait(), 0);
   EXPECT_TRUE(exists(temp / "ran"));
@@ -86,9 +75,7 @@ TEST_F(Waiting, TheTimeoutDoesNotWaitForThePoll) {
   EXPECT_EQ(result.exit_code, 124);
   EXPECT_GE(took, 500ms);
   EXPECT_LT(took, 30s);  // far below the 60 s poll: the deadline itself ended the wait
-  EXPECT_NE(result.err.find("with-gpu: error: timed out after 0.5s waiting: no suitable GPU: need 1, 0 eligible\n"),
-            std::string::npos)
-      << result.err;
+  EXPECT_TRUE(contains_match(result.err, timed_out_pattern("no suitable GPU: need 1, 0 eligible\n"))) << result.err;
 }
 
 TEST_F(Waiting, SigintAndSigtermWhileWaitingExitAtOnceLeavingNothing) {
@@ -146,37 +133,40 @@ TEST_F(Waiting, ACommandThatCannotRunEndsAWaitAtOnceClaimingNothing) {
 }
 
 TEST_F(Waiting, TwoSharersRunTogetherAndStatusShowsBoth) {
-  std::string a = temp / "a", b = temp / "b";
+  std::string a = temp / "a", b = temp / "b", done = temp / "done";
   // Each sharer waits until the other has started: both finishing proves they overlapped.
+  // Both then run until the test has looked at the status.
   auto first = start({"--share", "--gpu", "0", "--", "sh", "-c",
-                      "touch " + a + "; while [ ! -f " + b + " ]; do sleep 0.02; done; sleep 0.3"}, "first");
+                      "touch " + a + "; " + shell_wait_for(b) + "; " + shell_wait_for(done)}, "first");
   auto second = start({"--share", "--gpu", "0", "--", "sh", "-c",
-                       "touch " + b + "; while [ ! -f " + a + " ]; do sleep 0.02; done; sleep 0.3"}, "second");
-  ASSERT_TRUE(eventually_exists(a));
-  ASSERT_TRUE(eventually_exists(b));
+                       "touch " + b + "; " + shell_wait_for(a) + "; " + shell_wait_for(done)}, "second");
+  ASSERT_TRUE(appears(a));
+  ASSERT_TRUE(appears(b));
   auto status = with_gpu({"--status"});
   EXPECT_NE(status.out.find("SHARED by pid "), std::string::npos) << status.out;
   auto parsed = json::parse(with_gpu({"--status", "--json"}).out);
   ASSERT_EQ(parsed["gpus"][0]["claims"].size(), 2u);
   EXPECT_EQ(parsed["gpus"][0]["claims"][0]["mode"], "shared");
   EXPECT_EQ(parsed["gpus"][0]["claims"][1]["mode"], "shared");
+  go_ahead(done);
   EXPECT_EQ(first->wait(), 0);
   EXPECT_EQ(second->wait(), 0);
 }
 
 TEST_F(Waiting, AnExclusiveJobWaitsForEverySharer) {
-  std::string go = temp / "go";
-  std::string loop = "while [ ! -f " + go + " ]; do sleep 0.02; done";
-  auto first = start({"--share", "--gpu", "0", "--", "sh", "-c", loop}, "first");
-  auto second = start({"--share", "--gpu", "0", "--", "sh", "-c", loop + "; sleep 0.5"}, "second");
-  for (int i = 0; i < 400 && wait_for_claims(0).size() < 2; ++i) std::this_thread::sleep_for(25ms);
+  std::string go = temp / "go", second_go = temp / "second-go";
+  auto first = start({"--share", "--gpu", "0", "--", "sh", "-c", shell_wait_for(go)}, "first");
+  auto second = start({"--share", "--gpu", "0", "--", "sh", "-c", shell_wait_for(go) + "; " + shell_wait_for(second_go)},
+                      "second");
+  eventually([&] { return wait_for_claims(0).size() >= 2; });
   ASSERT_EQ(wait_for_claims(0).size(), 2u);
   auto exclusive = start(slow_waiter(temp / "ran"), "exclusive");
   ASSERT_TRUE(waiting("exclusive"));
   EXPECT_NE(read_file(temp / "exclusive.err").find("GPU0 shared by pid "), std::string::npos);
-  std::ofstream(go).put('x');
+  go_ahead(go);
   EXPECT_EQ(first->wait(), 0);
   EXPECT_FALSE(exists(temp / "ran")) << "one sharer is still running";
+  go_ahead(second_go);
   EXPECT_EQ(second->wait(), 0);
   EXPECT_EQ(exclusive->wait(), 0);
   EXPECT_TRUE(exists(temp / "ran"));
@@ -184,13 +174,13 @@ TEST_F(Waiting, AnExclusiveJobWaitsForEverySharer) {
 
 TEST_F(Waiting, ASharerWaitsForAnExclusiveJob) {
   std::string go = temp / "go";
-  auto holder = start({"--gpu", "0", "--", "sh", "-c", "while [ ! -f " + go + " ]; do sleep 0.02; done"}, "holder");
+  auto holder = start({"--gpu", "0", "--", "sh", "-c", shell_wait_for(go)}, "holder");
   ASSERT_FALSE(wait_for_claims(0).empty());
   auto sharer = start({"--share", "--wait", "--gpu", "0", "--poll-interval", "60s", "--", "touch", temp / "ran"},
                       "sharer");
   ASSERT_TRUE(waiting("sharer"));
   EXPECT_FALSE(exists(temp / "ran"));
-  std::ofstream(go).put('x');
+  go_ahead(go);
   EXPECT_EQ(holder->wait(), 0);
   EXPECT_EQ(sharer->wait(), 0);
   EXPECT_TRUE(exists(temp / "ran"));
@@ -230,7 +220,7 @@ TEST_F(Waiting, APerUserLimitRefusesOrHoldsALaunchUntilTheUsersClaimEnds) {
   std::ofstream(temp / "system.toml") << "[policy]\nmax_gpus_per_user = 1\n";
   env["WITH_GPU_SYSTEM_CONFIG"] = temp / "system.toml";
   std::string go = temp / "go";
-  auto holder = start({"--gpu", "0", "--", "sh", "-c", "while [ ! -f " + go + " ]; do sleep 0.02; done"}, "holder");
+  auto holder = start({"--gpu", "0", "--", "sh", "-c", shell_wait_for(go)}, "holder");
   ASSERT_FALSE(wait_for_claims(0).empty());
   const passwd* me = getpwuid(getuid());
   ASSERT_NE(me, nullptr);
@@ -245,7 +235,7 @@ TEST_F(Waiting, APerUserLimitRefusesOrHoldsALaunchUntilTheUsersClaimEnds) {
   EXPECT_NE(read_file(temp / "waiter.err").find(" for 1 GPU (touch " + (temp / "ran").substr(0, 25) + "…): " + over + "\n"), std::string::npos)
       << read_file(temp / "waiter.err");
   EXPECT_FALSE(exists(temp / "ran"));
-  std::ofstream(go).put('x');
+  go_ahead(go);
   EXPECT_EQ(holder->wait(), 0);
   EXPECT_EQ(waiter->wait(), 0);
   EXPECT_TRUE(exists(temp / "ran"));

@@ -8,8 +8,8 @@
 #include <map>
 #include <sstream>
 
-#include "unit/machine_builder.hpp"
-#include "unit/temp_dir.hpp"
+#include "support/machine_builder.hpp"
+#include "support/temp_dir.hpp"
 
 namespace wg {
 namespace {

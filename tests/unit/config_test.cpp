@@ -4,8 +4,8 @@
 
 #include "cli/options.hpp"
 #include "core/units.hpp"
-#include "unit/parse_helpers.hpp"
-#include "unit/temp_dir.hpp"
+#include "support/parse_helpers.hpp"
+#include "support/temp_dir.hpp"
 
 namespace wg {
 namespace {

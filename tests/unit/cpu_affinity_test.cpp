@@ -1,5 +1,4 @@
 #include "os/cpu_affinity.hpp"
-#include "os/numa_policy.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,8 +9,8 @@
 #include <fstream>
 
 #include "os/proc_info.hpp"
-#include "unit/machine_builder.hpp"
-#include "unit/temp_dir.hpp"
+#include "support/machine_builder.hpp"
+#include "support/temp_dir.hpp"
 
 namespace wg {
 namespace {
@@ -65,29 +64,6 @@ TEST(CpuAffinity, PinningRestrictsTheProcess) {
   int status = 0;
   waitpid(child, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
-TEST(NumaPolicy, PrefersAnAllowedNodeForTheProcessAndWhatItExecs) {
-  if (!std::filesystem::exists("/sys/devices/system/node/node0") || !std::filesystem::exists("/proc/self/numa_maps")) {
-    GTEST_SKIP() << "no NUMA support in this kernel";
-  }
-  pid_t child = fork();
-  if (child == 0) {
-    auto preferred = prefer_memory_nodes({0});
-    auto maps = read_small_file("/proc/self/numa_maps");
-    bool ok = preferred && *preferred == std::vector<int>{0} && maps && maps->find("prefer:0") != std::string::npos;
-    _exit(ok ? 0 : 1);
-  }
-  int status = 0;
-  waitpid(child, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
-TEST(NumaPolicy, RefusesNodesTheProcessMayNotUse) {
-  if (std::filesystem::exists("/sys/devices/system/node/node63")) GTEST_SKIP() << "a machine with node 63";
-  auto preferred = prefer_memory_nodes({63});
-  ASSERT_FALSE(preferred);
-  EXPECT_EQ(preferred.error().message, "NUMA node 63 is not one this process may allocate on");
 }
 
 }  // namespace

@@ -11,8 +11,8 @@
 #include <functional>
 #include <optional>
 
-#include "unit/machine_builder.hpp"
-#include "unit/temp_dir.hpp"
+#include "support/machine_builder.hpp"
+#include "support/temp_dir.hpp"
 
 namespace wg {
 namespace {

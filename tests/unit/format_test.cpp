@@ -6,7 +6,7 @@
 #include "output/decision_report.hpp"
 #include "output/status_table.hpp"
 #include "output/wait_report.hpp"
-#include "unit/machine_builder.hpp"
+#include "support/machine_builder.hpp"
 
 namespace wg {
 namespace {

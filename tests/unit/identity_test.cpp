@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "unit/machine_builder.hpp"
+#include "support/machine_builder.hpp"
 
 namespace wg {
 namespace {

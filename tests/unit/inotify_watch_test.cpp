@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,7 +12,7 @@
 #include <memory>
 #include <thread>
 
-#include "unit/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace wg {
 namespace {
@@ -73,22 +74,34 @@ TEST(InotifyWatch, RunsADriverCallToTheEndOnAnotherThread) {
   EXPECT_NE(*ran_on, caller);
 }
 
-// A call that blocks until the test lets it go, through a pipe the call owns.
+// A call that blocks until the test lets it go, through a pipe the call owns, and says
+// through another that it has begun.
 struct BlockedCall {
   BlockedCall() {
     int fds[2];
     EXPECT_EQ(pipe(fds), 0);
     read_end = std::make_shared<UniqueFd>(fds[0]);
     write_end = UniqueFd(fds[1]);
+    EXPECT_EQ(pipe(fds), 0);
+    began_read = UniqueFd(fds[0]);
+    began_write = std::make_shared<UniqueFd>(fds[1]);
   }
   std::function<void()> work() const {
-    return [fd = read_end] {
+    return [fd = read_end, began = began_write] {
+      (void)!write(began->get(), "b", 1);
       char byte;
       (void)!read(fd->get(), &byte, 1);
     };
   }
+  // Until the call has begun (up to 10 s); false when it has not.
+  bool began() const {
+    pollfd ready{began_read.get(), POLLIN, 0};
+    return poll(&ready, 1, 10'000) == 1;
+  }
   std::shared_ptr<UniqueFd> read_end;
   UniqueFd write_end;
+  UniqueFd began_read;
+  std::shared_ptr<UniqueFd> began_write;
 };
 
 TEST(InotifyWatch, TheDeadlineEndsTheWaitForAHungDriverCall) {
@@ -106,12 +119,14 @@ TEST(InotifyWatch, ASignalEndsTheWaitForAHungDriverCall) {
   test::TempDir dir;
   InotifyWatch watch(dir.path());
   BlockedCall call;
-  std::thread interrupter([] {
-    std::this_thread::sleep_for(50ms);
+  bool began = false;
+  std::thread interrupter([&] {
+    began = call.began();     // the signal comes while the call hangs
     kill(getpid(), SIGTERM);  // blocked in every thread: it waits in the signalfd
   });
   WakeEvent event = watch.run_until(call.work(), std::chrono::steady_clock::time_point::max());
   interrupter.join();
+  EXPECT_TRUE(began) << "the driver call never began";
   EXPECT_EQ(event.kind, Wake::signal);
   EXPECT_EQ(event.signal, SIGTERM);
   EXPECT_EQ(write(call.write_end.get(), "x", 1), 1);

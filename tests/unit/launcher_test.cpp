@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "unit/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace wg {
 namespace {

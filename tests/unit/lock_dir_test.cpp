@@ -13,8 +13,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "unit/machine_builder.hpp"
-#include "unit/temp_dir.hpp"
+#include "support/machine_builder.hpp"
+#include "support/temp_dir.hpp"
 
 namespace wg {
 namespace {

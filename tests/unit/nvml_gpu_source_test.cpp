@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "core/units.hpp"
-#include "unit/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace wg {
 namespace {

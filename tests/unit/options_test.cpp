@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/units.hpp"
-#include "unit/parse_helpers.hpp"
+#include "support/parse_helpers.hpp"
 
 namespace wg {
 namespace {

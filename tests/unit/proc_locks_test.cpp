@@ -38,7 +38,7 @@ TEST(ProcLocks, ReadsFlockHoldersAndSkipsWaitersAndPosixLocks) {
 
 #include <chrono>
 
-#include "unit/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace wg {
 namespace {

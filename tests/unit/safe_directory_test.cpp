@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "unit/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace wg {
 namespace {

@@ -2,13 +2,17 @@
 
 #include <gtest/gtest.h>
 
-#include "unit/machine_builder.hpp"
+#include <algorithm>
+
+#include "support/machine_builder.hpp"
 
 namespace wg {
 namespace {
 
 using test::GpuBuilder;
 using test::machine_of;
+using test::cpus;
+using test::two_socket;
 
 std::vector<Filter> filters_of(const Decision& decision, unsigned index) {
   std::vector<Filter> filters;
@@ -467,6 +471,131 @@ TEST(SelectorThresholds, ACoolingGpuStaysOutUntilItsWindowIsOver) {
   ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::cooling}));
   EXPECT_EQ(decision.verdicts[0].reasons[0].value, 1200);
   EXPECT_EQ(decision.verdicts[0].reasons[0].limit, 5000);
+}
+
+// On two_socket: the choice of a set by the interconnect and by CPU locality.
+const std::vector<std::uint64_t>& kFree = test::kTwoSocketFree;
+
+SelectionOptions several(unsigned count) {
+  SelectionOptions options;
+  options.min_gpus = options.max_gpus = count;
+  options.min_free_bytes = 0;
+  return options;
+}
+
+TEST(SelectorTopology, ChoosesAnNvlinkPairOverTwoLooseGpusWithMoreFreeMemory) {
+  auto decision = select_gpus(two_socket(kFree), several(2));
+  EXPECT_EQ(decision.chosen, (std::vector<unsigned>{1, 0}));
+}
+
+TEST(SelectorTopology, TopologyIgnoreIsPureMemoryFirst) {
+  auto options = several(2);
+  options.topology = TopologyUse::ignore;
+  EXPECT_EQ(select_gpus(two_socket(kFree), options).chosen, (std::vector<unsigned>{3, 6}));
+}
+
+TEST(SelectorTopology, ChoosesFourOfEightOnOneSocketWhoseFullestGpuHasMoreFree) {
+  // Both sockets score the same; socket 1's fullest GPU (16 GiB free) beats socket 0's (11).
+  auto decision = select_gpus(two_socket(kFree), several(4));
+  EXPECT_EQ(decision.chosen, (std::vector<unsigned>{6, 4, 5, 7}));
+}
+
+TEST(SelectorTopology, OnlyEligibleGpusFormTheSetAndTiesGoToTheFullerGpuWithMoreFree) {
+  auto free = kFree;
+  free[0] = 1;  // below --min-memory: pair 0-1 is out; of the other NVLink pairs, 4-5's
+                // fuller GPU has the most free (38 GiB against 16 and 11)
+  auto options = several(2);
+  options.min_free_bytes = 2048ull * test::MiB;
+  auto decision = select_gpus(two_socket(free), options);
+  EXPECT_EQ(decision.chosen, (std::vector<unsigned>{4, 5}));
+}
+
+TEST(SelectorTopology, UnknownLinksFallBackToMemoryFirst) {
+  Machine machine = two_socket(kFree);
+  machine.links.assign(8, std::vector<GpuLink>(8));
+  for (auto& gpu : machine.gpus) gpu.numa_node.reset();
+  EXPECT_EQ(select_gpus(machine, several(2)).chosen, (std::vector<unsigned>{3, 6}));
+}
+
+TEST(SelectorTopology, GpuTypeMatchesStayAheadOfTheInterconnect) {
+  Machine machine = two_socket(kFree);
+  machine.gpus[3].name = machine.gpus[6].name = "NVIDIA H100 80GB HBM3";
+  auto options = several(2);
+  options.gpu_type = "H100";
+  EXPECT_EQ(select_gpus(machine, options).chosen, (std::vector<unsigned>{3, 6}));
+  // Both matches, then a partner: 2 and 7 are each NVLinked to one of them; 7 has more free.
+  options.min_gpus = options.max_gpus = 3;
+  EXPECT_EQ(select_gpus(machine, options).chosen, (std::vector<unsigned>{3, 6, 7}));
+}
+
+// two_socket with a compute process on every GPU but `idle` (memory unchanged).
+Machine busy_but(const std::vector<unsigned>& idle) {
+  Machine machine = two_socket(kFree);
+  for (auto& gpu : machine.gpus) {
+    if (std::find(idle.begin(), idle.end(), gpu.index) == idle.end()) gpu.processes = std::vector<GpuProcess>{{60000 + gpu.index, 0}};
+  }
+  return machine;
+}
+
+TEST(SelectorTopology, TwoIdleLooseGpusBeatABusyNvlinkPair) {
+  // GPUs 3 and 6 sit on different sockets; every NVLink pair runs someone's job.
+  EXPECT_EQ(select_gpus(busy_but({3, 6}), several(2)).chosen, (std::vector<unsigned>{3, 6}));
+}
+
+TEST(SelectorTopology, TheInterconnectChoosesOnlyAmongGpusOfTheWorstTierNeeded) {
+  // One idle GPU: it is taken, and its partner is the busy GPU best connected to it (its
+  // NVLink peer 2, the fullest of all) rather than the busy pair 0-1.
+  EXPECT_EQ(select_gpus(busy_but({3}), several(2)).chosen, (std::vector<unsigned>{3, 2}));
+  // Every GPU busy: one tier, the interconnect decides as before.
+  EXPECT_EQ(select_gpus(busy_but({}), several(2)).chosen, (std::vector<unsigned>{1, 0}));
+}
+
+SelectionOptions restricted_to(const std::string& allowed, unsigned count = 1) {
+  auto options = several(count);
+  options.allowed_cpus = cpus(allowed);
+  options.cpus_restricted = true;
+  return options;
+}
+
+TEST(SelectorLocality, PrefersGpusLocalToRestrictedCpusBeforeMemory) {
+  EXPECT_EQ(select_gpus(two_socket(kFree), restricted_to("1")).chosen, (std::vector<unsigned>{6}));
+  EXPECT_EQ(select_gpus(two_socket(kFree), restricted_to("1", 2)).chosen, (std::vector<unsigned>{4, 5}));
+  // More GPUs than are local: all local ones, then the best-connected others.
+  EXPECT_EQ(select_gpus(two_socket(kFree), restricted_to("1", 5)).chosen, (std::vector<unsigned>{6, 4, 5, 7, 3}));
+}
+
+TEST(SelectorLocality, AnIdleGpuElsewhereComesBeforeABusyLocalOne) {
+  // CPU 1 is local to GPUs 4-7; of them only 6 is idle, and idle 3 is on the other socket.
+  Machine machine = busy_but({3, 6});
+  EXPECT_EQ(select_gpus(machine, restricted_to("1")).chosen, (std::vector<unsigned>{6}));
+  EXPECT_EQ(select_gpus(machine, restricted_to("1", 2)).chosen, (std::vector<unsigned>{6, 3}));
+  // Past the idle GPUs, the local busy ones, best connected: 6's NVLink peer 7.
+  EXPECT_EQ(select_gpus(machine, restricted_to("1", 3)).chosen, (std::vector<unsigned>{6, 3, 7}));
+}
+
+TEST(SelectorLocality, UnrestrictedCpusOrNumaIgnoreChangeNothing) {
+  auto options = restricted_to("0-1");
+  options.cpus_restricted = false;
+  EXPECT_EQ(select_gpus(two_socket(kFree), options).chosen, (std::vector<unsigned>{3}));
+  options = restricted_to("1");
+  options.numa = Locality::ignore;
+  EXPECT_EQ(select_gpus(two_socket(kFree), options).chosen, (std::vector<unsigned>{3}));
+}
+
+TEST(SelectorLocality, RequireRejectsGpusThatAreNotLocalOrWhoseCpusAreUnknown) {
+  Machine machine = two_socket(kFree);
+  machine.gpus[5].local_cpus.reset();
+  auto options = restricted_to("1", 4);
+  options.numa = Locality::require;
+  auto decision = select_gpus(machine, options);
+  EXPECT_FALSE(decision.ok);
+  EXPECT_EQ(decision.eligible_count, 3u);
+  ASSERT_EQ(decision.verdicts[3].reasons.size(), 1u);
+  EXPECT_EQ(decision.verdicts[3].reasons[0].filter, Filter::numa);
+  EXPECT_EQ(decision.verdicts[3].reasons[0].value, 0);
+  EXPECT_EQ(decision.verdicts[3].reasons[0].text, "0");
+  EXPECT_EQ(decision.verdicts[5].reasons[0].filter, Filter::numa_unknown);
+  EXPECT_TRUE(decision.verdicts[6].reasons.empty());
 }
 
 }  // namespace

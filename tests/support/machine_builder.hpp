@@ -124,4 +124,30 @@ inline Machine shuffled() {
                      GpuBuilder(2).bus("00000000:41:00.0")});
 }
 
+// A CPU set from the kernel's list format ("0-23,48-71"); the text must be valid.
+inline CpuSet cpus(const std::string& text) { return *CpuSet::parse(text); }
+
+// Two sockets of four GPUs; NVLink pairs (0,1), (2,3), (4,5), (6,7) under one PCIe
+// switch each; NODE within a socket, SYS across. Free memory per GPU in GiB.
+inline Machine two_socket(const std::vector<std::uint64_t>& free_gib) {
+  Machine machine;
+  for (unsigned i = 0; i < 8; ++i) {
+    machine.gpus.push_back(
+        GpuBuilder(i, 81920).free_mib(free_gib[i] * 1024).locality(i < 4 ? 0 : 1, i < 4 ? "0" : "1"));
+  }
+  machine.links.assign(8, std::vector<GpuLink>(8));
+  for (unsigned a = 0; a < 8; ++a) {
+    for (unsigned b = 0; b < 8; ++b) {
+      if (a == b) continue;
+      GpuLink& link = machine.links[a][b];
+      link.pcie = a / 4 != b / 4 ? PciePath::sys : a / 2 == b / 2 ? PciePath::pix : PciePath::node;
+      link.nvlinks = a / 2 == b / 2 ? 12 : 0;
+    }
+  }
+  return machine;
+}
+
+// The free memory (GiB) of two_socket's GPUs in the topology tests: no two alike.
+inline const std::vector<std::uint64_t> kTwoSocketFree = {60, 62, 11, 79, 40, 38, 78, 16};
+
 }  // namespace wg::test

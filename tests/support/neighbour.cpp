@@ -1,4 +1,4 @@
-#include "e2e/neighbour.hpp"
+#include "support/neighbour.hpp"
 
 #include <cstdlib>
 

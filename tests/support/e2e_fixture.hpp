@@ -9,8 +9,10 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
-#include "e2e/process.hpp"
-#include "unit/temp_dir.hpp"
+#include "support/handshake.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/text_match.hpp"
 
 namespace wg::test {
 

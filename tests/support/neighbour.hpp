@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "e2e/process.hpp"
+#include "support/process.hpp"
 
 namespace wg::test {
 

@@ -12,7 +12,7 @@ mkdir -p build-fuzz
 flags=(-std=c++20 -O1 -g -DNDEBUG -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
        -Ibuild/src/generated -DTOML_HEADER_ONLY=1)
 core=(src/core/units.cpp src/core/cpu_set.cpp src/core/gpu.cpp src/core/gpu_list.cpp src/core/visible_devices.cpp
-      src/core/identity.cpp src/core/selector.cpp src/core/gpu_set.cpp src/core/text.cpp)
+      src/core/identity.cpp src/core/selector.cpp src/core/gpu_set.cpp src/core/text.cpp src/core/nearest.cpp)
 # Rebuilds a target when its fuzz source or any source it compiles is newer than it.
 build() {
   local name=$1 source; shift
@@ -21,9 +21,9 @@ build() {
   done
 }
 [[ -f build/src/generated/cli/version.hpp ]] || scripts/build.sh
-build fuzz_units src/core/units.cpp src/core/cpu_set.cpp
+build fuzz_units src/core/units.cpp src/core/cpu_set.cpp src/core/text.cpp
 build fuzz_gpu_list "${core[@]}"
-build fuzz_config src/config/config_file.cpp
+build fuzz_config src/config/config_file.cpp src/core/nearest.cpp
 build fuzz_command_line src/cli/options.cpp src/config/config_file.cpp "${core[@]}"
 build fuzz_show_config src/cli/options.cpp src/config/config_file.cpp "${core[@]}"
 # Inputs that once found a problem run first, each once.

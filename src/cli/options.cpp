@@ -9,6 +9,7 @@
 
 #include "cli/version.hpp"
 #include "config/config_file.hpp"
+#include "core/nearest.hpp"
 #include "core/units.hpp"
 
 namespace wg {

@@ -65,7 +65,8 @@ void add_power_reason(const Gpu& gpu, const SelectionOptions& options, std::vect
   std::optional<double> limit = options.max_power_w;
   if (options.max_power_fraction && gpu.power_limit_w) limit = *options.max_power_fraction * *gpu.power_limit_w;
   if (!power || !limit) {
-    reasons.push_back({Filter::power_unknown, 0, limit.value_or(0), {}, power ? Basis::missing_limit : Basis::missing_draw});
+    Basis missing = power ? Basis::missing_limit : Basis::missing_draw;
+    reasons.push_back({Filter::power_unknown, 0, limit.value_or(0), {}, missing});
   } else if (power->value > *limit) {
     reasons.push_back({Filter::max_power, power->value, *limit, {}, how(*power)});
   }

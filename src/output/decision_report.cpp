@@ -107,7 +107,7 @@ std::string selection_summary(const Machine& machine, const Decision& decision, 
     const Gpu& gpu = machine.gpus[index];
     gpus.push_back(fmt::format("GPU {} ({}, {})", index, gpu.name, free_memory_text(gpu)));
   }
-  return fmt::format("using {}{}{}; CUDA_VISIBLE_DEVICES={}", fmt::join(gpus, ", "), weakest_link_note(machine, decision),
-                     share.empty() ? "" : " (" + share + ")", env.visible_devices);
+  return fmt::format("using {}{}{}; CUDA_VISIBLE_DEVICES={}", fmt::join(gpus, ", "),
+                     weakest_link_note(machine, decision), share.empty() ? "" : " (" + share + ")", env.visible_devices);
 }
 }  // namespace wg

@@ -41,7 +41,8 @@ TEST(Format, ReasonsReadAsTheIssueWritesThem) {
   EXPECT_EQ(format_reason(gpu, {Filter::max_temp, 84, 80, {}}), "temperature 84C > 80C");
   EXPECT_EQ(format_reason(gpu, {Filter::temp_unknown, 0, 80, {}}), "temperature not reported by the driver");
   EXPECT_EQ(format_reason(gpu, {Filter::max_power, 290.4, 200, {}, Basis::average}), "power 290 W > 200 W (average)");
-  EXPECT_EQ(format_reason(gpu, {Filter::power_unknown, 0, 0, {}, Basis::missing_draw}), "power draw not reported by the driver");
+  EXPECT_EQ(format_reason(gpu, {Filter::power_unknown, 0, 0, {}, Basis::missing_draw}),
+            "power draw not reported by the driver");
   EXPECT_EQ(format_reason(gpu, {Filter::power_unknown, 0, 0, {}, Basis::missing_limit}),
             "power limit not reported by the driver (a percentage needs it)");
   EXPECT_EQ(format_reason(gpu, {Filter::cooling, 1200, 5000, {}}), "cooling: below --max-temp for 1.2s of 5.0s");
@@ -56,7 +57,8 @@ TEST(DecisionJson, DetailWordsTheBasisOfAReading) {
                                  {Filter::power_unknown, 0, 200, {}, Basis::missing_limit},
                                  {Filter::power_unknown, 0, 200, {}, Basis::missing_draw}};
   for (unsigned i = 0; i < 4; ++i) decision.verdicts.push_back({i, Verdict::rejected, {reasons[i]}});
-  std::string json = render_decision_json(machine, decision, SelectionOptions{}, nullptr, {}, nullptr, ClaimsPlace{}, nullptr);
+  std::string json =
+      render_decision_json(machine, decision, SelectionOptions{}, nullptr, {}, nullptr, ClaimsPlace{}, nullptr);
   std::vector<std::string> details;
   for (auto at = json.find("\"detail\": "); at != std::string::npos; at = json.find("\"detail\": ", at + 1)) {
     details.push_back(json.substr(at + 10, json.find_first_of(",\n", at) - at - 10));

@@ -12,6 +12,7 @@
 #include "cli/help.hpp"
 #include "cli/settings.hpp"
 #include "cli/version.hpp"
+#include "core/nearest.hpp"
 #include "core/units.hpp"
 
 namespace wg {

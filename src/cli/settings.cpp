@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cli/flags.hpp"
+#include "core/nearest.hpp"
 #include "core/text.hpp"
 #include "core/units.hpp"
 

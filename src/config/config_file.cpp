@@ -2,14 +2,14 @@
 
 #include <sys/stat.h>
 
-#include <algorithm>
-#include <cmath>
 #include <fstream>
 #include <sstream>
 
 #define TOML_HEADER_ONLY 1
 #define TOML_EXCEPTIONS 1
 #include <toml++/toml.h>
+
+#include "core/nearest.hpp"
 
 namespace wg {
 namespace {
@@ -133,37 +133,6 @@ std::optional<std::string> stray_non_ascii(const std::string& text) {
 const std::map<std::string, ValueKind>& policy_keys() {
   static const std::map<std::string, ValueKind> keys = {{"max_gpus_per_user", ValueKind::value}};
   return keys;
-}
-
-std::optional<std::string> nearest(const std::string& word, const std::vector<std::string>& candidates) {
-  // A known name that starts the word is the likeliest ("max_temperature" for max_temp).
-  std::optional<std::string> prefix;
-  for (const auto& candidate : candidates) {
-    if (candidate.size() >= 5 && word.rfind(candidate, 0) == 0 && (!prefix || candidate.size() > prefix->size())) {
-      prefix = candidate;
-    }
-  }
-  if (prefix) return prefix;
-  std::optional<std::string> best;
-  std::size_t best_distance = std::max<std::size_t>(3, word.size() / 3) + 1;
-  for (const auto& candidate : candidates) {
-    std::vector<std::size_t> row(candidate.size() + 1);
-    for (std::size_t j = 0; j <= candidate.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= word.size(); ++i) {
-      std::size_t diagonal = row[0];
-      row[0] = i;
-      for (std::size_t j = 1; j <= candidate.size(); ++j) {
-        std::size_t above = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (word[i - 1] == candidate[j - 1] ? 0 : 1)});
-        diagonal = above;
-      }
-    }
-    if (row[candidate.size()] < best_distance) {
-      best_distance = row[candidate.size()];
-      best = candidate;
-    }
-  }
-  return best;
 }
 
 Result<std::optional<ConfigFile>> read_config_file(const std::string& path, MissingFile missing,

@@ -47,7 +47,4 @@ Result<std::optional<ConfigFile>> read_config_file(const std::string& path, Miss
 Result<ConfigFile> parse_config_text(const std::string& text, const std::string& path,
                                      const std::map<std::string, ValueKind>& keys);
 
-// The closest of `candidates` to `word` when it is near enough to be a likely typo.
-std::optional<std::string> nearest(const std::string& word, const std::vector<std::string>& candidates);
-
 }  // namespace wg

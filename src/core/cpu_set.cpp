@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <bit>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "core/text.hpp"
 #include "core/units.hpp"
 
 namespace wg {
@@ -19,7 +23,7 @@ std::optional<unsigned> number(std::string_view text) {
 }  // namespace
 
 std::optional<CpuSet> CpuSet::parse(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  text = wg::trim(text);  // sysfs ends its lists with a newline
   CpuSet set;
   if (text.empty()) return set;
   std::size_t start = 0;
@@ -86,17 +90,17 @@ CpuSet CpuSet::united(const CpuSet& other) const {
 }
 
 std::string CpuSet::to_string() const {
-  std::string text;
+  std::vector<std::string> ranges;
   auto cpus = members();
   for (std::size_t i = 0; i < cpus.size();) {
     std::size_t j = i;
     while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
-    if (!text.empty()) text += ',';
-    text += std::to_string(cpus[i]);
-    if (j > i) text += '-' + std::to_string(cpus[j]);
+    std::string range = std::to_string(cpus[i]);
+    if (j > i) range += '-' + std::to_string(cpus[j]);
+    ranges.push_back(std::move(range));
     i = j + 1;
   }
-  return text;
+  return join(ranges, ",");
 }
 
 bool CpuSet::operator==(const CpuSet& other) const { return words_ == other.words_; }

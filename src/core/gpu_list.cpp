@@ -1,37 +1,13 @@
 #include "core/gpu_list.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 
+#include "core/text.hpp"
 #include "core/units.hpp"
 
 namespace wg {
 namespace {
-
-std::string trimmed(std::string_view text) {
-  auto first = text.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  auto last = text.find_last_not_of(" \t");
-  return std::string(text.substr(first, last - first + 1));
-}
-
-bool starts_with_nocase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[i])) !=
-        std::tolower(static_cast<unsigned char>(prefix[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // "this machine has 2 GPUs; see with-gpu --status" (no pointer to --status when it would list nothing).
 std::string gpu_count(const Machine& machine) {
@@ -61,7 +37,7 @@ Result<std::vector<GpuRef>> parse_gpu_list(std::string_view text, std::string_vi
   while (start <= text.size()) {
     auto comma = text.find(',', start);
     if (comma == std::string_view::npos) comma = text.size();
-    std::string entry = trimmed(text.substr(start, comma - start));
+    std::string entry(trim(text.substr(start, comma - start), " \t"));
     if (entry.empty()) {
       return usage_error(std::string(source) + ": empty entry in '" + std::string(text) +
                          "' (separate GPUs with single commas, e.g. 0,2)");

@@ -1,6 +1,10 @@
 #include "core/identity.hpp"
 
 #include <algorithm>
+#include <string>
+#include <vector>
+
+#include "core/text.hpp"
 
 namespace wg {
 
@@ -38,15 +42,16 @@ CudaEnvironment cuda_environment(const Machine& machine, const std::vector<unsig
   CudaEnvironment env;
   env.format = format == IdFormat::uuid ? IdFormat::uuid : IdFormat::index;
   auto order = pci_order(machine);
+  std::vector<std::string> ids;
   for (unsigned index : chosen) {
-    if (!env.visible_devices.empty()) env.visible_devices += ',';
     if (env.format == IdFormat::uuid) {
-      env.visible_devices += machine.gpus.at(index).uuid;
+      ids.push_back(machine.gpus.at(index).uuid);
     } else {
       auto position = std::find(order.begin(), order.end(), index) - order.begin();
-      env.visible_devices += std::to_string(position);
+      ids.push_back(std::to_string(position));
     }
   }
+  env.visible_devices = join(ids, ",");
   // Positions only mean PCI order when CUDA is told so; UUIDs mean the same under
   // any order, so the caller's own choice stays.
   if (env.format == IdFormat::index) env.device_order = "PCI_BUS_ID";

@@ -1,16 +1,12 @@
 #include "core/selector.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <limits>
+
+#include "core/text.hpp"
 
 namespace wg {
 namespace {
-
-std::string lowercase(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 bool contains(const std::vector<unsigned>& list, unsigned value) {
   return std::find(list.begin(), list.end(), value) != list.end();
@@ -40,7 +36,7 @@ Reason claim_reason(const Gpu& gpu, const ClaimHolder& holder) {
   return {Filter::shared, double(holder.pid), double(gpu.claims.size()), describe_holder(holder)};
 }
 
-const char* how(const Reading& reading) { return reading.averaged ? "average" : "instant"; }
+Basis how(const Reading& reading) { return reading.averaged ? Basis::average : Basis::instant; }
 
 void add_util_reason(const Gpu& gpu, const SelectionOptions& options, std::vector<Reason>& reasons) {
   if (!options.max_util_percent) return;
@@ -48,7 +44,7 @@ void add_util_reason(const Gpu& gpu, const SelectionOptions& options, std::vecto
   if (!util) {
     reasons.push_back({Filter::util_unknown, 0, double(*options.max_util_percent), {}});
   } else if (util->value > *options.max_util_percent) {
-    reasons.push_back({Filter::max_util, util->value, double(*options.max_util_percent), how(*util)});
+    reasons.push_back({Filter::max_util, util->value, double(*options.max_util_percent), {}, how(*util)});
   }
 }
 
@@ -69,9 +65,10 @@ void add_power_reason(const Gpu& gpu, const SelectionOptions& options, std::vect
   std::optional<double> limit = options.max_power_w;
   if (options.max_power_fraction && gpu.power_limit_w) limit = *options.max_power_fraction * *gpu.power_limit_w;
   if (!power || !limit) {
-    reasons.push_back({Filter::power_unknown, 0, limit.value_or(0), power ? "limit" : "draw"});
+    Basis missing = power ? Basis::missing_limit : Basis::missing_draw;
+    reasons.push_back({Filter::power_unknown, 0, limit.value_or(0), {}, missing});
   } else if (power->value > *limit) {
-    reasons.push_back({Filter::max_power, power->value, *limit, how(*power)});
+    reasons.push_back({Filter::max_power, power->value, *limit, {}, how(*power)});
   }
 }
 

@@ -86,12 +86,22 @@ enum class Filter {
                      // place in line, text = its user
 };
 
+// What a reason's reading was, where the filter needs saying: a utilization or power
+// figure is the window's mean or one instant; power_unknown says which figure is missing.
+enum class Basis {
+  none,
+  average,        // max_util, max_power: the mean over the sample window
+  instant,        // max_util, max_power: one reading (the driver keeps no samples)
+  missing_limit,  // power_unknown: no enforced power limit, which a percentage needs
+  missing_draw,   // power_unknown: no power draw
+};
+
 struct Reason {
   Filter filter = Filter::unusable;
   double value = 0;
   double limit = 0;
-  std::string text;  // free text where a number does not fit (NVML's error, the model, the holder,
-                     // "average" or "instant" for utilization and power)
+  std::string text;  // free text where a number does not fit (NVML's error, the model, the holder)
+  Basis basis = Basis::none;
 };
 
 enum class Verdict { chosen, eligible, rejected };

@@ -1,5 +1,6 @@
 #include "core/text.hpp"
 
+#include <cctype>
 #include <cstdio>
 
 namespace wg {
@@ -24,15 +25,43 @@ std::size_t utf8_length(std::string_view text, std::size_t i) {
   return length;
 }
 
+char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
 }  // namespace
 
-std::string join_numbers(const std::vector<unsigned>& numbers, std::string_view separator) {
+std::string_view trim(std::string_view text, std::string_view blanks) {
+  auto first = text.find_first_not_of(blanks);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(blanks) - first + 1);
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = lower(c);
+  return out;
+}
+
+bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (lower(text[i]) != lower(prefix[i])) return false;
+  }
+  return true;
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
   std::string out;
-  for (unsigned number : numbers) {
-    if (!out.empty()) out += separator;
-    out += std::to_string(number);
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += separator;
+    out += parts[i];
   }
   return out;
+}
+
+std::string join_numbers(const std::vector<unsigned>& numbers, std::string_view separator) {
+  std::vector<std::string> parts;
+  for (unsigned number : numbers) parts.push_back(std::to_string(number));
+  return join(parts, separator);
 }
 
 std::string printable(std::string_view text) {
@@ -106,10 +135,6 @@ std::string fit_columns(const std::string& text, std::size_t columns) {
   return text;
 }
 
-std::string join_words(const std::vector<std::string>& words) {
-  std::string joined;
-  for (const auto& word : words) joined += (joined.empty() ? "" : " ") + word;
-  return joined;
-}
+std::string join_words(const std::vector<std::string>& words) { return join(words, " "); }
 
 }  // namespace wg

@@ -1,12 +1,28 @@
 #pragma once
-// Text from other users (another process's command line) made safe to print: nothing
-// in it may move the cursor, fake a line, retitle the terminal or break UTF-8 output.
+// Generic text helpers that know nothing of GPUs: trimming, case, joining, terminal
+// columns; and text from other users (another process's command line) made safe to
+// print: nothing in it may move the cursor, fake a line, retitle the terminal or break
+// UTF-8 output.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace wg {
+
+// `text` without the leading and trailing characters that are in `blanks` (by default
+// the ASCII whitespace: space, tab, newline, vertical tab, form feed, carriage return).
+std::string_view trim(std::string_view text, std::string_view blanks = " \t\n\v\f\r");
+
+// `text` with ASCII letters in lower case; other bytes (UTF-8 included) as they are.
+std::string lowercase(std::string_view text);
+
+// True when `text` starts with `prefix`, ASCII letters compared without case.
+bool starts_with_nocase(std::string_view text, std::string_view prefix);
+
+// The parts with `separator` between them: join({"a", "b"}, ", ") is "a, b".
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
 // Words joined by single spaces, as a command line is shown: "python train.py --lr 3".
 std::string join_words(const std::vector<std::string>& words);

@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "core/text.hpp"
+
 namespace wg {
 namespace {
 
@@ -14,12 +16,6 @@ struct Quantity {
   double number = 0;
   std::string unit;  // lowercased
 };
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
 
 // Splits "1.5GiB" into 1.5 and "gib". Only plain decimal digits with one optional point.
 std::optional<Quantity> split_quantity(std::string_view text) {
@@ -43,9 +39,7 @@ std::optional<Quantity> split_quantity(std::string_view text) {
   // from_chars for double is in libstdc++ 11+; it accepts exactly what we scanned.
   auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), quantity.number);
   if (ec != std::errc() || ptr != number.data() + number.size()) return std::nullopt;
-  for (char c : trim(text.substr(end))) {
-    quantity.unit.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  }
+  quantity.unit = lowercase(trim(text.substr(end)));
   return quantity;
 }
 

@@ -1,11 +1,13 @@
 #include "os/background_call.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <system_error>
 
@@ -37,15 +39,19 @@ BackgroundCall::BackgroundCall(std::function<void()> work) : state_(std::make_sh
   if (state_->done.valid()) {
     // The new thread inherits this mask: SIGINT and SIGTERM must reach the caller's
     // signalfd, never a thread that is stuck in the driver.
+    // Without that mask no thread: the work runs here instead, as without an eventfd.
     sigset_t all;
     sigset_t previous;
     sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &previous);
-    try {
-      thread_ = std::thread([state = state_] { run(*state); });
-    } catch (const std::system_error&) {
+    if (pthread_sigmask(SIG_SETMASK, &all, &previous) == 0) {
+      try {
+        thread_ = std::thread([state = state_] { run(*state); });
+      } catch (const std::system_error&) {
+      }
+      // Fails only for arguments wrong by construction; this thread left deaf to every
+      // signal is not carried on with.
+      if (pthread_sigmask(SIG_SETMASK, &previous, nullptr) != 0) std::abort();
     }
-    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
   if (!thread_.joinable()) run(*state_);
 }

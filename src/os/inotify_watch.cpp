@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <sys/inotify.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,12 +30,6 @@ int poll_timeout(std::chrono::steady_clock::time_point deadline) {
 }  // namespace
 
 InotifyWatch::InotifyWatch(const std::string& lock_dir) : lock_dir_(lock_dir) {
-  sigset_t waited;
-  sigemptyset(&waited);
-  sigaddset(&waited, SIGINT);
-  sigaddset(&waited, SIGTERM);
-  sigprocmask(SIG_BLOCK, &waited, &previous_mask_);
-  signals_ = UniqueFd(signalfd(-1, &waited, SFD_CLOEXEC | SFD_NONBLOCK));
   inotify_ = UniqueFd(inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
   watch_for(WaitFor{});
 }
@@ -80,12 +73,6 @@ InotifyWatch::TicketWatch InotifyWatch::watch_for(const WaitFor& wanted) {
   return result;
 }
 
-InotifyWatch::~InotifyWatch() {
-  signals_.reset();
-  // Signals that arrived in the meantime stay pending and fire when unblocked, as they should.
-  sigprocmask(SIG_SETMASK, &previous_mask_, nullptr);
-}
-
 bool InotifyWatch::drain_inotify(const WaitFor& wanted) {
   alignas(inotify_event) char buffer[4096];
   bool relevant = false;
@@ -125,14 +112,6 @@ bool InotifyWatch::lock_dir_event(const inotify_event& event, const WaitFor& wan
   return wanted.releases && (event.mask & IN_CLOSE_WRITE) && is_lock_file(name);
 }
 
-int InotifyWatch::read_signal() {
-  signalfd_siginfo info{};
-  if (read(signals_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-    return static_cast<int>(info.ssi_signo);
-  }
-  return 0;
-}
-
 WakeEvent InotifyWatch::wait_until(std::chrono::steady_clock::time_point deadline) {
   return wait_until(deadline, WaitFor{});
 }
@@ -142,7 +121,7 @@ WakeEvent InotifyWatch::wait_until(std::chrono::steady_clock::time_point deadlin
   switch (watch_for(wanted)) {
     case TicketWatch::gone: {
       // Gone already: look again now, unless a signal or the deadline came first.
-      if (int signal = read_signal()) return {Wake::signal, signal};
+      if (int signal = signals_.take()) return {Wake::signal, signal};
       if (std::chrono::steady_clock::now() >= deadline) return {Wake::deadline, 0};
       return {Wake::claims_changed, 0};
     }
@@ -154,11 +133,11 @@ WakeEvent InotifyWatch::wait_until(std::chrono::steady_clock::time_point deadlin
   }
   for (;;) {
     if (std::chrono::steady_clock::now() >= deadline) return {Wake::deadline, 0};
-    pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {inotify_.get(), POLLIN, 0}};
+    pollfd fds[2] = {{signals_.fd(), POLLIN, 0}, {inotify_.get(), POLLIN, 0}};
     int ready = poll(fds, 2, poll_timeout(deadline));
     if (ready <= 0) continue;
     if (fds[0].revents & POLLIN) {
-      if (int signal = read_signal()) return {Wake::signal, signal};
+      if (int signal = signals_.take()) return {Wake::signal, signal};
     }
     if ((fds[1].revents & POLLIN) && drain_inotify(wanted)) return {Wake::claims_changed, 0};
   }
@@ -168,9 +147,9 @@ WakeEvent InotifyWatch::poll_checks(std::chrono::steady_clock::time_point deadli
   for (;;) {
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return {Wake::deadline, 0};
-    pollfd signals = {signals_.get(), POLLIN, 0};
+    pollfd signals = {signals_.fd(), POLLIN, 0};
     if (poll(&signals, 1, poll_timeout(std::min(deadline, now + wanted.check_every))) > 0) {
-      if (int signal = read_signal()) return {Wake::signal, signal};
+      if (int signal = signals_.take()) return {Wake::signal, signal};
     }
     if (wanted.check()) return {Wake::claims_changed, 0};
   }
@@ -186,10 +165,10 @@ WakeEvent InotifyWatch::run_until(std::function<void()> work, std::chrono::stead
       return {Wake::done, 0};
     }
     if (std::chrono::steady_clock::now() >= deadline) return {Wake::deadline, 0};
-    pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {call.done_fd(), POLLIN, 0}};
+    pollfd fds[2] = {{signals_.fd(), POLLIN, 0}, {call.done_fd(), POLLIN, 0}};
     if (poll(fds, 2, poll_timeout(deadline)) <= 0) continue;
     if (fds[0].revents & POLLIN) {
-      if (int signal = read_signal()) return {Wake::signal, signal};
+      if (int signal = signals_.take()) return {Wake::signal, signal};
     }
   }
 }

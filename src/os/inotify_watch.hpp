@@ -1,10 +1,8 @@
 #pragma once
 // The real ChangeWatch: inotify on the lock directory, SIGINT/SIGTERM through a
-// signalfd. While it exists those signals are blocked; the destructor restores the
+// SignalCatcher. While it exists those signals are blocked; the destructor restores the
 // signal mask, so it must be gone before exec (the mask is inherited). Driver calls run
 // on a thread of their own (BackgroundCall) while this thread waits for them.
-
-#include <signal.h>
 
 #include <sys/inotify.h>
 
@@ -13,6 +11,7 @@
 
 #include "core/change_watch.hpp"
 #include "os/fd.hpp"
+#include "os/signal_catcher.hpp"
 
 namespace wg {
 
@@ -23,7 +22,7 @@ class InotifyWatch : public ChangeWatch {
   explicit InotifyWatch(const std::string& lock_dir);
   InotifyWatch(const InotifyWatch&) = delete;
   InotifyWatch& operator=(const InotifyWatch&) = delete;
-  ~InotifyWatch() override;
+  ~InotifyWatch() override = default;
 
   WakeEvent wait_until(std::chrono::steady_clock::time_point deadline) override;
   WakeEvent wait_until(std::chrono::steady_clock::time_point deadline, const WaitFor& wanted) override;
@@ -39,11 +38,8 @@ class InotifyWatch : public ChangeWatch {
   std::string lock_dir_;
   int lock_watch_ = -1;                        // inotify watch of the lock directory, -1 when none
   std::map<std::string, int> ticket_watches_;  // older waiters' tickets watched: name -> watch
-  // SIGINT or SIGTERM when one is waiting in the signalfd, else 0.
-  int read_signal();
-  sigset_t previous_mask_{};
+  SignalCatcher signals_;
   UniqueFd inotify_;
-  UniqueFd signals_;
 };
 
 }  // namespace wg

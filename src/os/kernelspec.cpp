@@ -11,6 +11,8 @@
 #include <iterator>
 #include <sstream>
 
+#include "core/text.hpp"
+
 namespace wg {
 namespace {
 
@@ -47,8 +49,7 @@ std::string python_with_ipykernel(const std::string& python) {
   char line[4096] = {};
   std::string executable = fgets(line, sizeof line, pipe) ? line : "";
   if (pclose(pipe) != 0) return "";
-  while (!executable.empty() && (executable.back() == '\n' || executable.back() == '\r')) executable.pop_back();
-  return executable;
+  return std::string(trim(executable, "\r\n"));
 }
 
 }  // namespace

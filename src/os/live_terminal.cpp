@@ -1,7 +1,6 @@
 #include "os/live_terminal.hpp"
 
 #include <poll.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,13 +10,6 @@
 namespace wg {
 
 LiveTerminal::LiveTerminal(std::ostream& out, bool out_is_terminal) : out_(out), out_is_terminal_(out_is_terminal) {
-  sigset_t quit;
-  sigemptyset(&quit);
-  sigaddset(&quit, SIGINT);
-  sigaddset(&quit, SIGTERM);
-  sigprocmask(SIG_BLOCK, &quit, &previous_mask_);
-  signals_ = UniqueFd(signalfd(-1, &quit, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!signals_.valid()) sigprocmask(SIG_SETMASK, &previous_mask_, nullptr);  // then the signals end it as usual
   // Keys only when the view is on that terminal too: `--watch | less` leaves stdin to less.
   // And only in the terminal's foreground: changing its modes from the background stops
   // the process (SIGTTOU).
@@ -35,8 +27,6 @@ LiveTerminal::LiveTerminal(std::ostream& out, bool out_is_terminal) : out_(out),
 LiveTerminal::~LiveTerminal() {
   if (out_is_terminal_) out_ << "\033[?25h" << std::flush;
   if (keys_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
-  signals_.reset();
-  sigprocmask(SIG_SETMASK, &previous_mask_, nullptr);
 }
 
 void LiveTerminal::show(const std::string& frame) {
@@ -54,14 +44,10 @@ LiveEvent LiveTerminal::wait_until(std::chrono::steady_clock::time_point deadlin
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return LiveEvent::tick;
-    pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {keys_ ? STDIN_FILENO : -1, POLLIN, 0}};
+    pollfd fds[2] = {{signals_.fd(), POLLIN, 0}, {keys_ ? STDIN_FILENO : -1, POLLIN, 0}};
     int timeout = static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 3'600'000)) + 1;
     if (poll(fds, 2, timeout) <= 0) continue;
-    if (fds[0].revents & POLLIN) {
-      signalfd_siginfo info{};
-      (void)!read(signals_.get(), &info, sizeof info);  // taken here: the view ends as q ends it
-      return LiveEvent::quit;
-    }
+    if ((fds[0].revents & POLLIN) && signals_.take() != 0) return LiveEvent::quit;
     if (fds[1].revents & (POLLIN | POLLHUP)) {
       char key = 0;
       if (read(STDIN_FILENO, &key, 1) != 1) continue;

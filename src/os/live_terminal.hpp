@@ -5,13 +5,12 @@
 // nothing flickers over slow links. Everything is restored on destruction. Elsewhere
 // (piped) frames simply follow one another.
 
-#include <signal.h>
 #include <termios.h>
 
 #include <ostream>
 
 #include "core/live_screen.hpp"
-#include "os/fd.hpp"
+#include "os/signal_catcher.hpp"
 
 namespace wg {
 
@@ -30,8 +29,7 @@ class LiveTerminal : public LiveScreen {
   bool out_is_terminal_;
   bool keys_ = false;  // stdin is a terminal put in non-canonical mode
   struct termios saved_ {};
-  sigset_t previous_mask_{};
-  UniqueFd signals_;
+  SignalCatcher signals_;  // Ctrl-C ends the view as q does
 };
 
 }  // namespace wg

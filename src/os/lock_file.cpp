@@ -96,7 +96,13 @@ int create_lock_file(int dir, const std::string& name) {
   // world-writable directory fs.protected_regular refuses it for another user's file.
   UniqueFd fd(openat(dir, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666));
   if (!fd.valid()) return errno == EEXIST ? 0 : errno;
-  fchmod(fd.get(), 0666);  // despite the umask: every user's with-gpu must open it
+  // Despite the umask: every user's with-gpu must open it. A file left in the umask's
+  // mode would keep other users out, so it does not stay.
+  if (fchmod(fd.get(), 0666) != 0) {
+    int error = errno;
+    unlinkat(dir, name.c_str(), 0);
+    return error;
+  }
   return 0;
 }
 

@@ -30,7 +30,8 @@ struct OpenedLockFile {
 OpenedLockFile open_lock_file(int dir, const std::string& name, const std::string& path, Access access);
 
 // Creates `name` in `dir` as an empty file every user may lock (mode 0666, whatever the
-// umask). An existing file is left alone. Returns 0 or errno.
+// umask). An existing file is left alone; one that cannot be given that mode is
+// removed again. Returns 0 or errno.
 int create_lock_file(int dir, const std::string& name);
 
 // The key of what `name` in `dir` is now, without following links; empty when nothing is.

@@ -4,6 +4,9 @@
 #include <numa.h>
 
 #include <string>
+#include <vector>
+
+#include "core/text.hpp"
 
 namespace wg {
 namespace {
@@ -62,12 +65,9 @@ Result<std::vector<int>> prefer_memory_nodes(const std::vector<int>& nodes) {
   }
   if (allowed) numa->free(allowed);
   if (usable.empty()) {
-    std::string list;
-    for (int node : nodes) {
-      if (!list.empty()) list += ',';
-      list += std::to_string(node);
-    }
-    return failed("NUMA node " + list + " is not one this process may allocate on");
+    std::vector<std::string> list;
+    for (int node : nodes) list.push_back(std::to_string(node));
+    return failed("NUMA node " + join(list, ",") + " is not one this process may allocate on");
   }
   bool many = usable.size() > 1 && numa->has_preferred_many && numa->set_preferred_many && numa->has_preferred_many() > 0;
   if (!many) {

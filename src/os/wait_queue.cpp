@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "core/text.hpp"
 #include "os/proc_info.hpp"
@@ -61,13 +63,13 @@ std::string read_all(int fd) {
 std::string TicketQueue::ticket_text(const Ticket& ticket) const {
   std::string command = printable(ticket.command);
   if (command.size() > kCommandLimit) command = command.substr(0, kCommandLimit - 3) + "...";
-  std::string usable;
+  std::vector<std::string> usable;
   for (unsigned index : ticket.usable) {
-    if (index < uuids_.size()) usable += (usable.empty() ? "" : ",") + uuids_[index];
+    if (index < uuids_.size()) usable.push_back(uuids_[index]);
   }
   std::ostringstream text;
   text << kHeader << "\narrival " << ticket.arrival_ns << "\npid " << ticket.pid << "\nneeded " << ticket.needed
-       << "\nmode " << (ticket.mode == ClaimMode::shared ? "shared" : "exclusive") << "\nusable " << usable
+       << "\nmode " << (ticket.mode == ClaimMode::shared ? "shared" : "exclusive") << "\nusable " << join(usable, ",")
        << "\ncommand " << command << "\nend\n";
   return text.str();
 }
@@ -124,7 +126,7 @@ bool TicketQueue::open_directory(CreateLast create) {
   auto opened = open_safe_directory(path_, create, 01777);
   if (!opened) return false;
   // Like /tmp: everyone may queue, nobody may remove another user's ticket.
-  if (opened->created && opened->info.st_uid == geteuid()) fchmod(opened->fd.get(), 01777);
+  if (opened->created && opened->info.st_uid == geteuid() && fchmod(opened->fd.get(), 01777) != 0) return false;
   dir_ = std::move(opened->fd);
   return true;
 }
@@ -223,8 +225,7 @@ Result<Ok> TicketQueue::create_ticket(const Ticket& ticket, const std::string& t
   if (!fd.valid()) {
     return Error{ErrorKind::lock_dir, "cannot create a ticket in " + path_ + ": " + std::strerror(errno), {}};
   }
-  fchmod(fd.get(), 0644);
-  bool made = flock(fd.get(), LOCK_EX | LOCK_NB) == 0 &&
+  bool made = fchmod(fd.get(), 0644) == 0 && flock(fd.get(), LOCK_EX | LOCK_NB) == 0 &&
               pwrite(fd.get(), text.data(), text.size(), 0) == static_cast<ssize_t>(text.size()) &&
               renameat(dir_.get(), staging.c_str(), dir_.get(), ticket.name.c_str()) == 0;
   if (!made) {

@@ -31,6 +31,18 @@ constexpr FilterInfo kFilters[] = {
     {Filter::queued, "queued", "pid"},
 };
 
+// The reading's basis as the schema's "detail" words it; null when there is none.
+json basis_json(Basis basis) {
+  switch (basis) {
+    case Basis::none: return nullptr;
+    case Basis::average: return "average";
+    case Basis::instant: return "instant";
+    case Basis::missing_limit: return "limit";
+    case Basis::missing_draw: return "draw";
+  }
+  return nullptr;
+}
+
 const FilterInfo& info(Filter filter) {
   for (const auto& entry : kFilters) {
     if (entry.filter == filter) return entry;
@@ -59,7 +71,7 @@ json reason_json(const Gpu& gpu, const Reason& reason) {
           {"value", has_value ? number(reason.value) : json(nullptr)},
           {"limit", has_limit ? number(reason.limit) : json(nullptr)},
           {"unit", filter.unit ? json(filter.unit) : json(nullptr)},
-          {"detail", reason.text.empty() ? json(nullptr) : json(reason.text)},
+          {"detail", reason.text.empty() ? basis_json(reason.basis) : json(reason.text)},
           {"message", format_reason(gpu, reason)}};
 }
 

@@ -1,8 +1,11 @@
 #include "output/decision_report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "core/text.hpp"
 #include "output/format.hpp"
@@ -65,27 +68,14 @@ std::string verdict_line(const Gpu& gpu, const GpuVerdict& verdict) {
   return verdict_text(gpu, verdict) + (readings.empty() ? "" : " [" + readings + "]");
 }
 
-std::string joined(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& word : words) {
-    if (!out.empty()) out += ' ';
-    out += word;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string describe_binding(const Binding& binding, const std::string& why_not) {
   if (!binding.problem.empty()) return "not pinned: " + binding.problem;
-  std::string nodes;
-  for (int node : binding.memory_nodes) {
-    if (!nodes.empty()) nodes += ',';
-    nodes += std::to_string(node);
-  }
   return fmt::format("CPU{} {}; {}", binding.cpus.count() == 1 ? "" : "s", binding.cpus.to_string(),
-                     nodes.empty() ? "memory left to the kernel (" + why_not + ")"
-                                   : "memory preferred on NUMA node " + nodes);
+                     binding.memory_nodes.empty()
+                         ? "memory left to the kernel (" + why_not + ")"
+                         : fmt::format("memory preferred on NUMA node {}", fmt::join(binding.memory_nodes, ",")));
 }
 
 std::string render_dry_run(const Machine& machine, const Decision& decision, const CudaEnvironment* env,
@@ -95,7 +85,7 @@ std::string render_dry_run(const Machine& machine, const Decision& decision, con
   if (command_problem) {
     out += "would not run: " + command_problem->message + "\n" + command_problem->details;
   } else if (decision.ok && env) {
-    out += fmt::format("would run: {}\n", command.empty() ? "(no command)" : joined(command));
+    out += fmt::format("would run: {}\n", command.empty() ? "(no command)" : join_words(command));
     out += fmt::format("on GPU {}{}\n", join_numbers(decision.chosen, ","), weakest_link_note(machine, decision));
     out += fmt::format("  CUDA_VISIBLE_DEVICES={}\n", env->visible_devices);
     if (env->device_order) out += fmt::format("  CUDA_DEVICE_ORDER={}\n", *env->device_order);
@@ -112,12 +102,12 @@ std::string render_dry_run(const Machine& machine, const Decision& decision, con
 
 std::string selection_summary(const Machine& machine, const Decision& decision, const CudaEnvironment& env,
                               const std::string& share) {
-  std::string gpus;
+  std::vector<std::string> gpus;
   for (unsigned index : decision.chosen) {
     const Gpu& gpu = machine.gpus[index];
-    gpus += fmt::format("{}GPU {} ({}, {})", gpus.empty() ? "" : ", ", index, gpu.name, free_memory_text(gpu));
+    gpus.push_back(fmt::format("GPU {} ({}, {})", index, gpu.name, free_memory_text(gpu)));
   }
-  return fmt::format("using {}{}{}; CUDA_VISIBLE_DEVICES={}", gpus, weakest_link_note(machine, decision),
-                     share.empty() ? "" : " (" + share + ")", env.visible_devices);
+  return fmt::format("using {}{}{}; CUDA_VISIBLE_DEVICES={}", fmt::join(gpus, ", "),
+                     weakest_link_note(machine, decision), share.empty() ? "" : " (" + share + ")", env.visible_devices);
 }
 }  // namespace wg

@@ -1,9 +1,12 @@
 #include "output/format.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "core/queue.hpp"
 #include "core/text.hpp"
@@ -71,8 +74,8 @@ std::string not_idle_reason(const Gpu& gpu, const Reason& reason) {
 
 // Whether a utilization or power figure is the window's mean or one instant.
 std::string basis(const Reason& reason) {
-  if (reason.text == "average") return " (average)";
-  if (reason.text == "instant") return " (instantaneous: the driver keeps no samples)";
+  if (reason.basis == Basis::average) return " (average)";
+  if (reason.basis == Basis::instant) return " (instantaneous: the driver keeps no samples)";
   return "";
 }
 
@@ -143,13 +146,18 @@ std::string holder_of(const Gpu& gpu, const Reason& reason) {
 
 }  // namespace
 
+std::string cuda_version_text(int version) { return fmt::format("{}.{}", version / 1000, (version % 1000) / 10); }
+
 std::string readings_summary(const Gpu& gpu) {
-  std::string out;
-  auto add = [&out](const std::string& part) { out += (out.empty() ? "" : ", ") + part; };
-  if (auto util = utilization_reading(gpu)) add(fmt::format("util {:.0f}%{}", util->value, util->averaged ? " avg" : " now"));
-  if (gpu.temperature_c) add(fmt::format("{}C", *gpu.temperature_c));
-  if (auto power = power_reading(gpu)) add(fmt::format("{:.0f} W{}", power->value, power->averaged ? " avg" : " now"));
-  return out;
+  std::vector<std::string> parts;
+  if (auto util = utilization_reading(gpu)) {
+    parts.push_back(fmt::format("util {:.0f}%{}", util->value, util->averaged ? " avg" : " now"));
+  }
+  if (gpu.temperature_c) parts.push_back(fmt::format("{}C", *gpu.temperature_c));
+  if (auto power = power_reading(gpu)) {
+    parts.push_back(fmt::format("{:.0f} W{}", power->value, power->averaged ? " avg" : " now"));
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
 }
 
 std::string format_reason(const Gpu& gpu, const Reason& reason) {
@@ -180,7 +188,7 @@ std::string format_reason(const Gpu& gpu, const Reason& reason) {
     case Filter::max_power:
       return fmt::format("power {:.0f} W > {:.0f} W{}", reason.value, reason.limit, basis(reason));
     case Filter::power_unknown:
-      return reason.text == "limit" ? "power limit not reported by the driver (a percentage needs it)"
+      return reason.basis == Basis::missing_limit ? "power limit not reported by the driver (a percentage needs it)"
                                     : "power draw not reported by the driver";
     case Filter::cooling:
       return fmt::format("cooling: below --max-temp for {:.1f}s of {:.1f}s", reason.value / 1000, reason.limit / 1000);
@@ -210,12 +218,9 @@ std::string describe_no_access(const Gpu& gpu) {
 }
 
 std::string format_reasons(const Gpu& gpu, const std::vector<Reason>& reasons) {
-  std::string text;
-  for (const auto& reason : reasons) {
-    if (!text.empty()) text += "; ";
-    text += format_reason(gpu, reason);
-  }
-  return text;
+  std::vector<std::string> phrases;
+  for (const auto& reason : reasons) phrases.push_back(format_reason(gpu, reason));
+  return fmt::format("{}", fmt::join(phrases, "; "));
 }
 
 std::string format_warning(const Gpu& gpu, const SelectionWarning& warning, const SelectionOptions& options) {

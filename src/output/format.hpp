@@ -45,6 +45,10 @@ std::string format_reasons(const Gpu& gpu, const std::vector<Reason>& reasons);
 // A selection warning as a sentence without the "with-gpu: warning: " prefix.
 std::string format_warning(const Gpu& gpu, const SelectionWarning& warning, const SelectionOptions& options);
 
+// The CUDA version the driver supports, as NVML encodes it (1000 * major + 10 * minor),
+// the way nvidia-smi shows it: 12020 -> "12.2".
+std::string cuda_version_text(int version);
+
 // "n/a" for an unknown reading, else the value with its unit.
 std::string or_na(const std::optional<unsigned>& value, const char* unit);
 

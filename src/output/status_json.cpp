@@ -179,11 +179,7 @@ std::string render_status_json(const Machine& machine, const StatusContext& cont
     if (context.rows && std::find(context.rows->begin(), context.rows->end(), gpu.index) == context.rows->end()) continue;
     gpus.push_back(gpu_json(machine, gpu, context.allocation));
   }
-  json cuda = nullptr;
-  if (machine.cuda_driver_version) {
-    int version = *machine.cuda_driver_version;
-    cuda = std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
-  }
+  json cuda = machine.cuda_driver_version ? json(cuda_version_text(*machine.cuda_driver_version)) : json(nullptr);
   json out = {{"schema_version", kStatusSchemaVersion}, {"hostname", context.hostname},
               {"timestamp", context.timestamp}, {"driver_version", nullable(machine.driver_version)},
               {"nvml_version", nullable(machine.nvml_version)}, {"cuda_driver_version", cuda},

@@ -1,16 +1,17 @@
 #include "output/status_table.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <sstream>
+#include <utility>
 #include <vector>
 
 #include "core/text.hpp"
 #include "output/format.hpp"
+#include "output/table.hpp"
 #include "output/wait_report.hpp"
 
 namespace wg {
@@ -20,8 +21,6 @@ namespace {
 std::string shorten(const std::string& text, std::size_t limit) {
   return text.size() <= limit ? text : text.substr(0, limit - 3) + "...";
 }
-
-std::string cuda_version(int version) { return fmt::format("{}.{}", version / 1000, (version % 1000) / 10); }
 
 std::string claims_line(const ClaimsPlace& place) {
   if (place.path.empty()) return "claims: not read";
@@ -59,7 +58,7 @@ std::string header(const Machine& machine, const StatusSource& source, const Rea
   if (!source.time_of_day.empty()) line += source.time_of_day + " · ";
   line += fmt::format("{} GPU{}", machine.gpus.size(), machine.gpus.size() == 1 ? "" : "s");
   line += " · driver " + machine.driver_version.value_or("n/a");
-  if (machine.cuda_driver_version) line += " · CUDA " + cuda_version(*machine.cuda_driver_version);
+  if (machine.cuda_driver_version) line += " · CUDA " + cuda_version_text(*machine.cuda_driver_version);
   line += readings_note(kinds, source);
   if (source.overridden) line += " · NVML from " + source.nvml_library + " (WITH_GPU_NVML_LIBRARY)";
   line += '\n';
@@ -125,7 +124,7 @@ Color state_color(const Gpu& gpu) {
   return is_idle(gpu) ? Color::green : Color::yellow;
 }
 
-using Row = std::vector<std::string>;
+using Row = TableRow;
 
 enum Column : std::size_t { kIndex, kName, kMemory, kUtil, kTemp, kPower, kProcs, kNuma, kCpus, kColumnCount };
 constexpr const char* kTitles[] = {"GPU", "NAME", "MEMORY USED / TOTAL", "UTIL", "TEMP", "POWER", "PROCS", "NUMA", "CPUS"};
@@ -201,11 +200,8 @@ struct Layout {
 };
 
 Layout layout_of(const std::vector<Row>& rows, const std::vector<bool>& shown) {
-  Layout layout{shown, std::vector<std::size_t>(kColumnCount, 0), 0};
-  for (const auto& row : rows) {
-    for (std::size_t i = 0; i < kColumnCount; ++i) layout.widths[i] = std::max(layout.widths[i], display_columns(row[i]));
-  }
-  for (std::size_t i = 0; i < kColumnCount; ++i) layout.width += shown[i] ? layout.widths[i] + 2 : 0;
+  Layout layout{shown, column_widths(rows), 0};
+  for (std::size_t i = 0; i < kColumnCount; ++i) layout.width += shown[i] ? layout.widths[i] + kColumnGap : 0;
   return layout;
 }
 
@@ -239,16 +235,16 @@ std::string gpu_state(const Gpu& gpu) {
   if (gpu.lock_problem) return "UNAVAILABLE: " + describe_lock_problem(*gpu.lock_problem);
   if (gpu.claims.empty()) return is_idle(gpu) ? "IDLE" : "USED";
   bool exclusive = gpu.claims.front().mode == ClaimMode::exclusive;
-  std::string holders;
+  std::vector<std::string> holders;
   for (const auto& holder : gpu.claims) {
-    if (!holders.empty()) holders += ", ";
-    holders += holder.pid > 0 ? fmt::format("pid {}", holder.pid) : "a process with-gpu cannot see";
+    std::string text = holder.pid > 0 ? fmt::format("pid {}", holder.pid) : "a process with-gpu cannot see";
     std::string who = describe_holder(holder);
-    if (!who.empty()) holders += " (" + shorten(who, 40) + ")";
-    if (holder.file_deleted) holders += " [through a deleted lock file]";
-    if (holder.inherited) holders += " [inherited: this process's own]";
+    if (!who.empty()) text += " (" + shorten(who, 40) + ")";
+    if (holder.file_deleted) text += " [through a deleted lock file]";
+    if (holder.inherited) text += " [inherited: this process's own]";
+    holders.push_back(std::move(text));
   }
-  return (exclusive ? "CLAIMED by " : "SHARED by ") + holders;
+  return fmt::format("{}{}", exclusive ? "CLAIMED by " : "SHARED by ", fmt::join(holders, ", "));
 }
 
 std::string render_status_table(const Machine& machine, const StatusSource& source, const Style& style) {
@@ -267,12 +263,11 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
     for (std::size_t i = 0; i < kColumnCount; ++i) {
       if (!layout.shown[i]) continue;
       bool right = i == kIndex || (i >= kUtil && i <= kNuma);  // numbers right-aligned; names, memory, CPUs left
-      std::string pad(layout.widths[i] - display_columns(rows[r][i]), ' ');
       std::string cell = rows[r][i];
       if (r > 0 && source.thresholds && shown[r - 1]->usable()) {
         if (auto color = reading_color(*shown[r - 1], Column(i), *source.thresholds)) cell = style.paint(cell, *color);
       }
-      line += right ? pad + cell + "  " : cell + pad + "  ";
+      line += pad(cell, layout.widths[i], right ? Align::right : Align::left) + std::string(kColumnGap, ' ');
     }
     if (r == 0) {
       out += style.paint(line + "STATE", Color::bold) + "\n";
@@ -286,15 +281,11 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
                                         (extra.empty() ? "" : "  (" + extra + ")"),
                                     source.columns > layout.width ? source.columns - layout.width : 0);
     out += line + style.paint(state, state_color(gpu)) + "\n";
-    out += process_lines(gpu, layout.widths[kIndex] + 2, source.columns);
+    out += process_lines(gpu, layout.widths[kIndex] + kColumnGap, source.columns);
   }
   if (kinds.mixed()) out += "* instantaneous: the driver keeps no samples to average for this GPU\n";
   out += render_waiters(source.waiters, source.now_ns);
-  if (source.columns == 0) return out;
-  std::string fitted;  // every line within the width, the titles and narrow terminals included
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) fitted += fit_columns(line, source.columns) + "\n";
-  return fitted;
+  return fit_lines(out, source.columns);  // every line within the width, the titles and narrow terminals included
 }
 
 

@@ -1,8 +1,8 @@
 #include "output/topology_matrix.hpp"
 
-#include <fmt/format.h>
-
 #include <vector>
+
+#include "output/table.hpp"
 
 namespace wg {
 namespace {
@@ -22,14 +22,14 @@ constexpr const char* kLegend = R"(
 }  // namespace
 
 std::string render_topology_matrix(const Machine& machine) {
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> head = {""};
+  std::vector<TableRow> rows;
+  TableRow head = {""};
   for (const auto& gpu : machine.gpus) head.push_back("GPU" + std::to_string(gpu.index));
   head.push_back("CPU AFFINITY");
   head.push_back("NUMA");
   rows.push_back(head);
   for (const auto& gpu : machine.gpus) {
-    std::vector<std::string> row = {"GPU" + std::to_string(gpu.index)};
+    TableRow row = {"GPU" + std::to_string(gpu.index)};
     for (const auto& other : machine.gpus) {
       row.push_back(other.index == gpu.index ? "X" : link_label(link_between(machine, gpu.index, other.index)));
     }
@@ -37,18 +37,7 @@ std::string render_topology_matrix(const Machine& machine) {
     row.push_back(gpu.numa_node ? std::to_string(*gpu.numa_node) : "n/a");
     rows.push_back(row);
   }
-  std::vector<std::size_t> widths(head.size(), 0);
-  for (const auto& row : rows) {
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) line += fmt::format("{:<{}}  ", row[i], widths[i]);
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
-  }
-  return out + kLegend;
+  return format_table(rows) + kLegend;
 }
 
 }  // namespace wg

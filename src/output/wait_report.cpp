@@ -1,9 +1,12 @@
 #include "output/wait_report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "core/text.hpp"
 #include "output/format.hpp"
@@ -18,7 +21,7 @@ std::string format_elapsed(std::chrono::milliseconds elapsed) {
 }
 
 std::string wait_blockers(const Machine& machine, const Decision& decision, const SelectionOptions& options) {
-  std::string out;
+  std::vector<std::string> blockers;
   for (const auto& verdict : decision.verdicts) {
     if (verdict.verdict != Verdict::rejected) continue;
     // Outside the allocation or out of this process's reach: waiting will not change that.
@@ -28,10 +31,11 @@ std::string wait_blockers(const Machine& machine, const Decision& decision, cons
                               options.manual->end()) {
       continue;
     }
-    if (!out.empty()) out += " · ";
-    out += fmt::format("GPU{} {}", verdict.index, format_reason(machine.gpus[verdict.index], verdict.reasons.front()));
+    blockers.push_back(
+        fmt::format("GPU{} {}", verdict.index, format_reason(machine.gpus[verdict.index], verdict.reasons.front())));
   }
-  return out.empty() ? fmt::format("{} eligible", decision.eligible_count) : out;
+  if (blockers.empty()) return fmt::format("{} eligible", decision.eligible_count);
+  return fmt::format("{}", fmt::join(blockers, " · "));
 }
 
 std::string queue_standing(const QueuePlace& place) {

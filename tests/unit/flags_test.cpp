@@ -8,7 +8,7 @@
 
 #include "cli/completions.hpp"
 #include "cli/help.hpp"
-#include "unit/parse_helpers.hpp"
+#include "support/parse_helpers.hpp"
 
 namespace wg {
 namespace {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/text.hpp"
+#include "output/decision_json.hpp"
 #include "output/decision_report.hpp"
 #include "output/status_table.hpp"
 #include "output/wait_report.hpp"
@@ -34,16 +35,35 @@ TEST(Format, ReasonsReadAsTheIssueWritesThem) {
   EXPECT_EQ(format_reason(gpu, {Filter::not_idle, 2, 0, {}}), "not idle (2 processes)");
   EXPECT_EQ(format_reason(gpu, {Filter::not_idle, -1, 0, {}}), "not idle (process list not available)");
   EXPECT_EQ(format_reason(gpu, {Filter::not_allocated, 0, 0, {}}), "not in CUDA_VISIBLE_DEVICES");
-  EXPECT_EQ(format_reason(gpu, {Filter::max_util, 80, 50, "average"}), "utilization 80% > 50% (average)");
-  EXPECT_EQ(format_reason(gpu, {Filter::max_util, 60, 50, "instant"}),
+  EXPECT_EQ(format_reason(gpu, {Filter::max_util, 80, 50, {}, Basis::average}), "utilization 80% > 50% (average)");
+  EXPECT_EQ(format_reason(gpu, {Filter::max_util, 60, 50, {}, Basis::instant}),
             "utilization 60% > 50% (instantaneous: the driver keeps no samples)");
   EXPECT_EQ(format_reason(gpu, {Filter::max_temp, 84, 80, {}}), "temperature 84C > 80C");
   EXPECT_EQ(format_reason(gpu, {Filter::temp_unknown, 0, 80, {}}), "temperature not reported by the driver");
-  EXPECT_EQ(format_reason(gpu, {Filter::max_power, 290.4, 200, "average"}), "power 290 W > 200 W (average)");
-  EXPECT_EQ(format_reason(gpu, {Filter::power_unknown, 0, 0, "draw"}), "power draw not reported by the driver");
-  EXPECT_EQ(format_reason(gpu, {Filter::power_unknown, 0, 0, "limit"}),
+  EXPECT_EQ(format_reason(gpu, {Filter::max_power, 290.4, 200, {}, Basis::average}), "power 290 W > 200 W (average)");
+  EXPECT_EQ(format_reason(gpu, {Filter::power_unknown, 0, 0, {}, Basis::missing_draw}),
+            "power draw not reported by the driver");
+  EXPECT_EQ(format_reason(gpu, {Filter::power_unknown, 0, 0, {}, Basis::missing_limit}),
             "power limit not reported by the driver (a percentage needs it)");
   EXPECT_EQ(format_reason(gpu, {Filter::cooling, 1200, 5000, {}}), "cooling: below --max-temp for 1.2s of 5.0s");
+}
+
+// The JSON names a reading's basis in "detail" as docs/decision.schema.json words it.
+TEST(DecisionJson, DetailWordsTheBasisOfAReading) {
+  auto machine = machine_of({GpuBuilder(0), GpuBuilder(1), GpuBuilder(2), GpuBuilder(3)});
+  Decision decision;
+  std::vector<Reason> reasons = {{Filter::max_util, 80, 50, {}, Basis::average},
+                                 {Filter::max_power, 250, 200, {}, Basis::instant},
+                                 {Filter::power_unknown, 0, 200, {}, Basis::missing_limit},
+                                 {Filter::power_unknown, 0, 200, {}, Basis::missing_draw}};
+  for (unsigned i = 0; i < 4; ++i) decision.verdicts.push_back({i, Verdict::rejected, {reasons[i]}});
+  std::string json =
+      render_decision_json(machine, decision, SelectionOptions{}, nullptr, {}, nullptr, ClaimsPlace{}, nullptr);
+  std::vector<std::string> details;
+  for (auto at = json.find("\"detail\": "); at != std::string::npos; at = json.find("\"detail\": ", at + 1)) {
+    details.push_back(json.substr(at + 10, json.find_first_of(",\n", at) - at - 10));
+  }
+  EXPECT_EQ(details, (std::vector<std::string>{"\"average\"", "\"instant\"", "\"limit\"", "\"draw\""}));
 }
 
 TEST(Format, ImpossibleMemoryReadingsNameTheNumbersThatCannotBeTrue) {

@@ -426,7 +426,7 @@ TEST(SelectorThresholds, APercentageNeedsTheReportedLimit) {
   options.max_power_fraction = 0.5;
   auto decision = select_gpus(machine, options);
   ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::power_unknown}));
-  EXPECT_EQ(decision.verdicts[0].reasons[0].text, "limit");
+  EXPECT_EQ(decision.verdicts[0].reasons[0].basis, Basis::missing_limit);
 }
 
 TEST(SelectorThresholds, ASpikyGpuIsJudgedByItsAverageNotItsInstant) {
@@ -440,7 +440,7 @@ TEST(SelectorThresholds, ASpikyGpuIsJudgedByItsAverageNotItsInstant) {
   auto decision = select_gpus(machine_of({spiky, calm}), options);
   EXPECT_EQ(decision.chosen, std::vector<unsigned>({1}));
   EXPECT_EQ(decision.verdicts[0].reasons.at(0).value, 80);
-  EXPECT_EQ(decision.verdicts[0].reasons.at(0).text, "average");
+  EXPECT_EQ(decision.verdicts[0].reasons.at(0).basis, Basis::average);
 }
 
 TEST(SelectorThresholds, PowerIsJudgedByItsAverageToo) {
@@ -459,7 +459,7 @@ TEST(SelectorThresholds, WithoutSamplesTheInstantIsUsedAndSaidSo) {
   options.max_util_percent = 50;
   auto decision = select_gpus(machine, options);
   ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::max_util}));
-  EXPECT_EQ(decision.verdicts[0].reasons[0].text, "instant");
+  EXPECT_EQ(decision.verdicts[0].reasons[0].basis, Basis::instant);
 }
 
 TEST(SelectorThresholds, ACoolingGpuStaysOutUntilItsWindowIsOver) {

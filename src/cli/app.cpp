@@ -1,108 +1,74 @@
 #include "cli/app.hpp"
 
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
-#include <map>
-#include <set>
-#include <memory>
-#include <ctime>
 #include <iostream>
-#include <sstream>
+#include <memory>
+#include <set>
 
+#include "cli/commands.hpp"
 #include "cli/exit_code.hpp"
 #include "cli/options.hpp"
+#include "cli/phase_trace.hpp"
+#include "cli/round.hpp"
 #include "core/allocation.hpp"
+#include "core/binding.hpp"
 #include "core/identity.hpp"
 #include "core/text.hpp"
 #include "core/visible_devices.hpp"
+#include "core/wait_policy.hpp"
 #include "nvml/nvml_gpu_source.hpp"
+#include "os/cpu_affinity.hpp"
+#include "os/device_access.hpp"
 #include "os/inotify_watch.hpp"
-#include "os/launcher.hpp"
-#include "os/proc_info.hpp"
-#include "os/lock_dir.hpp"
-#include "os/system_clock.hpp"
 #include "os/kernelspec.hpp"
+#include "os/launcher.hpp"
 #include "os/live_terminal.hpp"
+#include "os/lock_dir.hpp"
+#include "os/numa_policy.hpp"
+#include "os/proc_info.hpp"
+#include "os/system_clock.hpp"
 #include "os/wait_queue.hpp"
-#include "output/decision_json.hpp"
 #include "output/decision_report.hpp"
 #include "output/format.hpp"
 #include "output/kernelspec_json.hpp"
-#include "output/status_json.hpp"
-#include "output/status_table.hpp"
-#include "output/topology_matrix.hpp"
-#include "core/binding.hpp"
-#include "os/cpu_affinity.hpp"
-#include "os/device_access.hpp"
-#include "os/numa_policy.hpp"
 #include "output/wait_report.hpp"
 
 namespace wg {
 namespace {
 
-constexpr std::chrono::milliseconds kDeletedClaimPoll{250};
-// A GPU released this recently still shows its holder's memory: a waiter's ticket keeps
-// it, so that a younger launch does not take it in the moment the readings lag.
-constexpr std::chrono::milliseconds kReleaseSettle{1000};
-constexpr std::chrono::milliseconds kCheckWhenServable{5};
-constexpr std::chrono::milliseconds kCheckWhenBehind{20};
 // How long a driver call begun at the --timeout may still take: well within the 100 ms
 // in which a timeout must end the run.
 constexpr std::chrono::milliseconds kLastLook{50};
 
-ExitCode exit_code_for(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::usage: return ExitCode::usage;
-    case ErrorKind::nvml_unavailable: return ExitCode::nvml_unavailable;
-    case ErrorKind::no_suitable_gpu: return ExitCode::no_suitable_gpu;
-    case ErrorKind::timed_out: return ExitCode::timed_out;
-    case ErrorKind::interrupted: return ExitCode::interrupted;
-    case ErrorKind::terminated: return ExitCode::terminated;
-    case ErrorKind::lock_dir: return ExitCode::lock_dir;
-    case ErrorKind::command_not_found: return ExitCode::not_found;
-    case ErrorKind::command_not_executable: return ExitCode::not_executable;
-    case ErrorKind::internal: return ExitCode::internal;
-  }
-  return ExitCode::internal;
+WaitPace wait_pace(const Options& options) {
+  const SelectionOptions& selection = options.selection;
+  bool averaged = selection.max_util_percent || selection.max_power_w || selection.max_power_fraction;
+  return {.poll_interval = options.poll_interval,
+          .sample_window = options.sample_window,
+          .readings = averaged ? WaitPace::Readings::averaged : WaitPace::Readings::instant};
 }
-
-int report(const Error& error, std::ostream& err) {
-  err << "with-gpu: error: " << error.message << "\n" << error.details;
-  err.flush();
-  return static_cast<int>(exit_code_for(error.kind));
-}
-
-// One round of selection: the machine as read, the decision, and the claims if taken.
-struct Round {
-  Machine machine;
-  SelectionOptions selection;
-  Decision decision;
-  bool allocation_named_by_uuid = false;
-  std::unique_ptr<HeldClaims> held;
-  std::optional<std::string> over_policy;  // why the chosen GPUs would break the [policy] limit
-  Line line;                               // the waiting line as read for this round
-};
 
 class Flow {
  public:
   Flow(const Options& options, const Environment& env, Services& services, std::ostream& out, std::ostream& err)
       : options_(options), env_(env), services_(services), out_(out), err_(err),
-        slurm_(options.ignore_slurm ? std::nullopt : slurm_job(env.slurm)) {}
+        slurm_(options.ignore_slurm ? std::nullopt : slurm_job(env.slurm)),
+        policy_(wait_pace(options)), trace_(env.trace ? Tracing::on : Tracing::off, *services.clock) {}
 
   int run() {
-    phase_start_ = services_.clock->now();
+    trace_.start();
     if (auto checked = check_command(); !checked) return report(checked.error(), err_);
     auto source = services_.open_gpus(env_.nvml_library.value_or(kDefaultNvmlLibrary), options_.sample_window);
     if (!source) return report(source.error(), err_);
     source_ = std::move(*source);
     claims_ = services_.open_claims(lock_dir());
     if (services_.open_queue) queue_ = services_.open_queue(lock_dir());
-    trace("load");
+    trace_.mark("load");
     if (options_.action == Action::init_lock_dir) return init_lock_dir();
     int status = options_.action == Action::status ? show_status() : select_and_launch();
     if (abandoned_ && services_.exit_now) {
@@ -236,92 +202,20 @@ class Flow {
   // kernels, so the launch path skips it and lets flock answer instead).
   Result<Machine> read_machine_and_holders() {
     auto machine = query_machine();
-    trace("query");
+    trace_.mark("query");
     if (machine) claims_->read_holders(*machine);
     if (machine) mark_same_step(*machine);
-    trace("holders");
+    trace_.mark("holders");
     return machine;
   }
 
-  // --status --watch: the driver opened once, a frame every interval until the user quits.
-  int watch_status() {
-    if (!services_.open_screen) return report(Error{ErrorKind::internal, "--watch needs a terminal screen", {}}, err_);
-    auto screen = services_.open_screen(out_);
-    start_ = services_.clock->now();  // the header's time moves on with each frame
-    launching_ = true;
-    watching_ = true;
-    for (;;) {
-      std::ostringstream frame;
-      if (int status = show_status(frame); status != 0) return status;
-      screen->show(frame.str());
-      if (!out_) return 0;  // the reader went away (a closed pipe)
-      if (screen->wait_until(services_.clock->now() + *options_.watch) == LiveEvent::quit) return 0;
-    }
+  int show_status() {
+    StatusInputs inputs{[this] { return read_machine_and_holders(); }, services_, *claims_, queue_.get(), given(),
+                        trace_};
+    return wg::show_status(context(), inputs);
   }
 
-  int show_status() { return options_.watch ? watch_status() : show_status(out_); }
-
-  int show_status(std::ostream& out) {
-    auto machine = read_machine_and_holders();
-    if (!machine) return report(machine.error(), err_);
-    // Only --status shows who runs each compute process; decisions never need it.
-    if (services_.describe_processes) services_.describe_processes(*machine);
-    ClaimsPlace place = claims_->place();
-    auto allocation = describe_allocation(given(), *machine);
-    auto rows = status_rows(*machine);
-    if (!rows) return report(rows.error(), err_);
-    std::vector<Ticket> waiters;
-    if (queue_) {
-      queue_->use_gpus(uuids_of(*machine));
-      waiters = queue_->read({}).tickets;
-    }
-    if (options_.output == Output::json) {
-      out << render_status_json(*machine,
-                                 {env_.hostname, env_.timestamp, place, allocation, waiters, env_.now_ns, *rows});
-    } else {
-      bool colors = options_.color == ColorWhen::always ||
-                    (options_.color == ColorWhen::automatic && env_.stdout_tty && !env_.no_color);
-      Style style{colors ? Colors::on : Colors::off};
-      out << render_status_table(*machine, {env_.nvml_library.value_or(kDefaultNvmlLibrary),
-                                             env_.nvml_library.has_value(), options_.sample_window.count(), place,
-                                             allocation, waiters, wall_now_ns(), *rows, table_columns(),
-                                             env_.hostname, time_of_day(), &options_.selection},
-                                  style);
-      if (options_.show_topology) out << "\n" << render_topology_matrix(*machine);
-    }
-    out.flush();
-    trace("render");
-    print_trace();
-    return 0;
-  }
-
-  // Under --status, --gpu and --gpu-type pick the rows (NVML indices); every GPU without them.
-  Result<std::optional<std::vector<unsigned>>> status_rows(const Machine& machine) const {
-    if (!options_.gpu_list && !options_.selection.gpu_type) return std::optional<std::vector<unsigned>>{};
-    std::vector<unsigned> rows;
-    if (options_.gpu_list) {
-      auto listed = resolve_gpu_list(*options_.gpu_list, machine);
-      if (!listed) return listed.error();
-      rows = *listed;
-    } else {
-      for (const auto& gpu : machine.gpus) rows.push_back(gpu.index);
-    }
-    rows.erase(std::remove_if(rows.begin(), rows.end(),
-                              [&](unsigned index) { return !matches_type(machine.gpus[index], options_.selection); }),
-               rows.end());
-    if (rows.empty()) {
-      std::vector<std::string> models;
-      for (const auto& gpu : machine.gpus) {
-        if (std::find(models.begin(), models.end(), gpu.name) == models.end()) models.push_back(gpu.name);
-      }
-      std::string listed;
-      for (const auto& model : models) listed += (listed.empty() ? "" : ", ") + model;
-      return Error{ErrorKind::no_suitable_gpu,
-                   "no GPU here matches --gpu-type " + *options_.selection.gpu_type + " (the models: " + listed + ")",
-                   {}};
-    }
-    return std::optional<std::vector<unsigned>>(rows);
-  }
+  CommandContext context() const { return {options_, env_, out_, err_}; }
 
   // The options for this machine: --gpu resolved, the inherited allocation applied.
   Result<Ok> prepare_selection(Round& round) {
@@ -371,7 +265,7 @@ class Flow {
     for (std::size_t tries = 0; tries <= 2 * round.machine.gpus.size() + 1; ++tries) {
       if (!round.decision.ok) {
         // Quick re-checks after a release skip the read: nobody is shown their result.
-        if (holders_known || quick_recheck()) return Ok{};
+        if (holders_known || policy_.quick_recheck()) return Ok{};
         refresh_holders(round);
         holders_known = true;
         continue;
@@ -396,51 +290,34 @@ class Flow {
     return Ok{};
   }
 
-  // Temperature hysteresis for waiters: a GPU seen above --max-temp must then stay below
-  // it for a whole sample window, so one hovering at the limit does not flip back and forth.
-  void track_cooling(Round& round) {
-    if (!round.selection.max_temp_c) return;
-    auto now = services_.clock->now();
-    for (const auto& gpu : round.machine.gpus) {
-      if (gpu.temperature_c && *gpu.temperature_c > *round.selection.max_temp_c) last_hot_[gpu.uuid] = now;
-      auto hot = last_hot_.find(gpu.uuid);
-      if (hot == last_hot_.end()) continue;
-      auto cooled = std::chrono::duration_cast<std::chrono::milliseconds>(now - hot->second);
-      if (cooled < options_.sample_window) round.selection.cooling_ms[gpu.index] = cooled.count();
-    }
-  }
-
   void refresh_holders(Round& round) {
     claims_->read_holders(round.machine);
     mark_same_step(round.machine);
     round.decision = select_gpus(round.machine, round.selection);
   }
 
-  // Attempts soon after a release: holders are not read and progress is not shown.
-  bool quick_recheck() const { return settle_step_ >= 0; }
-
   Result<Round> try_once() {
     bool quick_launch = options_.action == Action::run && !policy_applies();
     auto machine = quick_launch ? query_machine() : read_machine_and_holders();
     if (!machine) return machine.error();
-    if (quick_launch) trace("query");
+    if (quick_launch) trace_.mark("query");
     Round round;
     round.machine = std::move(*machine);
     if (auto prepared = prepare_selection(round); !prepared) return prepared.error();
     read_line(round);
     if (policy_applies()) fit_to_policy(round);
-    if (options_.wait) track_cooling(round);
+    if (options_.wait) policy_.track_cooling(round.machine, round.selection, services_.clock->now());
     round.decision = select_gpus(round.machine, round.selection);
     if (wants_links()) {
       if (auto linked = read_links_among_eligible(round); !linked) return linked.error();
     }
-    trace("select");
+    trace_.mark("select");
     if (policy_applies()) {
       if (auto checked = check_policy(round); !checked) return checked.error();
     }
     if (options_.action == Action::run && !round.over_policy) {
       if (auto claimed = claim(round); !claimed) return claimed.error();
-      trace("claim");
+      trace_.mark("claim");
     }
     return round;
   }
@@ -452,13 +329,7 @@ class Flow {
     queue_->use_gpus(uuids_of(round.machine));
     round.line = queue_->read(line_query(round.machine));
     round.selection.queued = held_for_older(tickets_before(round.line.tickets, queue_->own()));
-    trace("queue");
-  }
-
-  static std::vector<std::string> uuids_of(const Machine& machine) {
-    std::vector<std::string> uuids;
-    for (const auto& gpu : machine.gpus) uuids.push_back(gpu.uuid);
-    return uuids;
+    trace_.mark("queue");
   }
 
   // Enough of the line to know which GPUs are kept from this launch. A waiter reads from
@@ -477,18 +348,7 @@ class Flow {
   // This waiter's ticket as the latest round shows it: over the [policy] limit it can use
   // nothing, so it keeps nothing from others.
   Ticket own_ticket(const Round& round) {
-    auto now = services_.clock->now();
-    std::set<unsigned> settling;
-    for (const auto& verdict : round.decision.verdicts) {
-      if (held_by_claim(verdict)) {
-        seen_claimed_.insert(verdict.index);
-        released_at_.erase(verdict.index);
-      } else if (seen_claimed_.erase(verdict.index)) {
-        released_at_[verdict.index] = now;
-      }
-      auto released = released_at_.find(verdict.index);
-      if (released != released_at_.end() && now - released->second < settle_window()) settling.insert(verdict.index);
-    }
+    std::set<unsigned> settling = policy_.settling(round.decision, services_.clock->now());
     Ticket ticket;
     ticket.arrival_ns = env_.now_ns;
     ticket.pid = static_cast<int>(getpid());
@@ -498,14 +358,6 @@ class Flow {
     ticket.mode = round.selection.claim_mode;
     if (!round.over_policy) ticket.usable = usable_for_ticket(round.decision, round.selection, settling);
     return ticket;
-  }
-
-  // How long a released GPU's readings may still be its holder's: memory frees within
-  // milliseconds, but an average over the sample window lags by the whole window.
-  std::chrono::milliseconds settle_window() const {
-    bool averaged = options_.selection.max_util_percent || options_.selection.max_power_w ||
-                    options_.selection.max_power_fraction;
-    return averaged ? std::max(kReleaseSettle, options_.sample_window + kReleaseSettle) : kReleaseSettle;
   }
 
   // Takes or updates this waiter's ticket and says where it stands. Without a ticket (the
@@ -538,9 +390,7 @@ class Flow {
       wanted.releases = round.over_policy || region.size() >= round.decision.needed;
       wanted.tickets = tickets_holding(tickets_before(round.line.tickets, queue_->own()), place->usable);
     }
-    // Without inotify: every 5 ms when a release could serve it, every 20 ms while waiters
-    // ahead keep its GPUs (hundreds of those looking every 5 ms cost a core).
-    wanted.check_every = wanted.releases ? kCheckWhenServable : kCheckWhenBehind;
+    wanted.check_every = WaitPolicy::check_every(wanted.releases ? Standing::servable : Standing::behind);
     ClaimMode mode = round.selection.claim_mode;
     wanted.check = [this, claimed, mode, tickets = wanted.tickets, releases = wanted.releases] {
       return (queue_ && queue_->changed_since_read(tickets)) || (releases && claims_->any_claimable(claimed, mode));
@@ -601,27 +451,6 @@ class Flow {
     return Ok{};
   }
 
-  // WITH_GPU_TRACE: the time since the previous phase, printed before exec (or exit) so a
-  // slow start points at its phase.
-  void trace(const char* phase) {
-    if (!env_.trace) return;
-    auto now = services_.clock->now();
-    trace_ += std::string(trace_.empty() ? "" : ", ") + phase + " " +
-              std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now - phase_start_).count()) + "us";
-    phase_start_ = now;
-  }
-
-  void print_trace() {
-    if (env_.trace && !trace_.empty()) err_ << "with-gpu: trace: " << trace_ << "\n";
-    trace_.clear();
-  }
-
-  CudaEnvironment cuda_env_for(const Round& round) const {
-    CallerCudaEnv caller{env_.cuda_visible_devices, env_.cuda_device_order};
-    auto format = resolve_id_format(round.machine, options_.id_format, caller, round.allocation_named_by_uuid);
-    return cuda_environment(round.machine, round.decision.chosen, format);
-  }
-
   // Waits after a failed attempt: until the next driver poll, the timeout, a released
   // claim or a signal. On a TTY the progress line is refreshed every second meanwhile.
   Result<Ok> wait_for_next_attempt(Round& round, WaitReporter& reporter, ChangeWatch& watch) {
@@ -645,7 +474,7 @@ class Flow {
       }
       if (event.kind == Wake::claims_changed) {
         if (!wanted.releases && still_behind(round, wanted) && services_.clock->now() < next_attempt) continue;
-        settle_step_ = 0;
+        policy_.woken();
         return Ok{};
       }
       now = services_.clock->now();
@@ -662,13 +491,13 @@ class Flow {
                        WaitReporter& reporter, const ChangeWatch& watch) {
     if (options_.quiet) return;
     std::string standing = place ? queue_standing(*place) : "";
-    if (!quick_recheck() || standing != reported_standing_) {
-      if (quick_recheck()) refresh_holders(round);
+    if (!policy_.quick_recheck() || standing != reported_standing_) {
+      if (policy_.quick_recheck()) refresh_holders(round);
       reported_standing_ = standing;
       reporter.update(elapsed, round.decision.needed, standing,
                       round.over_policy ? *round.over_policy
                                         : wait_blockers(round.machine, round.decision, round.selection),
-                      time_of_day());
+                      time_of_day(wall_now_ns()));
     }
     if (!watch.notified() && !polling_said_) {
       polling_said_ = true;
@@ -681,32 +510,16 @@ class Flow {
   // The next driver poll, or sooner: the timeout, or a claim held through a deleted lock
   // file, whose end wakes nobody.
   std::chrono::steady_clock::time_point next_attempt_at(const Round& round, std::chrono::steady_clock::time_point now) {
-    auto next_attempt = now + next_delay(round.decision);
     claims_->track_claims(round.machine);
-    if (claims_->tracks_deleted_claims()) next_attempt = std::min(next_attempt, now + kDeletedClaimPoll);
-    if (options_.timeout) next_attempt = std::min(next_attempt, start_ + *options_.timeout);
-    return next_attempt;
+    DeletedClaims deleted = claims_->tracks_deleted_claims() ? DeletedClaims::held : DeletedClaims::none;
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    if (options_.timeout) deadline = start_ + *options_.timeout;
+    return policy_.next_attempt(round.decision, now, deleted, deadline);
   }
 
   // The wall clock now: the start's reading, moved on by the steady clock since.
   std::int64_t wall_now_ns() const {
-    if (!launching_) return env_.now_ns;
     return env_.now_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(services_.clock->now() - start_).count();
-  }
-
-  // The table's width: the terminal's, one column short under --watch (a line that fills
-  // the last column, then "clear to end of line", loses its last character on some terminals).
-  std::size_t table_columns() const {
-    return watching_ && env_.stdout_columns > 1 ? env_.stdout_columns - 1 : env_.stdout_columns;
-  }
-
-  // The wall clock now, "14:03:27" in local time, for waiting lines in logs.
-  std::string time_of_day() const {
-    std::time_t seconds = static_cast<std::time_t>(wall_now_ns() / 1'000'000'000);
-    std::tm parts{};
-    char text[16] = {};
-    if (localtime_r(&seconds, &parts)) std::strftime(text, sizeof text, "%H:%M:%S", &parts);
-    return text;
   }
 
   // On a terminal, the place in line shown each second: waiters ahead leaving do not wake
@@ -735,43 +548,6 @@ class Flow {
     return true;
   }
 
-  // After a wake, quick re-checks before the regular --poll-interval. One, because the
-  // kernel reports a closed lock file just before it drops the lock. More only when a
-  // GPU is held back by a reading (memory, utilization) rather than a claim: the freed
-  // memory can lag the release (the holder's driver handles close after its lock file).
-  std::chrono::milliseconds next_delay(const Decision& decision) {
-    using std::chrono::milliseconds;
-    if (cooling(decision)) return std::min(options_.poll_interval, std::max(milliseconds(100), options_.sample_window / 5));
-    static constexpr milliseconds kSettle[] = {milliseconds(2),  milliseconds(10),  milliseconds(25), milliseconds(50),
-                                               milliseconds(100), milliseconds(250), milliseconds(500)};
-    bool more = settle_step_ == 0 || (settle_step_ > 0 && !blocked_only_by_claims(decision));
-    if (more && settle_step_ < int(std::size(kSettle))) return std::min(kSettle[settle_step_++], options_.poll_interval);
-    settle_step_ = -1;
-    return options_.poll_interval;
-  }
-
-  static bool any_reason(const Decision& decision, bool (*matches)(Filter)) {
-    for (const auto& verdict : decision.verdicts) {
-      for (const auto& reason : verdict.reasons) {
-        if (matches(reason.filter)) return true;
-      }
-    }
-    return false;
-  }
-
-  // A GPU too hot, or cooling down, is watched more often than the regular poll: its
-  // whole window must be seen below the limit.
-  static bool cooling(const Decision& decision) {
-    return any_reason(decision, [](Filter filter) { return filter == Filter::cooling || filter == Filter::max_temp; });
-  }
-
-  static bool blocked_only_by_claims(const Decision& decision) {
-    return !any_reason(decision, [](Filter filter) {
-      return filter != Filter::claimed && filter != Filter::shared && filter != Filter::not_allocated &&
-             filter != Filter::no_access;
-    });
-  }
-
   static Error interrupted(int signal) {
     if (signal == SIGTERM) return Error{ErrorKind::terminated, "terminated while waiting; nothing was claimed", {}};
     return Error{ErrorKind::interrupted, "interrupted while waiting; nothing was claimed", {}};
@@ -779,7 +555,6 @@ class Flow {
 
   int select_and_launch() {
     start_ = services_.clock->now();
-    launching_ = true;
     if (auto inside = check_slurm(); !inside) return report(inside.error(), err_);
     if (options_.wait && options_.action == Action::run) {
       if (auto ready = claims_->prepare(); !ready) return report(ready.error(), err_);
@@ -799,15 +574,17 @@ class Flow {
         }
         return report(round.error(), err_);
       }
-      if (options_.action == Action::dry_run) return show_dry_run(*round);
-      if (options_.action == Action::print_env) return print_env(*round);
+      if (options_.action == Action::dry_run) {
+        return show_dry_run(context(), *round, claims_->place(), command_problem_ ? &*command_problem_ : nullptr);
+      }
+      if (options_.action == Action::print_env) return print_env(context(), *round, given());
       if (round->held) {
         if (queue_) queue_->leave();
         reporter.finish();
         watch_.reset();  // restores the signal mask before exec
         return launch(*round);
       }
-      if (!options_.wait) return report(no_gpu_error(*round, ErrorKind::no_suitable_gpu, ""), err_);
+      if (!options_.wait) return report(no_gpu_error(*round, ErrorKind::no_suitable_gpu, "", given()), err_);
       if (auto waited = wait_for_next_attempt(*round, reporter, *watch_); !waited) {
         return report(waited.error(), err_);
       }
@@ -818,8 +595,9 @@ class Flow {
   // The timeout's message: what the latest round rejected, and `note` before the hint.
   Error timed_out(Round& round, const std::string& note = "") {
     auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(services_.clock->now() - start_);
-    if (quick_recheck()) refresh_holders(round);
-    Error error = no_gpu_error(round, ErrorKind::timed_out, "timed out after " + seconds(elapsed) + " waiting: ");
+    if (policy_.quick_recheck()) refresh_holders(round);
+    Error error =
+        no_gpu_error(round, ErrorKind::timed_out, "timed out after " + seconds(elapsed) + " waiting: ", given());
     auto hint = error.details.rfind("hint: ");
     error.details.insert(hint == std::string::npos ? error.details.size() : hint, note);
     return error;
@@ -839,17 +617,6 @@ class Flow {
     return text + 's';
   }
 
-  Error no_gpu_error(const Round& round, ErrorKind kind, const std::string& prefix) const {
-    if (round.over_policy) return Error{kind, prefix + *round.over_policy, {}};
-    std::string headline = no_gpu_headline(round.decision);
-    // Asking for more than the allocation holds: say so, naming who gave it.
-    if (round.selection.allocation && round.decision.needed > round.selection.allocation->size()) {
-      headline = too_few_headline(round.decision.needed, round.selection.allocation->size(), given());
-    }
-    return Error{kind, prefix + headline,
-                 rejection_lines(round.machine, round.decision) + "hint: run `with-gpu --status` to see every GPU\n"};
-  }
-
   Given given() const { return {slurm_, env_.cuda_visible_devices}; }
 
   Result<Ok> check_slurm() {
@@ -858,11 +625,6 @@ class Flow {
       err_ << "with-gpu: warning: " << *warning << "\n";
     }
     return Ok{};
-  }
-
-  std::string share_of_allocation(const Round& round) const {
-    if (!round.selection.allocation) return "";
-    return share_of_job(round.decision.chosen.size(), round.selection.allocation->size(), given());
   }
 
   // Marks the holders that are tasks of this same Slurm job step, so that a refusal can
@@ -876,48 +638,14 @@ class Flow {
     }
   }
 
-  int show_dry_run(const Round& round) {
-    CudaEnvironment env = cuda_env_for(round);
-    ClaimsPlace place = claims_->place();
-    const Error* command = command_problem_ ? &*command_problem_ : nullptr;
-    const CudaEnvironment* shown = round.decision.ok && !place.problem && !command ? &env : nullptr;
-    std::optional<Binding> binding;
-    if (options_.bind && round.decision.ok) binding = plan_binding(round.machine, round.decision.chosen, env_.allowed_cpus);
-    const Binding* plan = binding ? &*binding : nullptr;
-    if (options_.output == Output::json) {
-      out_ << render_decision_json(round.machine, round.decision, round.selection, shown, options_.command, plan, place,
-                                   command);
-    } else {
-      out_ << render_dry_run(round.machine, round.decision, shown, options_.command, plan, place, command);
-    }
-    out_.flush();
-    if (command) return static_cast<int>(exit_code_for(command->kind));
-    if (!round.decision.ok) return static_cast<int>(ExitCode::no_suitable_gpu);
-    return place.problem ? static_cast<int>(ExitCode::lock_dir) : 0;
-  }
-
-  // For eval "$(with-gpu --print-env ...)": the variables only, nothing claimed.
-  int print_env(const Round& round) {
-    if (!round.decision.ok) return report(no_gpu_error(round, ErrorKind::no_suitable_gpu, ""), err_);
-    CudaEnvironment env = cuda_env_for(round);
-    out_ << "export CUDA_VISIBLE_DEVICES=" << env.visible_devices << "\n";
-    if (env.device_order) out_ << "export CUDA_DEVICE_ORDER=" << *env.device_order << "\n";
-    out_.flush();
-    if (!options_.quiet) {
-      err_ << "with-gpu: " << selection_summary(round.machine, round.decision, env, share_of_allocation(round))
-           << " (not claimed: another launch may choose it too)\n";
-    }
-    return 0;
-  }
-
   int launch(Round& round) {
-    CudaEnvironment cuda = cuda_env_for(round);
+    CudaEnvironment cuda = cuda_env_for(round, options_, env_);
     if (!options_.quiet) {
       for (const auto& warning : round.decision.warnings) {
         err_ << "with-gpu: warning: "
              << format_warning(round.machine.gpus[warning.index], warning, round.selection) << "\n";
       }
-      err_ << "with-gpu: " << selection_summary(round.machine, round.decision, cuda, share_of_allocation(round))
+      err_ << "with-gpu: " << selection_summary(round.machine, round.decision, cuda, share_of_allocation(round, given()))
            << waited_note() << "\n";
     }
     EnvChanges changes = {{"CUDA_VISIBLE_DEVICES", cuda.visible_devices}};
@@ -926,8 +654,8 @@ class Flow {
     if (options_.bind) bind(round);
     source_.reset();  // nvmlShutdown: no driver handle leaks into the command
     round.held->keep_across_exec();
-    trace("prepare exec");
-    print_trace();
+    trace_.mark("prepare exec");
+    trace_.print(err_);
     out_.flush();
     err_.flush();
     return report(services_.launcher->exec(options_.command, changes), err_);
@@ -967,74 +695,14 @@ class Flow {
   std::optional<Ticket> own_ticket_;    // as last written
   std::string reported_standing_;       // the place in line last shown
   bool polling_said_ = false;           // no inotify: said once
-  std::set<unsigned> seen_claimed_;      // GPUs claimed at this waiter's latest look
-  std::map<unsigned, std::chrono::steady_clock::time_point> released_at_;  // NVML index -> first seen free again
   std::optional<Error> command_problem_;  // dry run: why the command could not run
   bool abandoned_ = false;               // a driver call still runs: end without unloading the driver
   std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point phase_start_;
-  std::string trace_;
   mutable std::optional<std::string> user_;  // current_user(), once looked up
-  bool launching_ = false;  // start_ is set: the clock runs for waiting lines and watched frames
-  bool watching_ = false;   // --watch: frames drawn over one another
   bool waited_ = false;  // an attempt failed and the run waited: the start line says for how long
-  int settle_step_ = -1;  // position in the quick re-checks after a release; -1 when off
-  std::map<std::string, std::chrono::steady_clock::time_point> last_hot_;  // UUID -> seen above --max-temp
+  WaitPolicy policy_;  // when to look again, quick re-checks, cooling and settling GPUs
+  PhaseTrace trace_;   // WITH_GPU_TRACE
 };
-
-std::optional<std::string> getenv_opt(const char* name) {
-  const char* value = std::getenv(name);
-  return value ? std::optional<std::string>(value) : std::nullopt;
-}
-
-// COLUMNS when set to a number (what the shell says), else the width of the terminal on
-// `fd`; 0 when neither says (piped).
-std::size_t terminal_columns(int fd) {
-  auto columns = getenv_opt("COLUMNS");
-  if (columns && !columns->empty() && columns->size() < 6 &&
-      columns->find_first_not_of("0123456789") == std::string::npos && std::stoul(*columns) > 0) {
-    return std::stoul(*columns);
-  }
-  winsize size{};
-  if (ioctl(fd, TIOCGWINSZ, &size) == 0) return size.ws_col;
-  return 0;
-}
-
-Environment read_environment() {
-  Environment env;
-  env.lock_dir = getenv_opt("WITH_GPU_LOCK_DIR");
-  env.config = getenv_opt("WITH_GPU_CONFIG");
-  env.profile = getenv_opt("WITH_GPU_PROFILE");
-  env.xdg_config_home = getenv_opt("XDG_CONFIG_HOME");
-  env.home = getenv_opt("HOME");
-  env.system_config = getenv_opt("WITH_GPU_SYSTEM_CONFIG");
-  env.nvml_library = getenv_opt("WITH_GPU_NVML_LIBRARY");
-  env.cuda_visible_devices = getenv_opt("CUDA_VISIBLE_DEVICES");
-  env.cuda_device_order = getenv_opt("CUDA_DEVICE_ORDER");
-  env.inherited_claims = getenv_opt(kClaimsVariable);
-  env.slurm = {getenv_opt("SLURM_JOB_ID"), getenv_opt("SLURM_STEP_ID"), getenv_opt("SLURM_JOB_GPUS"),
-               getenv_opt("SLURM_STEP_GPUS"), getenv_opt("SLURM_GPUS_ON_NODE")};
-  env.default_lock_dir = default_lock_dir();
-  env.no_color = getenv_opt("NO_COLOR").has_value();
-  env.trace = getenv_opt("WITH_GPU_TRACE").value_or("0") != "0";
-  env.allowed_cpus = allowed_cpus();
-  env.online_cpus = online_cpus();
-  env.stdout_tty = isatty(STDOUT_FILENO) == 1;
-  // A waiter started in the background (`&`) shares the terminal with others: rewriting
-  // one line in place would overwrite theirs, so it writes a line per change instead.
-  env.stderr_tty = isatty(STDERR_FILENO) == 1 && tcgetpgrp(STDERR_FILENO) == getpgrp();
-  env.stderr_columns = terminal_columns(STDERR_FILENO);
-  env.stdout_columns = terminal_columns(STDOUT_FILENO);
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) == 0) env.hostname = host;
-  std::time_t now = std::time(nullptr);
-  char stamp[32] = {};
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  env.timestamp = stamp;
-  env.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                   std::chrono::system_clock::now().time_since_epoch()).count();
-  return env;
-}
 
 // A kernelspec whose argv is `with-gpu FLAGS -- python3 -m ipykernel_launcher -f FILE`:
 // every kernel started from it claims its own GPUs, held until the kernel process ends.
@@ -1082,28 +750,37 @@ int run_app(const std::vector<std::string>& args, const Environment& env, Servic
   return flow.run();
 }
 
+// The real services, in one place: the driver, the lock directory, the clock, exec.
 int run(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
   Environment env = read_environment();
   SystemClock clock;
   ExecLauncher launcher;
-  auto open_claims = [&env](const std::string& dir) {
-    return std::unique_ptr<ClaimStore>(new LockDir(dir, env.inherited_claims));
-  };
-  Services services{open_nvml, open_claims,
-                    [](const std::string& dir) { return std::unique_ptr<ChangeWatch>(new InotifyWatch(dir)); }, &clock,
-                    &launcher, describe_processes};
-  services.fill_locality = [](Machine& machine) { fill_locality_from_sysfs(machine); };
-  services.pin_cpus = pin_to_cpus;
-  services.slurm_step_of = slurm_step_of;
-  services.init_lock_dir = init_hardened_lock_dir;
-  services.prefer_memory = prefer_memory_nodes;
-  services.exit_now = [](int status) { std::_Exit(status); };
-  services.check_device_access = [](Machine& machine) { mark_refused_device_nodes(machine); };
-  services.open_queue = [](const std::string& dir) { return std::unique_ptr<WaitQueue>(new TicketQueue(dir)); };
-  services.install_kernel = install_kernel;
-  services.open_screen = [&env](std::ostream& out) {
-    return std::unique_ptr<LiveScreen>(new LiveTerminal(out, env.stdout_tty));
+  Services services{
+      .open_gpus = open_nvml,
+      .open_claims = [&env](const std::string& dir) -> std::unique_ptr<ClaimStore> {
+        return std::make_unique<LockDir>(dir, env.inherited_claims);
+      },
+      .open_watch = [](const std::string& dir) -> std::unique_ptr<ChangeWatch> {
+        return std::make_unique<InotifyWatch>(dir);
+      },
+      .clock = &clock,
+      .launcher = &launcher,
+      .describe_processes = describe_processes,
+      .slurm_step_of = slurm_step_of,
+      .fill_locality = [](Machine& machine) { fill_locality_from_sysfs(machine); },
+      .pin_cpus = pin_to_cpus,
+      .prefer_memory = prefer_memory_nodes,
+      .exit_now = [](int status) { std::_Exit(status); },
+      .init_lock_dir = init_hardened_lock_dir,
+      .check_device_access = [](Machine& machine) { mark_refused_device_nodes(machine); },
+      .install_kernel = install_kernel,
+      .open_screen = [&env](std::ostream& out) -> std::unique_ptr<LiveScreen> {
+        return std::make_unique<LiveTerminal>(out, env.stdout_tty);
+      },
+      .open_queue = [](const std::string& dir) -> std::unique_ptr<WaitQueue> {
+        return std::make_unique<TicketQueue>(dir);
+      },
   };
   return run_app(args, env, services, std::cout, std::cerr);
 }

@@ -9,45 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "cli/environment.hpp"
 #include "core/change_watch.hpp"
-#include "core/cpu_set.hpp"
 #include "core/claims.hpp"
+#include "core/cpu_set.hpp"
 #include "core/clock.hpp"
 #include "core/gpu_source.hpp"
 #include "core/launcher.hpp"
 #include "core/live_screen.hpp"
 #include "core/queue.hpp"
-#include "core/slurm.hpp"
 
 namespace wg {
-
-// What the process found around it, read once at start.
-struct Environment {
-  std::optional<std::string> lock_dir;            // WITH_GPU_LOCK_DIR
-  std::optional<std::string> config;              // WITH_GPU_CONFIG
-  std::optional<std::string> profile;             // WITH_GPU_PROFILE
-  std::optional<std::string> xdg_config_home;     // XDG_CONFIG_HOME
-  std::optional<std::string> home;                // HOME
-  std::optional<std::string> system_config;       // WITH_GPU_SYSTEM_CONFIG (packaging, tests)
-  std::optional<std::string> nvml_library;        // WITH_GPU_NVML_LIBRARY
-  std::optional<std::string> cuda_visible_devices;
-  std::optional<std::string> cuda_device_order;
-  std::optional<std::string> inherited_claims;    // WITH_GPU_CLAIMS: descriptors holding our claims
-  SlurmVariables slurm;                           // SLURM_JOB_ID, SLURM_STEP_ID, ...
-  std::string default_lock_dir = "/tmp/with-gpu"; // /run/with-gpu when root has hardened it
-  bool no_color = false;                          // NO_COLOR set
-  bool trace = false;                             // WITH_GPU_TRACE set (and not 0): phase timings
-  bool stdout_tty = false;
-  bool stderr_tty = false;
-  std::size_t stderr_columns = 0;                 // COLUMNS, else the terminal's width; 0 unknown
-  std::size_t stdout_columns = 0;                 // the same for stdout: 0 when piped without COLUMNS
-  std::optional<CpuSet> allowed_cpus;            // sched_getaffinity
-  std::optional<CpuSet> online_cpus;             // /sys/devices/system/cpu/online
-  std::string user;  // the real user's name for the [policy] limit; empty: looked up when needed
-  std::string hostname;
-  std::string timestamp;                          // ISO 8601 UTC, for JSON
-  std::int64_t now_ns = 0;                        // the wall clock at start: a ticket's arrival
-};
 
 // The side effects the flow needs, real in the product and fake in tests.
 struct Services {

@@ -1,6 +1,11 @@
 #pragma once
-// The documented exit codes (README, --help). Once the command runs, its own status
-// is what the caller sees.
+// The documented exit codes (README, --help), and the one place where an error becomes
+// `with-gpu: error: ...` and one of them. Once the command runs, its own status is what
+// the caller sees.
+
+#include <iosfwd>
+
+#include "core/result.hpp"
 
 namespace wg {
 
@@ -17,5 +22,11 @@ enum class ExitCode : int {
   not_executable = 126,
   not_found = 127,
 };
+
+// The exit code an error of `kind` ends the run with.
+ExitCode exit_code_for(ErrorKind kind);
+
+// Writes "with-gpu: error: MESSAGE" and the error's details to `err`; returns the exit status.
+int report(const Error& error, std::ostream& err);
 
 }  // namespace wg

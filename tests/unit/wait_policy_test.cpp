@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "unit/machine_builder.hpp"
+#include "support/machine_builder.hpp"
 
 namespace wg {
 namespace {

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "cli/exit_code.hpp"
 #include "core/binding.hpp"
 #include "core/gpu_list.hpp"
@@ -45,10 +48,9 @@ Result<std::optional<std::vector<unsigned>>> status_rows(const Options& options,
     for (const auto& gpu : machine.gpus) {
       if (std::find(models.begin(), models.end(), gpu.name) == models.end()) models.push_back(gpu.name);
     }
-    std::string listed;
-    for (const auto& model : models) listed += (listed.empty() ? "" : ", ") + model;
     return Error{ErrorKind::no_suitable_gpu,
-                 "no GPU here matches --gpu-type " + *options.selection.gpu_type + " (the models: " + listed + ")",
+                 fmt::format("no GPU here matches --gpu-type {} (the models: {})", *options.selection.gpu_type,
+                             fmt::join(models, ", ")),
                  {}};
   }
   return std::optional<std::vector<unsigned>>(rows);

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "cli/flags.hpp"
 #include "core/nearest.hpp"
-#include "core/text.hpp"
+#include "output/table.hpp"
 #include "core/units.hpp"
 
 namespace wg {
@@ -64,8 +67,7 @@ Result<Ok> layer_profile(Settings& merged, const ConfigFiles& files, const std::
   if (found) return Ok{};
   std::sort(known.begin(), known.end());
   known.erase(std::unique(known.begin(), known.end()), known.end());
-  std::string list;
-  for (const auto& name : known) list += (list.empty() ? "" : ", ") + name;
+  std::string list = fmt::format("{}", fmt::join(known, ", "));
   if (known.empty()) return usage_error("unknown profile \"" + profile + "\" (no config file defines any profile)");
   auto guess = nearest(profile, known);
   return usage_error("unknown profile \"" + profile + "\" (" + (guess ? "did you mean \"" + *guess + "\"? " : "") +
@@ -127,15 +129,10 @@ Result<Ok> settle_counts(const Settings& merged, Options& options) {
   return Ok{};
 }
 
-// Spaces that pad `text` to `width` columns, at least one, so a longer value simply
-// pushes its comment on.
-std::string padding(const std::string& text, std::size_t width) {
-  std::size_t columns = display_columns(text);
-  return std::string(columns < width ? width - columns : 1, ' ');
-}
-
+// Fixed columns rather than the widest value's, so one long path does not push every
+// line; a longer cell simply pushes its comment on, one space after it.
 std::string show_line(const std::string& key, const std::string& value, const std::string& origin) {
-  return key + padding(key, 15) + "= " + value + padding(value, 16) + "# " + origin + "\n";
+  return pad(key, 14, Align::left) + " = " + pad(value, 15, Align::left) + " # " + origin + "\n";
 }
 
 }  // namespace

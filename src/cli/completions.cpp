@@ -104,13 +104,16 @@ std::string bash_script() {
          "\n"
          "_with_gpu() {\n"
          "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} word i\n"
+         "  # bash splits --flag=value into three words (COMP_WORDBREAKS has '='): the value's flag\n"
+         "  # is then two words back, and a bare '=' is no word to complete.\n"
+         "  if [[ $cur == = ]]; then cur=\"\"; elif [[ $prev == = ]]; then prev=${COMP_WORDS[COMP_CWORD-2]}; fi\n"
          "  local flags=\"" + all + "\"\n"
          "  # The command starts after \"--\" or at the first word that is neither an option nor\n"
          "  # an option's value; from there on, the command's own completion applies.\n"
          "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
          "    word=${COMP_WORDS[i]}\n"
          "    if [[ $word == -- ]]; then ((i++)); break; fi\n"
-         "    [[ $word == -* ]] && continue\n"
+         "    [[ $word == -* || $word == = || ${COMP_WORDS[i-1]} == = ]] && continue\n"
          "    case ${COMP_WORDS[i-1]} in " + valued + ") continue ;; " + optional + ") continue ;; esac\n"
          "    break\n"
          "  done\n"
@@ -145,9 +148,9 @@ std::string zsh_action(const Flag& flag) {
 std::string zsh_spec(const Flag& flag) {
   std::string help = "[" + escaped(summary(flag), "[]:\\") + "]";
   std::string value = escaped(std::string(flag.value_name), ":\\");
-  std::string argument = flag.takes == Takes::value            ? ":" + value + ":" + zsh_action(flag)
-                         : flag.takes == Takes::optional_value ? "::" + value + ":" + zsh_action(flag)
-                                                               : "";
+  // An optional value is offered like a required one: zsh's optional form ("::")
+  // completes only after "=", and "--topology <Tab>" should offer prefer and ignore.
+  std::string argument = flag.takes == Takes::nothing ? "" : ":" + value + ":" + zsh_action(flag);
   std::string equals = flag.takes == Takes::nothing ? "" : "=";
   if (!flag.short_name) return "    '" + std::string(flag.name) + equals + help + argument + "' \\\n";
   std::string both = "-" + std::string(1, flag.short_name) + " " + std::string(flag.name);
@@ -210,6 +213,7 @@ std::string fish_script() {
   std::string lines;
   for (const auto& flag : all_flags()) lines += fish_line(flag);
   std::string valued = names_taking(Takes::value, " ");
+  std::string optional = names_taking(Takes::optional_value, " ");
   return "# fish completion for with-gpu, written by `with-gpu --completions fish` from its flag registry.\n"
          "\n"
          "function __with_gpu_profiles\n"
@@ -243,12 +247,18 @@ std::string fish_script() {
          "            set value 0\n"
          "            continue\n"
          "        end\n"
+         "        if test $value = 2  # an optional value: any word but an option\n"
+         "            set value 0\n"
+         "            string match -q -- '-*' $word; or continue\n"
+         "        end\n"
          "        switch $word\n"
          "            case --\n"
          "                printf '%s\\n' $words[(math $i + 1)..-1]\n"
          "                return 0\n"
          "            case " + valued + "\n"
          "                set value 1\n"
+         "            case " + optional + "\n"
+         "                set value 2\n"
          "            case '-*'\n"
          "            case '*'\n"
          "                printf '%s\\n' $words[$i..-1]\n"

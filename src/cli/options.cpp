@@ -95,6 +95,9 @@ Result<Ok> check_values_present(const std::vector<std::string>& args) {
     }
     const Flag* flag = flag_named(name);
     if (!flag) return Ok{};
+    if (equals != std::string::npos && flag->takes == Takes::nothing) {
+      return usage_error(name + " takes no value (got '" + word + "')");
+    }
     if (inline_value) continue;
     bool has_next = i + 1 < args.size();
     if (flag->takes == Takes::optional_value && has_next && !is_option_word(args[i + 1])) ++i;

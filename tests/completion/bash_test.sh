@@ -54,6 +54,11 @@ models=$("$1" --status --json | sed -n 's/^ *"name": "\(.*\)",*$/\1/p' | sort -u
 [[ -n $models ]] || { echo "FAIL: the machine lists no models"; failed=$((failed + 1)); }
 complete_words "$models" "$1" --gpu-type ""
 complete_words "bash fish zsh" "$1" --completions ""
+# --flag=value: bash splits it at '=' into three words.
+complete_words "prefer" "$1" --numa = pr
+complete_words "ignore prefer require" "$1" --numa =
+complete_words "--numa" "$1" --min-gpus = 2 --nu
+complete_words "$(compgen -c -- with-gp | sort -u | xargs)" "$1" --min-gpus = 2 with-gp
 # A model name is one word on the command line.
 complete_words "NVIDIA H100 80GB HBM3" "$1" --gpu-type "NVIDIA H"
 [[ ${COMPREPLY[0]:-} == 'NVIDIA\ H100\ 80GB\ HBM3' ]] || { echo "FAIL: model not quoted: ${COMPREPLY[0]:-}"; failed=$((failed + 1)); }

@@ -33,5 +33,8 @@ complete_line "--dry-run" "with-gpu --dry"
 complete_line "alpha" "with-gpu --min-gpus 2 mytool al"
 complete_line "beta" "with-gpu -- mytool b"
 complete_line "mytool" "with-gpu --wait mytoo"
+complete_line "--numa" "with-gpu --topology prefer --nu"
+complete_line "--json" "with-gpu --status --watch 2s --js"
+complete_line "mytool" "with-gpu --topology prefer mytoo"
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

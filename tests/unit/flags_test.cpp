@@ -86,6 +86,15 @@ TEST(Flags, CompletedChoicesAreTheValuesTheFlagAccepts) {
   }
 }
 
+// "--dry-run=false" used to mean --dry-run: a flag without a value refuses one.
+TEST(Flags, AFlagWithoutAValueRefusesOneAfterEquals) {
+  EXPECT_EQ(test::usage_message(parse({"--dry-run=false", "true"})),
+            "--dry-run takes no value (got '--dry-run=false')");
+  EXPECT_EQ(test::usage_message(parse({"--wait=true", "cmd"})), "--wait takes no value (got '--wait=true')");
+  EXPECT_EQ(test::usage_message(parse({"-n", "--json=", "cmd"})), "--json takes no value (got '--json=')");
+  EXPECT_TRUE(parse({"--min-gpus=2", "--topology=ignore", "cmd"}));
+}
+
 TEST(Flags, ColorAndCompletionsRefuseOtherWords) {
   EXPECT_EQ(test::usage_message(parse({"--completions", "tcsh"})),
             "--completions: 'tcsh' is not one of bash, zsh, fish");

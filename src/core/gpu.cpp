@@ -100,4 +100,16 @@ std::string link_label(const GpuLink& link) {
   return link.pcie ? pcie_label(*link.pcie) : "?";
 }
 
+std::string device_label(const Gpu& gpu) {
+  if (!gpu.mig) return "GPU " + std::to_string(gpu.index);
+  return "GPU " + std::to_string(gpu.mig->parent_index) + " MIG " + gpu.mig->profile + " #" +
+         std::to_string(gpu.mig->device);
+}
+
+std::string mig_profile_name(unsigned gpu_slices, unsigned compute_slices, std::uint64_t memory_mib) {
+  std::string name = std::to_string(gpu_slices) + "g." + std::to_string((memory_mib + 1023) / 1024) + "gb";
+  if (compute_slices != 0 && compute_slices != gpu_slices) name = std::to_string(compute_slices) + "c." + name;
+  return name;
+}
+
 }  // namespace wg

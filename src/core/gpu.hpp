@@ -83,13 +83,42 @@ enum class DeviceAccess {
   denied_by_device_node,  // its /dev/nvidia<minor> exists and refuses this process (EPERM, EACCES)
 };
 
+// A GPU's MIG mode (A100, H100, H200, ...): in MIG mode its instances are what CUDA can
+// use, not the whole GPU. A change of mode is pending until the GPU is reset.
+enum class MigMode { disabled, enabled };
+
+struct MigModes {
+  MigMode current = MigMode::disabled;
+  MigMode pending = MigMode::disabled;
+};
+
+// What makes a device a MIG instance: a slice of a parent GPU that CUDA uses as a device
+// of its own, named `MIG-<uuid>` in CUDA_VISIBLE_DEVICES. A CUDA process enumerates only
+// one MIG instance, so one value never names two instances, or an instance and a GPU.
+struct MigInstance {
+  unsigned parent_index = 0;         // NVML index of the parent GPU
+  std::string parent_uuid;           // "GPU-..."
+  unsigned slot = 0;                 // the index nvmlDeviceGetMigDeviceHandleByIndex took
+  unsigned gpu_instance_id = 0;      // GI, as nvidia-smi shows it
+  unsigned compute_instance_id = 0;  // CI
+  unsigned gpu_slices = 0;           // the "3g" of 3g.40gb
+  unsigned compute_slices = 0;       // the "1c" of 1c.3g.40gb; equal to gpu_slices when whole
+  std::string profile;               // "3g.40gb", "1c.3g.40gb"
+  unsigned device = 0;               // its place among its parent's instances, from 0
+};
+
 // One GPU. `error` set means NVML could not read it (handle or memory query failed):
 // it is unusable and every other reading may be empty. A GPU NVML refuses to this process
 // (DeviceAccess::denied_by_driver) is not broken, so it has no `error`, but it is not
 // usable either: nothing could be read. An empty optional is a reading the driver does
 // not provide (NOT_SUPPORTED, an old driver) and is shown as n/a.
+//
+// A MIG instance is a Gpu too, with `mig` set: its memory, processes and claim (keyed by
+// its MIG- UUID) are its own, utilization is unknown (NVML does not report it per
+// instance), temperature and power are its parent's. Instances follow every whole GPU in
+// Machine::gpus, so `index` stays the position there.
 struct Gpu {
-  unsigned index = 0;  // NVML index, as nvidia-smi shows it
+  unsigned index = 0;  // NVML index, as nvidia-smi shows it; for an instance, its position in Machine::gpus
   std::string uuid;    // "GPU-..."
   std::string name;
   std::optional<std::string> pci_bus_id;  // "00000000:01:00.0"
@@ -118,6 +147,9 @@ struct Gpu {
   std::optional<int> numa_node;     // NUMA node of its PCIe root; empty: unknown or no NUMA
   std::optional<CpuSet> local_cpus;  // CPUs the driver calls ideal for it
 
+  std::optional<MigModes> mig_modes;  // empty: the GPU has no MIG (or the driver does not say)
+  std::optional<MigInstance> mig;     // set: this is a MIG instance
+
   std::vector<ClaimHolder> claims;  // filled in by the claims layer, not by NVML
   std::optional<LockProblem> lock_problem;  // likewise: its lock file cannot be used
 
@@ -125,7 +157,17 @@ struct Gpu {
   bool usable() const { return !error.has_value() && access != DeviceAccess::denied_by_driver; }
   // This process may open it, so CUDA counts it.
   bool accessible() const { return access == DeviceAccess::accessible; }
+  // A whole GPU in MIG mode: CUDA uses its instances, not the GPU itself.
+  bool split_by_mig() const { return mig_modes && mig_modes->current == MigMode::enabled && !mig; }
 };
+
+// How people name a device: "GPU 3" for a whole GPU, "GPU 0 MIG 3g.40gb #1" for the
+// second instance of GPU 0.
+std::string device_label(const Gpu& gpu);
+
+// "3g.40gb", or "1c.3g.40gb" for a compute instance smaller than its GPU instance, as
+// nvidia-smi names MIG profiles; memory in GB is rounded up, as NVIDIA's names are.
+std::string mig_profile_name(unsigned gpu_slices, unsigned compute_slices, std::uint64_t memory_mib);
 
 // The closest PCIe element two GPUs share (NVML's common ancestor), best first, named
 // as `nvidia-smi topo -m` prints them (BRD: two GPUs on one board, NVML's INTERNAL).

@@ -45,6 +45,7 @@ struct SelectionOptions {
   std::int64_t sample_window_ms = kDefaultSampleWindowMs;
   IdleRequirement idle = IdleRequirement::any;
   std::optional<std::string> gpu_type;
+  std::optional<std::string> mig_profile;       // --mig-profile: only MIG instances of this profile
   TypeFallback type_fallback = TypeFallback::allowed;
   ClaimMode claim_mode = ClaimMode::exclusive;  // --share asks for a shared claim
   TopologyUse topology = TopologyUse::prefer;
@@ -84,6 +85,10 @@ enum class Filter {
   lock_file,         // its lock file cannot be used (Gpu::lock_problem says why)
   queued,            // kept for a launch that has waited longer: value = its pid, limit = its
                      // place in line, text = its user
+  mig_split,         // a whole GPU in MIG mode: CUDA uses its instances; value = its instance count
+  mig_single,        // a MIG instance, and the launch asks for more than one device: a CUDA
+                     // process uses one instance, never two nor an instance and a GPU
+  mig_profile,       // --mig-profile and this is another profile (text = its profile) or a whole GPU
 };
 
 // What a reason's reading was, where the filter needs saying: a utilization or power

@@ -19,6 +19,7 @@
 #include "core/binding.hpp"
 #include "core/identity.hpp"
 #include "core/text.hpp"
+#include "core/user_policy.hpp"
 #include "core/visible_devices.hpp"
 #include "core/wait_policy.hpp"
 #include "nvml/nvml_gpu_source.hpp"
@@ -305,15 +306,19 @@ class Flow {
     round.machine = std::move(*machine);
     if (auto prepared = prepare_selection(round); !prepared) return prepared.error();
     read_line(round);
-    if (policy_applies()) fit_to_policy(round);
+    if (policy_applies()) fit_to_policy(round.selection, *options_.policy, round.machine, current_user());
     if (options_.wait) policy_.track_cooling(round.machine, round.selection, services_.clock->now());
     round.decision = select_gpus(round.machine, round.selection);
     if (wants_links()) {
       if (auto linked = read_links_among_eligible(round); !linked) return linked.error();
     }
     trace_.mark("select");
+    // A request the limit never allows fails at once, even with --wait; one over it now
+    // marks the round, which then waits for the user's own releases.
     if (policy_applies()) {
-      if (auto checked = check_policy(round); !checked) return checked.error();
+      auto over = check_policy(*options_.policy, round.machine, round.decision, current_user());
+      if (!over) return over.error();
+      round.over_policy = std::move(*over);
     }
     if (options_.action == Action::run && !round.over_policy) {
       if (auto claimed = claim(round); !claimed) return claimed.error();
@@ -406,49 +411,6 @@ class Flow {
   const std::string& current_user() const {
     if (!user_) user_ = env_.user.empty() ? user_name(static_cast<unsigned>(getuid())) : env_.user;
     return *user_;
-  }
-
-  // The GPUs this user holds claims on now, their own inherited ones included.
-  std::vector<unsigned> gpus_of_user(const Machine& machine) const {
-    std::vector<unsigned> held;
-    for (const auto& gpu : machine.gpus) {
-      bool ours = std::any_of(gpu.claims.begin(), gpu.claims.end(), [this](const ClaimHolder& holder) {
-        return holder.user == current_user();
-      });
-      if (ours) held.push_back(gpu.index);
-    }
-    return held;
-  }
-
-  // A request for a range of GPUs takes no more than the policy leaves to this user.
-  void fit_to_policy(Round& round) const {
-    auto held = static_cast<unsigned>(gpus_of_user(round.machine).size());
-    unsigned limit = options_.policy->max_gpus_per_user;
-    unsigned left = limit > held ? limit - held : 0;
-    if (round.selection.max_gpus > left && left >= round.selection.min_gpus) round.selection.max_gpus = left;
-  }
-
-  // A request the limit can never allow is an error at once, even with --wait; one that
-  // fits once the user's other claims end marks the round instead. A GPU the user already
-  // holds (a run inside its own claim) is not counted twice.
-  Result<Ok> check_policy(Round& round) const {
-    const UserPolicy& policy = *options_.policy;
-    std::string allows = "the policy in " + policy.source + " allows " + std::to_string(policy.max_gpus_per_user) +
-                         (policy.max_gpus_per_user == 1 ? " GPU" : " GPUs") + " per user at once";
-    if (round.decision.needed > policy.max_gpus_per_user) {
-      return Error{ErrorKind::no_suitable_gpu, allows + " and this asks for " + std::to_string(round.decision.needed),
-                   {}};
-    }
-    if (!round.decision.ok) return Ok{};
-    std::vector<unsigned> held = gpus_of_user(round.machine);
-    unsigned more = 0;
-    for (unsigned index : round.decision.chosen) {
-      if (std::find(held.begin(), held.end(), index) == held.end()) ++more;
-    }
-    if (held.size() + more <= policy.max_gpus_per_user) return Ok{};
-    round.over_policy = allows + "; " + current_user() + " already holds " + std::to_string(held.size()) + " (GPU " +
-                        join_numbers(held) + ") and this asks for " + std::to_string(more);
-    return Ok{};
   }
 
   // Waits after a failed attempt: until the next driver poll, the timeout, a released

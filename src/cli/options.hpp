@@ -10,19 +10,13 @@
 #include "core/identity.hpp"
 #include "core/result.hpp"
 #include "core/selector.hpp"
+#include "core/user_policy.hpp"
 
 namespace wg {
 
 enum class Action { run, status, dry_run, print_env, print_text, init_lock_dir, install_kernel };
 enum class Output { text, json };
 enum class ColorWhen { automatic, always, never };  // --color
-
-// The admin's limit from the system config's [policy]; users' files and flags cannot
-// change it.
-struct UserPolicy {
-  unsigned max_gpus_per_user = 0;
-  std::string source;  // the system config file that sets it
-};
 
 struct Options {
   Action action = Action::run;

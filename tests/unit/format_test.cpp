@@ -2,18 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "core/text.hpp"
-#include "output/decision_json.hpp"
-#include "output/decision_report.hpp"
 #include "output/status_table.hpp"
-#include "output/wait_report.hpp"
 #include "support/machine_builder.hpp"
 
 namespace wg {
 namespace {
 
 using test::GpuBuilder;
-using test::machine_of;
 
 TEST(Format, BytesInMiBBelowAGiBAndTenthsOfGiBAbove) {
   EXPECT_EQ(format_bytes(512 * test::MiB), "512 MiB");
@@ -48,24 +43,6 @@ TEST(Format, ReasonsReadAsTheIssueWritesThem) {
   EXPECT_EQ(format_reason(gpu, {Filter::cooling, 1200, 5000, {}}), "cooling: below --max-temp for 1.2s of 5.0s");
 }
 
-// The JSON names a reading's basis in "detail" as docs/decision.schema.json words it.
-TEST(DecisionJson, DetailWordsTheBasisOfAReading) {
-  auto machine = machine_of({GpuBuilder(0), GpuBuilder(1), GpuBuilder(2), GpuBuilder(3)});
-  Decision decision;
-  std::vector<Reason> reasons = {{Filter::max_util, 80, 50, {}, Basis::average},
-                                 {Filter::max_power, 250, 200, {}, Basis::instant},
-                                 {Filter::power_unknown, 0, 200, {}, Basis::missing_limit},
-                                 {Filter::power_unknown, 0, 200, {}, Basis::missing_draw}};
-  for (unsigned i = 0; i < 4; ++i) decision.verdicts.push_back({i, Verdict::rejected, {reasons[i]}});
-  std::string json =
-      render_decision_json(machine, decision, SelectionOptions{}, nullptr, {}, nullptr, ClaimsPlace{}, nullptr);
-  std::vector<std::string> details;
-  for (auto at = json.find("\"detail\": "); at != std::string::npos; at = json.find("\"detail\": ", at + 1)) {
-    details.push_back(json.substr(at + 10, json.find_first_of(",\n", at) - at - 10));
-  }
-  EXPECT_EQ(details, (std::vector<std::string>{"\"average\"", "\"instant\"", "\"limit\"", "\"draw\""}));
-}
-
 TEST(Format, ImpossibleMemoryReadingsNameTheNumbersThatCannotBeTrue) {
   auto impossible = [](MemoryFault fault, std::uint64_t used_mib, std::uint64_t free_mib, std::uint64_t reserved_mib) {
     return describe_impossible_memory({fault, 40960 * test::MiB, used_mib * test::MiB, free_mib * test::MiB,
@@ -86,90 +63,6 @@ TEST(Format, ImpossibleMemoryReadingsNameTheNumbersThatCannotBeTrue) {
   EXPECT_EQ(used_memory_text(gpu), "memory use unknown");
 }
 
-TEST(Format, StatusShowsAnImpossibleReadingAsNaWithItsReason) {
-  auto machine = machine_of({GpuBuilder(0).impossible_memory(40960, 51200)});
-  std::string table = render_status_table(machine, {"libnvidia-ml.so.1", false}, Style{Colors::off});
-  EXPECT_NE(table.find("  0  NVIDIA A100-SXM4-40GB  n/a "), std::string::npos) << table;
-  EXPECT_NE(table.find("(memory reading is impossible (free 50.0 GiB > total 40.0 GiB))\n"), std::string::npos) << table;
-}
-
-TEST(Format, RejectionLinesListEveryRejectedGpu) {
-  auto machine = machine_of({GpuBuilder(0).claimed_by(4242), GpuBuilder(1).free_mib(1229), GpuBuilder(2)});
-  SelectionOptions options;
-  options.min_free_bytes = 8192 * test::MiB;
-  auto decision = select_gpus(machine, options);
-  EXPECT_EQ(rejection_lines(machine, decision),
-            "  GPU 0: claimed by pid 4242\n"
-            "  GPU 1: 1.2 GiB free < 8.0 GiB\n");
-}
-
-TEST(Format, ElapsedTimes) {
-  EXPECT_EQ(format_elapsed(std::chrono::milliseconds(45'900)), "45s");
-  EXPECT_EQ(format_elapsed(std::chrono::milliseconds(72'000)), "1m12s");
-  EXPECT_EQ(format_elapsed(std::chrono::milliseconds(7'380'000)), "2h03m");
-}
-
-TEST(Format, StateWords) {
-  EXPECT_EQ(gpu_state(GpuBuilder(0)), "IDLE");
-  EXPECT_EQ(gpu_state(GpuBuilder(0).process(1, 10)), "USED");
-  EXPECT_EQ(gpu_state(GpuBuilder(0).processes_refused()), "USED");
-  EXPECT_EQ(gpu_state(GpuBuilder(0).claimed_by(99)), "CLAIMED by pid 99");
-  EXPECT_EQ(gpu_state(GpuBuilder(0).claimed_by(5, ClaimMode::shared).claimed_by(6, ClaimMode::shared)),
-            "SHARED by pid 5, pid 6");
-  EXPECT_EQ(gpu_state(GpuBuilder(0).lost()), "UNUSABLE: GPU is lost");
-}
-
-TEST(Format, StatusTableHasNoEscapeCodesWithoutColors) {
-  auto machine = machine_of({GpuBuilder(0), GpuBuilder(1).lost()});
-  std::string plain = render_status_table(machine, {"libnvidia-ml.so.1", false}, Style{Colors::off});
-  EXPECT_EQ(plain.find('\033'), std::string::npos);
-  EXPECT_NE(plain.find("UNUSABLE: GPU is lost"), std::string::npos);
-  std::string colored = render_status_table(machine, {"libnvidia-ml.so.1", false}, Style{Colors::on});
-  EXPECT_NE(colored.find("\033[32mIDLE\033[0m"), std::string::npos);
-}
-
-}  // namespace
-}  // namespace wg
-
-namespace wg {
-namespace {
-
-TEST(FitColumns, CutsToTerminalColumnsCountingCharactersNotBytesOrColours) {
-  EXPECT_EQ(display_columns("GPU · 3"), 7u);
-  EXPECT_EQ(display_columns("\033[31m88C\033[0m"), 3u);
-  EXPECT_EQ(fit_columns("abcdef", 4), "abc…");
-  EXPECT_EQ(fit_columns("abcd", 4), "abcd");
-  EXPECT_EQ(fit_columns("a·b·c·d", 4), "a·b…");
-  EXPECT_EQ(fit_columns("\033[31m88C hot\033[0m", 3), "\033[31m88…\033[0m");
-  EXPECT_EQ(fit_columns("anything", 0), "anything");
-}
-
-TEST(CommandAsScript, NamesTheProgramByItsFileNameAndKeepsTheArguments) {
-  EXPECT_EQ(command_as_script("/root/.pyenv/versions/3.11.7/bin/python3.11 train.py --lr 3"), "python3.11 train.py --lr 3");
-  EXPECT_EQ(command_as_script("/bin/sleep 30"), "sleep 30");
-  EXPECT_EQ(command_as_script("python train.py"), "python train.py");
-  EXPECT_EQ(command_as_script("/usr/bin/nvidia-cuda-mps-server"), "nvidia-cuda-mps-server");
-  EXPECT_EQ(command_as_script("./run.sh /data/x"), "run.sh /data/x");  // arguments keep their paths
-  EXPECT_EQ(command_as_script(""), "");
-}
-
-TEST(Printable, KeepsTextAndUtf8AndEscapesControlsAndBrokenBytes) {
-  EXPECT_EQ(printable("python train.py --lr 3"), "python train.py --lr 3");
-  EXPECT_EQ(printable("résumé 学习"), "résumé 学习");
-  EXPECT_EQ(printable("a\nGPU 7: free"), "a\\x0aGPU 7: free");
-  EXPECT_EQ(printable("\x1b]0;owned\x07\x1b[2J"), "\\x1b]0;owned\\x07\\x1b[2J");
-  EXPECT_EQ(printable("bad \xff byte"), "bad \\xff byte");
-  EXPECT_EQ(printable("cut \xe5\xad"), "cut \\xe5\\xad");
-  EXPECT_EQ(printable("overlong \xc0\xaf"), "overlong \\xc0\\xaf");
-  EXPECT_EQ(printable("c1 \xc2\x9b"), "c1 \\xc2\\x9b");
-}
-
-}  // namespace
-}  // namespace wg
-
-namespace wg {
-namespace {
-
 TEST(NoAccessWords, SayWhoRefusesTheGpuInReasonsAndTheStatusTable) {
   Gpu by_driver = test::GpuBuilder(0).refused_by_driver();
   Gpu by_node = test::GpuBuilder(1).refused_by_device_node(3);
@@ -181,25 +74,6 @@ TEST(NoAccessWords, SayWhoRefusesTheGpuInReasonsAndTheStatusTable) {
             "no access: /dev/nvidia3 refuses this process, as a device cgroup does outside this job's allocation");
   EXPECT_EQ(gpu_state(by_driver), "NO ACCESS: NVML refuses it to this process (NO_PERMISSION)");
   EXPECT_EQ(gpu_state(by_node), "NO ACCESS: /dev/nvidia3 refuses this process");
-}
-
-TEST(NoAccessWords, AWaiterIsNotToldAboutGpusOutOfItsReach) {
-  auto machine = test::machine_of({test::GpuBuilder(0).refused_by_driver(), test::GpuBuilder(1).claimed_by(42)});
-  SelectionOptions options;
-  auto decision = select_gpus(machine, options);
-  EXPECT_EQ(wait_blockers(machine, decision, options), "GPU1 claimed by pid 42");
-}
-
-}  // namespace
-}  // namespace wg
-
-namespace wg {
-namespace {
-
-TEST(JoinNumbers, SeparatesWithACommaAndASpace) {
-  EXPECT_EQ(join_numbers({}), "");
-  EXPECT_EQ(join_numbers({3}), "3");
-  EXPECT_EQ(join_numbers({0, 2, 3}), "0, 2, 3");
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 # Compares `with-gpu --status` with nvidia-smi, checks what a launched command is
 # given, compares NUMA nodes and local CPUs with sysfs and runs --bind, checks that
 # with-gpu never shows up as a GPU process (no CUDA context), and
-# times start-up to exec. Changes nothing on the machine. Exits non-zero on a mismatch.
+# times start-up to exec, and reports the card's MIG mode. Changes nothing on the machine
+# (never the MIG mode). Exits non-zero on a mismatch.
 set -uo pipefail
 bin=$(readlink -f "${1:?usage: scripts/gpu-smoke.sh PATH-TO-WITH-GPU}")
 work=$(mktemp -d)
@@ -28,7 +29,8 @@ nvidia-smi --query-gpu=index,uuid,name,pci.bus_id,memory.total,memory.used,utili
 python3 - "$work/smi.csv" "$work/wg.json" <<'PY' || failures=$((failures + 1))
 import csv, json, sys
 smi = list(csv.reader(open(sys.argv[1]), skipinitialspace=True))
-wg = json.load(open(sys.argv[2]))["gpus"]
+# nvidia-smi's rows are whole GPUs; MIG instances (MIG- UUIDs) are compared in the MIG section.
+wg = [g for g in json.load(open(sys.argv[2]))["gpus"] if not g["uuid"].startswith("MIG-")]
 bad = 0
 def check(what, ok, detail):
     global bad
@@ -63,12 +65,35 @@ for row, gpu in zip(smi, wg):
 sys.exit(1 if bad else 0)
 PY
 
+echo; echo "== MIG (issue 16): the card's mode, read and never changed"
+nvidia-smi --query-gpu=index,mig.mode.current,mig.mode.pending --format=csv >"$work/mig.csv" 2>&1 || true
+cat "$work/mig.csv"
+python3 - "$work/wg.json" <<'PY' || true
+import json, sys
+def mig_fields(entry):
+    return {k: v for k, v in entry.items() if "mig" in k.lower()}
+for gpu in json.load(open(sys.argv[1]))["gpus"]:
+    fields = mig_fields(gpu)
+    print(f"with-gpu {gpu['index']} {gpu['uuid']}: " + (json.dumps(fields) if fields else "no MIG fields"))
+PY
+# "Enabled" in the current-mode column; "[N/A]" (no MIG) and a driver without the field are off.
+if tail -n +2 "$work/mig.csv" | cut -d, -f2 | grep -qi 'enabled'; then
+  nvidia-smi -L | grep -o 'MIG-[^ )]*' >"$work/mig-uuids.txt" || true
+  echo "MIG is on: $(wc -l <"$work/mig-uuids.txt") instance(s) in nvidia-smi -L"
+  while read -r uuid; do
+    grep -qF "\"$uuid\"" "$work/wg.json" && pass "instance $uuid in --status --json" \
+      || fail "instance $uuid of nvidia-smi -L missing from --status --json"
+  done <"$work/mig-uuids.txt"
+else
+  echo "MIG is off on this card: the MIG checks ran on the NVML double only"
+fi
+
 echo; echo "== what the command is given"
 expected=$("$bin" --dry-run --min-memory 0 true | sed -n 's/^  CUDA_VISIBLE_DEVICES=//p')
 seen=$("$bin" --quiet --min-memory 0 -- sh -c 'echo "$CUDA_VISIBLE_DEVICES|${CUDA_DEVICE_ORDER-unset}"')
 [[ $seen == "$expected|PCI_BUS_ID" ]] && pass "probe saw $seen" || fail "probe saw '$seen', expected '$expected|PCI_BUS_ID'"
 uuid_seen=$("$bin" --quiet --min-memory 0 --id-format uuid -- sh -c 'echo "$CUDA_VISIBLE_DEVICES"')
-[[ $uuid_seen == GPU-* ]] && pass "uuid form $uuid_seen" || fail "uuid form gave '$uuid_seen'"
+[[ $uuid_seen == GPU-* || $uuid_seen == MIG-* ]] && pass "uuid form $uuid_seen" || fail "uuid form gave '$uuid_seen'"
 if command -v python3 >/dev/null && python3 -c 'import torch' 2>/dev/null; then
   "$bin" --quiet --min-memory 0 -- python3 -c 'import torch; print("torch sees", torch.cuda.device_count(), torch.cuda.get_device_name(0))'
 fi

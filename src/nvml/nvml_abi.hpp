@@ -60,6 +60,9 @@ enum : int {
 enum : int { NVML_FEATURE_DISABLED = 0, NVML_FEATURE_ENABLED = 1 };
 enum : int { NVML_AFFINITY_SCOPE_NODE = 0, NVML_AFFINITY_SCOPE_SOCKET = 1 };
 
+// A GPU's MIG mode, as nvmlDeviceGetMigMode answers it (current and pending).
+enum : unsigned { NVML_DEVICE_MIG_DISABLE = 0, NVML_DEVICE_MIG_ENABLE = 1 };
+
 // Links per GPU in the newest drivers (older ones answer INVALID_ARGUMENT beyond theirs).
 constexpr unsigned NVML_NVLINK_MAX_LINKS = 18;
 
@@ -157,6 +160,21 @@ typedef struct {
   unsigned int reserved3;
 } nvmlPciInfo_v1_t;
 
+// What nvmlDeviceGetAttributes_v2 writes: on a MIG instance, its slices and memory,
+// from which its profile name follows. The unversioned R450 symbol wrote only the first
+// six fields, so only _v2 is bound.
+typedef struct {
+  unsigned int multiprocessorCount;
+  unsigned int sharedCopyEngineCount;
+  unsigned int sharedDecoderCount;
+  unsigned int sharedEncoderCount;
+  unsigned int sharedJpegCount;
+  unsigned int sharedOfaCount;
+  unsigned int gpuInstanceSliceCount;
+  unsigned int computeInstanceSliceCount;
+  unsigned long long memorySizeMB;  // MiB
+} nvmlDeviceAttributes_t;
+
 static_assert(sizeof(nvmlMemory_v2_t) == 40, "nvmlMemory_v2_t layout");
 static_assert(nvmlMemory_v2 == 0x02000028u, "nvmlMemory_v2 version word");
 static_assert(sizeof(nvmlProcessInfo_v1_t) == 16, "nvmlProcessInfo_v1_t layout");
@@ -164,6 +182,7 @@ static_assert(sizeof(nvmlProcessInfo_v2_t) == 24, "nvmlProcessInfo_v2_t layout")
 static_assert(sizeof(nvmlProcessInfo_535_t) == 32, "nvmlProcessInfo_535_t layout");
 static_assert(sizeof(nvmlPciInfo_t) == 68, "nvmlPciInfo_t layout");
 static_assert(sizeof(nvmlSample_t) == 16, "nvmlSample_t layout");
+static_assert(sizeof(nvmlDeviceAttributes_t) == 40, "nvmlDeviceAttributes_t layout");
 
 // Function types, named after the symbols.
 typedef nvmlReturn_t (*nvmlInit_fn)();
@@ -196,6 +215,16 @@ typedef nvmlReturn_t (*nvmlDeviceGetMemoryAffinity_fn)(nvmlDevice_t, unsigned in
 typedef nvmlReturn_t (*nvmlDeviceGetTopologyCommonAncestor_fn)(nvmlDevice_t, nvmlDevice_t, int* level);
 typedef nvmlReturn_t (*nvmlDeviceGetNvLinkState_fn)(nvmlDevice_t, unsigned int link, int* active);
 typedef nvmlReturn_t (*nvmlDeviceGetNvLinkRemotePciInfo_fn)(nvmlDevice_t, unsigned int link, nvmlPciInfo_t* pci);
+
+// MIG (R450 on): a GPU's mode, its instances' handles by index (gaps answer NOT_FOUND or
+// INVALID_ARGUMENT), and an instance's parent, ids and attributes.
+typedef nvmlReturn_t (*nvmlDeviceGetMigMode_fn)(nvmlDevice_t, unsigned int* current, unsigned int* pending);
+typedef nvmlReturn_t (*nvmlDeviceGetMaxMigDeviceCount_fn)(nvmlDevice_t, unsigned int* count);
+typedef nvmlReturn_t (*nvmlDeviceGetMigDeviceHandleByIndex_fn)(nvmlDevice_t, unsigned int index, nvmlDevice_t* mig);
+typedef nvmlReturn_t (*nvmlDeviceGetDeviceHandleFromMigDeviceHandle_fn)(nvmlDevice_t mig, nvmlDevice_t* parent);
+typedef nvmlReturn_t (*nvmlDeviceIsMigDeviceHandle_fn)(nvmlDevice_t, unsigned int* is_mig);
+typedef nvmlReturn_t (*nvmlDeviceGetInstanceId_fn)(nvmlDevice_t, unsigned int* id);  // GPU or compute instance
+typedef nvmlReturn_t (*nvmlDeviceGetAttributes_fn)(nvmlDevice_t, nvmlDeviceAttributes_t*);
 
 static_assert(sizeof(unsigned long) == 8, "NVML's CPU masks are 64 bits per element on x86-64 Linux");
 

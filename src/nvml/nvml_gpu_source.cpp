@@ -62,10 +62,83 @@ class GpuReader {
     }
     read_sensors(device, gpu);
     gpu.processes = read_processes(device);
+    gpu.mig_modes = read_mig_modes(device);
     return gpu;
   }
 
+  // The instances of `parent`, a GPU in MIG mode whose handle is `device`, in slot order;
+  // their indices are left for the caller to give.
+  std::vector<Gpu> read_instances(const Gpu& parent, nvmlDevice_t device) {
+    std::vector<Gpu> instances;
+    unsigned slots = 0;
+    if (!api_.get_max_mig_count || !api_.get_mig_handle || api_.get_max_mig_count(device, &slots) != NVML_SUCCESS) {
+      return instances;
+    }
+    for (unsigned slot = 0; slot < slots; ++slot) {
+      nvmlDevice_t handle = nullptr;
+      nvmlReturn_t code = api_.get_mig_handle(device, slot, &handle);
+      // A slot whose instance was destroyed stays empty: a gap, not the end of the list.
+      // Any other refusal leaves no handle, so no UUID, which is what CUDA and a claim
+      // name an instance by: that one cannot be offered, the others still can.
+      if (code != NVML_SUCCESS) continue;
+      if (auto instance = read_instance(parent, handle, slot, static_cast<unsigned>(instances.size()))) {
+        instances.push_back(std::move(*instance));
+      }
+    }
+    return instances;
+  }
+
  private:
+  std::optional<MigModes> read_mig_modes(nvmlDevice_t device) {
+    unsigned current = NVML_DEVICE_MIG_DISABLE;
+    unsigned pending = NVML_DEVICE_MIG_DISABLE;
+    if (!api_.get_mig_mode || api_.get_mig_mode(device, &current, &pending) != NVML_SUCCESS) return std::nullopt;
+    auto mode = [](unsigned value) { return value == NVML_DEVICE_MIG_ENABLE ? MigMode::enabled : MigMode::disabled; };
+    return MigModes{mode(current), mode(pending)};
+  }
+
+  // NVML reports no utilization per instance, and sensors and placement are the
+  // parent's; memory and processes are read on the instance's own handle. An instance
+  // whose UUID cannot be read is left out: nothing could name or claim it.
+  std::optional<Gpu> read_instance(const Gpu& parent, nvmlDevice_t handle, unsigned slot, unsigned device) {
+    Gpu gpu;
+    if (!read_identity(handle, gpu)) return std::nullopt;
+    gpu.name = parent.name;
+    gpu.pci_bus_id = parent.pci_bus_id;
+    gpu.minor_number = parent.minor_number;
+    gpu.numa_node = parent.numa_node;
+    gpu.local_cpus = parent.local_cpus;
+    gpu.temperature_c = parent.temperature_c;
+    gpu.power_w = parent.power_w;
+    gpu.power_avg_w = parent.power_avg_w;
+    gpu.power_limit_w = parent.power_limit_w;
+    gpu.mig = read_mig_instance(parent, handle, slot, device);
+    if (read_memory(handle, gpu)) gpu.processes = read_processes(handle);
+    return gpu;
+  }
+
+  // Ids and slices the driver refuses stay 0 (and the profile empty): the instance is
+  // still usable by its UUID.
+  MigInstance read_mig_instance(const Gpu& parent, nvmlDevice_t handle, unsigned slot, unsigned device) {
+    MigInstance mig;
+    mig.parent_index = parent.index;
+    mig.parent_uuid = parent.uuid;
+    mig.slot = slot;
+    mig.device = device;
+    unsigned id = 0;
+    if (api_.get_gpu_instance_id && api_.get_gpu_instance_id(handle, &id) == NVML_SUCCESS) mig.gpu_instance_id = id;
+    if (api_.get_compute_instance_id && api_.get_compute_instance_id(handle, &id) == NVML_SUCCESS) {
+      mig.compute_instance_id = id;
+    }
+    nvmlDeviceAttributes_t attributes{};
+    if (api_.get_attributes_v2 && api_.get_attributes_v2(handle, &attributes) == NVML_SUCCESS) {
+      mig.gpu_slices = attributes.gpuInstanceSliceCount;
+      mig.compute_slices = attributes.computeInstanceSliceCount;
+      mig.profile = mig_profile_name(mig.gpu_slices, mig.compute_slices, attributes.memorySizeMB);
+    }
+    return mig;
+  }
+
   bool read_identity(nvmlDevice_t device, Gpu& gpu) {
     std::vector<char> uuid(NVML_DEVICE_UUID_V2_BUFFER_SIZE + 1, '\0');
     nvmlReturn_t code = api_.get_uuid ? api_.get_uuid(device, uuid.data(), NVML_DEVICE_UUID_V2_BUFFER_SIZE)
@@ -225,6 +298,18 @@ class GpuReader {
   std::chrono::milliseconds window_;
 };
 
+// After every whole GPU, so that a whole GPU's index stays NVML's, and after locality,
+// which an instance shares with its parent.
+void append_instances(GpuReader& reader, const std::vector<nvmlDevice_t>& devices, Machine& machine) {
+  for (std::size_t index = 0; index < devices.size(); ++index) {
+    if (!devices[index] || !machine.gpus[index].split_by_mig()) continue;
+    for (Gpu& instance : reader.read_instances(machine.gpus[index], devices[index])) {
+      instance.index = static_cast<unsigned>(machine.gpus.size());
+      machine.gpus.push_back(std::move(instance));
+    }
+  }
+}
+
 }  // namespace
 
 Result<Machine> NvmlGpuSource::query(TopologyDetail detail) {
@@ -247,12 +332,15 @@ Result<Machine> NvmlGpuSource::query(TopologyDetail detail) {
   for (unsigned index = 0; index < count; ++index) machine.gpus.push_back(reader.read(index, devices[index]));
   if (detail != TopologyDetail::none) read_locality(api, devices, machine);
   if (detail == TopologyDetail::links) wg::read_links(api, devices, machine);
+  append_instances(reader, devices, machine);
   return machine;
 }
 
 void NvmlGpuSource::read_links(Machine& machine, const std::vector<unsigned>& among) {
   const NvmlApi& api = library_->api();
-  std::vector<nvmlDevice_t> devices(machine.gpus.size(), nullptr);
+  // Links join whole GPUs: an instance has no handle by index, and its links are its parent's.
+  auto whole = std::count_if(machine.gpus.begin(), machine.gpus.end(), [](const Gpu& gpu) { return !gpu.mig; });
+  std::vector<nvmlDevice_t> devices(static_cast<std::size_t>(whole), nullptr);
   for (unsigned index : among) {
     if (index >= devices.size() || !machine.gpus[index].usable()) continue;
     if (api.get_handle(index, &devices[index]) != NVML_SUCCESS) devices[index] = nullptr;

@@ -39,6 +39,14 @@ void bind_all(void* handle, NvmlApi& api) {
   bind(handle, api.get_common_ancestor, "nvmlDeviceGetTopologyCommonAncestor");
   bind(handle, api.get_nvlink_state, "nvmlDeviceGetNvLinkState");
   bind(handle, api.get_nvlink_remote_pci, "nvmlDeviceGetNvLinkRemotePciInfo_v2");
+  bind(handle, api.get_mig_mode, "nvmlDeviceGetMigMode");
+  bind(handle, api.get_max_mig_count, "nvmlDeviceGetMaxMigDeviceCount");
+  bind(handle, api.get_mig_handle, "nvmlDeviceGetMigDeviceHandleByIndex");
+  bind(handle, api.get_mig_parent, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle");
+  bind(handle, api.is_mig_handle, "nvmlDeviceIsMigDeviceHandle");
+  bind(handle, api.get_gpu_instance_id, "nvmlDeviceGetGpuInstanceId");
+  bind(handle, api.get_compute_instance_id, "nvmlDeviceGetComputeInstanceId");
+  bind(handle, api.get_attributes_v2, "nvmlDeviceGetAttributes_v2");
   bind(handle, api.get_driver_version, "nvmlSystemGetDriverVersion");
   bind(handle, api.get_nvml_version, "nvmlSystemGetNVMLVersion");
   bind(handle, api.get_cuda_driver_version, "nvmlSystemGetCudaDriverVersion_v2",

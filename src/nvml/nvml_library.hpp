@@ -39,6 +39,15 @@ struct NvmlApi {
   nvmlDeviceGetTopologyCommonAncestor_fn get_common_ancestor = nullptr;
   nvmlDeviceGetNvLinkState_fn get_nvlink_state = nullptr;
   nvmlDeviceGetNvLinkRemotePciInfo_fn get_nvlink_remote_pci = nullptr;  // nvmlPciInfo_t
+  // MIG: all null on a driver before R450, whose GPUs then simply have no MIG.
+  nvmlDeviceGetMigMode_fn get_mig_mode = nullptr;
+  nvmlDeviceGetMaxMigDeviceCount_fn get_max_mig_count = nullptr;
+  nvmlDeviceGetMigDeviceHandleByIndex_fn get_mig_handle = nullptr;
+  nvmlDeviceGetDeviceHandleFromMigDeviceHandle_fn get_mig_parent = nullptr;
+  nvmlDeviceIsMigDeviceHandle_fn is_mig_handle = nullptr;
+  nvmlDeviceGetInstanceId_fn get_gpu_instance_id = nullptr;
+  nvmlDeviceGetInstanceId_fn get_compute_instance_id = nullptr;
+  nvmlDeviceGetAttributes_fn get_attributes_v2 = nullptr;
   nvmlSystemGetDriverVersion_fn get_driver_version = nullptr;
   nvmlSystemGetNVMLVersion_fn get_nvml_version = nullptr;
   nvmlSystemGetCudaDriverVersion_fn get_cuda_driver_version = nullptr;

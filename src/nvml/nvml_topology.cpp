@@ -69,6 +69,7 @@ NvLinks nvlinks(const NvmlApi& api, nvmlDevice_t device, const Machine& machine)
     remote.busId[sizeof remote.busId - 1] = '\0';
     bool found = false;
     for (const auto& gpu : machine.gpus) {
+      if (gpu.mig) continue;  // an instance shares its parent's bus id
       if (gpu.pci_bus_id && same_bus_id(*gpu.pci_bus_id, remote.busId)) {
         ++links.to_gpu[gpu.index];
         found = true;

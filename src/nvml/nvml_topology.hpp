@@ -14,6 +14,8 @@ namespace wg {
 void read_locality(const NvmlApi& api, const std::vector<nvmlDevice_t>& devices, Machine& machine);
 
 // Fills machine.links: one common-ancestor query per pair, NVLink states per GPU.
+// `devices` are the whole GPUs' handles by NVML index: links join whole GPUs, never
+// MIG instances, so links[a][b] is unknown wherever a or b is an instance.
 void read_links(const NvmlApi& api, const std::vector<nvmlDevice_t>& devices, Machine& machine);
 
 }  // namespace wg

@@ -173,14 +173,63 @@ const json* gpu_of(nvmlDevice_t device) {
   return &gpus[index - 1];
 }
 
+// A whole GPU's handle is its index + 1, what index_of undoes; a MIG instance's is kMigHandle | parent << 8 | slot.
+constexpr std::uintptr_t kMigHandle = std::uintptr_t{1} << 24;
+
+unsigned index_of(nvmlDevice_t device) { return static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(device) - 1); }
+
+nvmlDevice_t mig_handle(unsigned parent, unsigned slot) {
+  return reinterpret_cast<nvmlDevice_t>(kMigHandle | (std::uintptr_t{parent} << 8) | slot);
+}
+
+bool is_mig_handle(nvmlDevice_t device) { return (reinterpret_cast<std::uintptr_t>(device) & kMigHandle) != 0; }
+
+// A GPU's "mig" object, or null for a GPU without MIG.
+const json* mig_of(const json& gpu) {
+  return gpu.contains("mig") && gpu["mig"].is_object() ? &gpu["mig"] : nullptr;
+}
+
+// The entry of "mig.instances" at `slot`, or null: a slot not listed is a gap.
+const json* instance_at(const json& gpu, unsigned slot) {
+  const json* mig = mig_of(gpu);
+  if (!mig || !mig->contains("instances")) return nullptr;
+  for (const auto& instance : (*mig)["instances"]) {
+    if (instance.value("slot", ~0u) == slot) return &instance;
+  }
+  return nullptr;
+}
+
+// The instance a MIG handle names (null for any other handle); `parent` its GPU's index.
+const json* instance_of(nvmlDevice_t device, unsigned* parent = nullptr) {
+  if (!is_mig_handle(device)) return nullptr;
+  auto value = reinterpret_cast<std::uintptr_t>(device) & (kMigHandle - 1);
+  auto index = static_cast<unsigned>(value >> 8);
+  const json& gpus = state().machine["gpus"];
+  if (index >= gpus.size()) return nullptr;
+  if (parent) *parent = index;
+  return instance_at(gpus[index], static_cast<unsigned>(value & 0xFF));
+}
+
 // Common prologue of every device query: initialised, file readable, handle valid,
-// no injected error. Sets `gpu` on success.
+// no injected error. Sets `gpu` on success. A MIG instance's handle is valid but
+// answers NOT_SUPPORTED: only the queries that use check_device_or_instance take it.
 nvmlReturn_t check_device(nvmlDevice_t device, const char* symbol, const json*& gpu) {
   if (nvmlReturn_t code = check_system(symbol); code != NVML_SUCCESS) return code;
   gpu = gpu_of(device);
-  if (!gpu) return NVML_ERROR_INVALID_ARGUMENT;
+  if (!gpu) return instance_of(device) ? NVML_ERROR_NOT_SUPPORTED : NVML_ERROR_INVALID_ARGUMENT;
   delay(*gpu, symbol);
   return injected(*gpu, symbol);
+}
+
+// check_device for the queries NVML also answers on a MIG instance's handle: `device` is
+// then the instance's entry, whose own "errors" and "delays_ms" apply.
+nvmlReturn_t check_device_or_instance(nvmlDevice_t device, const char* symbol, const json*& entry) {
+  if (nvmlReturn_t code = check_system(symbol); code != NVML_SUCCESS) return code;
+  entry = gpu_of(device);
+  if (!entry) entry = instance_of(device);
+  if (!entry) return NVML_ERROR_INVALID_ARGUMENT;
+  delay(*entry, symbol);
+  return injected(*entry, symbol);
 }
 
 nvmlReturn_t copy_string(const std::string& value, char* out, unsigned int length) {
@@ -256,9 +305,12 @@ nvmlReturn_t handle(const char* symbol, unsigned int index, nvmlDevice_t* out) {
 nvmlReturn_t processes(const char* symbol, nvmlDevice_t device, unsigned int* count, void* infos,
                        std::size_t stride) {
   const json* gpu = nullptr;
-  if (nvmlReturn_t code = check_device(device, symbol, gpu); code != NVML_SUCCESS) return code;
+  if (nvmlReturn_t code = check_device_or_instance(device, symbol, gpu); code != NVML_SUCCESS) return code;
   if (!count) return NVML_ERROR_INVALID_ARGUMENT;
   const json list = gpu->value("processes", json::array());
+  // On an instance's handle every entry carries its ids; on a GPU, what the file says.
+  unsigned gpu_instance = gpu->value("gpu_instance_id", 0xFFFFFFFFu);
+  unsigned compute_instance = gpu->value("compute_instance_id", 0xFFFFFFFFu);
   unsigned actual = static_cast<unsigned>(list.size());
   unsigned call = state().process_calls[static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(device))]++;
   if (!infos || *count < actual) {
@@ -277,8 +329,8 @@ nvmlReturn_t processes(const char* symbol, nvmlDevice_t device, unsigned int* co
     element.pid = list[i].at("pid").get<unsigned>();
     const json& used = list[i].contains("used_memory_mib") ? list[i]["used_memory_mib"] : json();
     element.usedGpuMemory = used.is_null() ? NVML_VALUE_NOT_AVAILABLE : used.get<unsigned long long>() * kMiB;
-    element.gpuInstanceId = 0xFFFFFFFFu;
-    element.computeInstanceId = 0xFFFFFFFFu;
+    element.gpuInstanceId = list[i].value("gpu_instance_id", gpu_instance);
+    element.computeInstanceId = list[i].value("compute_instance_id", compute_instance);
     std::memcpy(out + i * stride, &element, stride);
   }
   *count = actual;
@@ -354,7 +406,7 @@ static nvmlReturn_t impl_nvmlSystemGetCudaDriverVersion(int* out) {
 
 static nvmlReturn_t impl_nvmlDeviceGetUUID(nvmlDevice_t device, char* out, unsigned int length) {
   const json* gpu = nullptr;
-  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetUUID", gpu); code != NVML_SUCCESS) return code;
+  if (nvmlReturn_t code = check_device_or_instance(device, "nvmlDeviceGetUUID", gpu); code != NVML_SUCCESS) return code;
   return copy_string(gpu->value("uuid", ""), out, length);
 }
 
@@ -379,7 +431,7 @@ static nvmlReturn_t impl_nvmlDeviceGetPciInfo(nvmlDevice_t device, nvmlPciInfo_v
 // Before R510: total, free and used, with driver-reserved memory counted as used.
 static nvmlReturn_t impl_nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t* out) {
   const json* gpu = nullptr;
-  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetMemoryInfo", gpu); code != NVML_SUCCESS) return code;
+  if (nvmlReturn_t code = check_device_or_instance(device, "nvmlDeviceGetMemoryInfo", gpu); code != NVML_SUCCESS) return code;
   out->total = mib(*gpu, "memory_total_mib");
   out->used = std::min(out->total, mib(*gpu, "memory_used_mib") + mib(*gpu, "memory_reserved_mib"));
   out->free = free_memory(*gpu, out->total - out->used);
@@ -393,9 +445,11 @@ static nvmlReturn_t impl_nvmlDeviceGetComputeRunningProcesses(nvmlDevice_t devic
 
 static nvmlReturn_t impl_nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t* out) {
   const json* gpu = nullptr;
-  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetUtilizationRates", gpu); code != NVML_SUCCESS) {
+  if (nvmlReturn_t code = check_device_or_instance(device, "nvmlDeviceGetUtilizationRates", gpu);
+      code != NVML_SUCCESS) {
     return code;
   }
+  if (is_mig_handle(device)) return NVML_ERROR_NOT_SUPPORTED;  // NVML keeps no utilization per instance
   out->memory = 0;
   return reading(*gpu, "utilization_percent", out->gpu);
 }
@@ -489,7 +543,7 @@ static nvmlReturn_t impl_nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInf
 
 static nvmlReturn_t impl_nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t* out) {
   const json* gpu = nullptr;
-  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetMemoryInfo_v2", gpu); code != NVML_SUCCESS) {
+  if (nvmlReturn_t code = check_device_or_instance(device, "nvmlDeviceGetMemoryInfo_v2", gpu); code != NVML_SUCCESS) {
     return code;
   }
   if (out->version != nvmlMemory_v2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
@@ -547,12 +601,131 @@ NVML_DOUBLE_SYMBOL(nvmlDeviceGetComputeRunningProcesses_v2, nvmlReturn_t, (nvmlD
 NVML_DOUBLE_SYMBOL(nvmlDeviceGetComputeRunningProcesses_v3, nvmlReturn_t, (nvmlDevice_t device, unsigned int* count,
                                                                   void* infos))
 
+// MIG. Per GPU: "mig": {"mode", "pending", "max_devices", "gap", "instances": [...]}; a GPU
+// without it has no MIG (NOT_SUPPORTED, as a GeForce answers). An instance is an entry
+// with "slot", "uuid", ids, slices and the memory and process keys of a GPU.
+namespace {
+
+unsigned mig_mode(const json& mig, const char* key, const char* fallback) {
+  return mig.value(key, mig.value(fallback, std::string("disabled"))) == "enabled" ? NVML_DEVICE_MIG_ENABLE
+                                                                                  : NVML_DEVICE_MIG_DISABLE;
+}
+
+}  // namespace
+
+static nvmlReturn_t impl_nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int* current, unsigned int* pending) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetMigMode", gpu); code != NVML_SUCCESS) return code;
+  const json* mig = mig_of(*gpu);
+  if (!mig) return NVML_ERROR_NOT_SUPPORTED;
+  if (!current || !pending) return NVML_ERROR_INVALID_ARGUMENT;
+  *current = mig_mode(*mig, "mode", "mode");
+  *pending = mig_mode(*mig, "pending", "mode");
+  return NVML_SUCCESS;
+}
+
+static nvmlReturn_t impl_nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsigned int* count) {
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, "nvmlDeviceGetMaxMigDeviceCount", gpu); code != NVML_SUCCESS) {
+    return code;
+  }
+  const json* mig = mig_of(*gpu);
+  if (!mig) return NVML_ERROR_NOT_SUPPORTED;
+  if (!count) return NVML_ERROR_INVALID_ARGUMENT;
+  *count = mig->value("max_devices", 7u);
+  return NVML_SUCCESS;
+}
+
+// A slot without an instance answers "gap" (NOT_FOUND unless the file says INVALID_ARGUMENT,
+// as some drivers do); an instance's own "errors" can refuse its handle.
+static nvmlReturn_t impl_nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned int index,
+                                                            nvmlDevice_t* out) {
+  const char* symbol = "nvmlDeviceGetMigDeviceHandleByIndex";
+  const json* gpu = nullptr;
+  if (nvmlReturn_t code = check_device(device, symbol, gpu); code != NVML_SUCCESS) return code;
+  const json* mig = mig_of(*gpu);
+  if (!mig || mig_mode(*mig, "mode", "mode") != NVML_DEVICE_MIG_ENABLE) return NVML_ERROR_NOT_SUPPORTED;
+  if (!out || index >= mig->value("max_devices", 7u)) return NVML_ERROR_INVALID_ARGUMENT;
+  const json* instance = instance_at(*gpu, index);
+  if (!instance) {
+    auto found = error_codes().find(mig->value("gap", std::string("NOT_FOUND")));
+    return found == error_codes().end() ? NVML_ERROR_NOT_FOUND : found->second;
+  }
+  delay(*instance, symbol);
+  if (nvmlReturn_t code = injected(*instance, symbol); code != NVML_SUCCESS) return code;
+  *out = mig_handle(index_of(device), index);
+  return NVML_SUCCESS;
+}
+
+static nvmlReturn_t impl_nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t device, nvmlDevice_t* out) {
+  if (nvmlReturn_t code = check_system("nvmlDeviceGetDeviceHandleFromMigDeviceHandle"); code != NVML_SUCCESS) {
+    return code;
+  }
+  unsigned parent = 0;
+  if (!out || !instance_of(device, &parent)) return NVML_ERROR_INVALID_ARGUMENT;
+  *out = reinterpret_cast<nvmlDevice_t>(static_cast<std::uintptr_t>(parent) + 1);
+  return NVML_SUCCESS;
+}
+
+static nvmlReturn_t impl_nvmlDeviceIsMigDeviceHandle(nvmlDevice_t device, unsigned int* is_mig) {
+  const json* entry = nullptr;
+  if (nvmlReturn_t code = check_device_or_instance(device, "nvmlDeviceIsMigDeviceHandle", entry);
+      code != NVML_SUCCESS) {
+    return code;
+  }
+  if (!is_mig) return NVML_ERROR_INVALID_ARGUMENT;
+  *is_mig = is_mig_handle(device) ? 1 : 0;
+  return NVML_SUCCESS;
+}
+
+// The ids of an instance; a whole GPU has none (NOT_SUPPORTED).
+static nvmlReturn_t instance_id(nvmlDevice_t device, const char* symbol, const char* key, unsigned int* id) {
+  const json* entry = nullptr;
+  if (nvmlReturn_t code = check_device_or_instance(device, symbol, entry); code != NVML_SUCCESS) return code;
+  if (!is_mig_handle(device)) return NVML_ERROR_NOT_SUPPORTED;
+  if (!id) return NVML_ERROR_INVALID_ARGUMENT;
+  return reading(*entry, key, *id);
+}
+
+static nvmlReturn_t impl_nvmlDeviceGetGpuInstanceId(nvmlDevice_t device, unsigned int* id) {
+  return instance_id(device, "nvmlDeviceGetGpuInstanceId", "gpu_instance_id", id);
+}
+
+static nvmlReturn_t impl_nvmlDeviceGetComputeInstanceId(nvmlDevice_t device, unsigned int* id) {
+  return instance_id(device, "nvmlDeviceGetComputeInstanceId", "compute_instance_id", id);
+}
+
+// An instance's slices and memory ("compute_slices" defaults to "gpu_slices": one compute
+// instance over the whole GPU instance); the double answers NOT_SUPPORTED on whole GPUs.
+static nvmlReturn_t impl_nvmlDeviceGetAttributes_v2(nvmlDevice_t device, nvmlDeviceAttributes_t* out) {
+  const json* entry = nullptr;
+  if (nvmlReturn_t code = check_device_or_instance(device, "nvmlDeviceGetAttributes_v2", entry);
+      code != NVML_SUCCESS) {
+    return code;
+  }
+  if (!is_mig_handle(device)) return NVML_ERROR_NOT_SUPPORTED;
+  if (!out) return NVML_ERROR_INVALID_ARGUMENT;
+  *out = nvmlDeviceAttributes_t{};
+  out->gpuInstanceSliceCount = entry->value("gpu_slices", 0u);
+  out->computeInstanceSliceCount = entry->value("compute_slices", out->gpuInstanceSliceCount);
+  out->memorySizeMB = entry->value("memory_total_mib", 0ull);
+  return NVML_SUCCESS;
+}
+
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetMigMode, nvmlReturn_t, (nvmlDevice_t device, unsigned int* current, unsigned int* pending))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetMaxMigDeviceCount, nvmlReturn_t, (nvmlDevice_t device, unsigned int* count))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetMigDeviceHandleByIndex, nvmlReturn_t,
+                   (nvmlDevice_t device, unsigned int index, nvmlDevice_t* out))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetDeviceHandleFromMigDeviceHandle, nvmlReturn_t, (nvmlDevice_t device, nvmlDevice_t* out))
+NVML_DOUBLE_SYMBOL(nvmlDeviceIsMigDeviceHandle, nvmlReturn_t, (nvmlDevice_t device, unsigned int* is_mig))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetGpuInstanceId, nvmlReturn_t, (nvmlDevice_t device, unsigned int* id))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetComputeInstanceId, nvmlReturn_t, (nvmlDevice_t device, unsigned int* id))
+NVML_DOUBLE_SYMBOL(nvmlDeviceGetAttributes_v2, nvmlReturn_t, (nvmlDevice_t device, nvmlDeviceAttributes_t* out))
+
 // Topology. Per GPU: "local_cpus" ("0-23,48-71") and "numa_node"; per machine:
 // "topology": {"pcie": rows of nvidia-smi topo -m labels, "nvlinks": [[a, b, count]],
 // "nvswitch_links": {"index": count}}. What the file leaves out answers NOT_SUPPORTED.
 namespace {
-
-unsigned index_of(nvmlDevice_t device) { return static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(device) - 1); }
 
 const json* topology() {
   const json& machine = state().machine;

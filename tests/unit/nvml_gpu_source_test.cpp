@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include "core/units.hpp"
 #include "support/temp_dir.hpp"
@@ -366,6 +367,269 @@ TEST_F(NvmlSourceTest, TopologyIsUnknownNotAnErrorWhenTheDriverLacksItOrRefusesI
   EXPECT_EQ(machine->gpus[2].numa_node, 1);
   EXPECT_EQ(link_label(link_between(*machine, 0, 2)), "?");
   EXPECT_EQ(link_label(link_between(*machine, 0, 1)), "NV4");
+}
+
+// MIG. The machines of examples/machines, read through the real loader and the double.
+std::string machine_file(const std::string& name) {
+  std::ifstream in(std::string(MACHINES_DIR) + "/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// `json` with `text` inserted just after the first occurrence of `after`.
+std::string with_inserted(std::string json, const std::string& after, const std::string& text) {
+  return json.insert(json.find(after) + after.size(), text);
+}
+
+TEST_F(NvmlSourceTest, AppendsTheInstancesOfAGpuInMigModeAfterEveryWholeGpu) {
+  auto machine = query(machine_file("h100-mig.json"));
+  ASSERT_TRUE(machine) << machine.error().message;
+  ASSERT_EQ(machine->gpus.size(), 5u);  // 2 GPUs, then 3 instances of GPU 0
+  const Gpu& parent = machine->gpus[0];
+  EXPECT_TRUE(parent.split_by_mig());
+  ASSERT_TRUE(parent.mig_modes);
+  EXPECT_EQ(parent.mig_modes->current, MigMode::enabled);
+  EXPECT_EQ(parent.mig_modes->pending, MigMode::enabled);
+  EXPECT_FALSE(parent.mig);
+  ASSERT_TRUE(machine->gpus[1].mig_modes);
+  EXPECT_EQ(machine->gpus[1].mig_modes->current, MigMode::disabled);
+  EXPECT_FALSE(machine->gpus[1].split_by_mig());
+
+  const char* uuids[] = {"MIG-4f6a8c2e-1b3d-5e7f-9a0b-2c4d6e8f0a1b", "MIG-8b1d3f5a-7c9e-5b2d-8f4a-6e0c2a4b6d8f",
+                         "MIG-c2e4a6b8-0d1f-5a3c-b5e7-9f1a3c5e7b9d"};
+  const char* profiles[] = {"3g.40gb", "2g.20gb", "2g.20gb"};
+  const unsigned gpu_instances[] = {1, 3, 4};
+  const unsigned slices[] = {3, 2, 2};
+  const std::uint64_t memory_mib[] = {40192, 19968, 19968};
+  for (unsigned i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    const Gpu& instance = machine->gpus[2 + i];
+    EXPECT_EQ(instance.index, 2 + i);
+    EXPECT_TRUE(instance.usable());
+    EXPECT_FALSE(instance.split_by_mig());
+    EXPECT_FALSE(instance.mig_modes);
+    EXPECT_EQ(instance.uuid, uuids[i]);
+    EXPECT_EQ(instance.name, "NVIDIA H100 80GB HBM3");
+    ASSERT_TRUE(instance.mig);
+    EXPECT_EQ(instance.mig->parent_index, 0u);
+    EXPECT_EQ(instance.mig->parent_uuid, "GPU-7d2c4a91-3b5e-4f08-a6c1-92e0d4b8f310");
+    EXPECT_EQ(instance.mig->slot, i);
+    EXPECT_EQ(instance.mig->device, i);
+    EXPECT_EQ(instance.mig->gpu_instance_id, gpu_instances[i]);
+    EXPECT_EQ(instance.mig->compute_instance_id, 0u);
+    EXPECT_EQ(instance.mig->gpu_slices, slices[i]);
+    EXPECT_EQ(instance.mig->compute_slices, slices[i]);
+    EXPECT_EQ(instance.mig->profile, profiles[i]);
+    EXPECT_EQ(instance.memory_total_bytes, memory_mib[i] * kMiB);
+    // The parent's sensors and placement; no utilization of its own, which is unknown, not 0.
+    EXPECT_EQ(instance.temperature_c, 44u);
+    EXPECT_DOUBLE_EQ(*instance.power_w, 131.6);
+    EXPECT_DOUBLE_EQ(*instance.power_limit_w, 700.0);
+    EXPECT_EQ(instance.pci_bus_id, "00000000:18:00.0");
+    EXPECT_EQ(instance.minor_number, 0u);
+    EXPECT_FALSE(instance.utilization_percent);
+    EXPECT_FALSE(instance.utilization_avg_percent);
+    EXPECT_EQ(device_label(instance), "GPU 0 MIG " + std::string(profiles[i]) + " #" + std::to_string(i));
+  }
+}
+
+TEST_F(NvmlSourceTest, ReadsMemoryAndProcessesOnEachInstancesOwnHandle) {
+  auto machine = query(machine_file("h100-mig.json"));
+  ASSERT_TRUE(machine) << machine.error().message;
+  const Gpu& busy = machine->gpus[3];
+  EXPECT_EQ(busy.memory_used_bytes, 9241 * kMiB);
+  EXPECT_EQ(busy.memory_free_bytes, (19968 - 9241) * kMiB);
+  ASSERT_TRUE(busy.processes);
+  ASSERT_EQ(busy.processes->size(), 1u);
+  EXPECT_EQ((*busy.processes)[0].pid, 61234u);
+  EXPECT_EQ((*busy.processes)[0].used_memory_bytes, 9216 * kMiB);
+  for (unsigned idle : {2u, 4u}) {
+    ASSERT_TRUE(machine->gpus[idle].processes);
+    EXPECT_TRUE(machine->gpus[idle].processes->empty());
+    EXPECT_TRUE(is_idle(machine->gpus[idle]));
+  }
+  EXPECT_EQ(machine->gpus[0].processes->size(), 1u);  // the parent lists every instance's processes
+}
+
+TEST_F(NvmlSourceTest, SkipsGapsInInstanceIndicesAndNamesComputeInstances) {
+  auto machine = query(machine_file("a100-mig-gap.json"));
+  ASSERT_TRUE(machine) << machine.error().message;
+  ASSERT_EQ(machine->gpus.size(), 3u);
+  const Gpu& first = machine->gpus[1];
+  const Gpu& second = machine->gpus[2];
+  ASSERT_TRUE(first.mig);
+  ASSERT_TRUE(second.mig);
+  EXPECT_EQ(first.mig->slot, 0u);
+  EXPECT_EQ(first.mig->device, 0u);
+  EXPECT_EQ(first.mig->profile, "3g.20gb");
+  EXPECT_EQ(second.index, 2u);
+  EXPECT_EQ(second.mig->slot, 3u);
+  EXPECT_EQ(second.mig->device, 1u);
+  EXPECT_EQ(second.mig->gpu_instance_id, 2u);
+  EXPECT_EQ(second.mig->compute_instance_id, 1u);
+  EXPECT_EQ(second.mig->gpu_slices, 3u);
+  EXPECT_EQ(second.mig->compute_slices, 1u);
+  EXPECT_EQ(second.mig->profile, "1c.3g.20gb");
+  EXPECT_EQ(second.uuid, "MIG-6a3b9d1e-2f4c-5a7d-b8e0-1c3e5a7f9b2d");
+  ASSERT_EQ(first.processes->size(), 1u);
+  EXPECT_EQ((*first.processes)[0].pid, 7311u);
+  EXPECT_TRUE(second.processes->empty());
+}
+
+TEST_F(NvmlSourceTest, AGapAnsweredWithInvalidArgumentIsAGapToo) {
+  auto machine = query(with_inserted(machine_file("a100-mig-gap.json"), R"("max_devices": 7,)",
+                                     R"( "gap": "INVALID_ARGUMENT",)"));
+  ASSERT_TRUE(machine) << machine.error().message;
+  ASSERT_EQ(machine->gpus.size(), 3u);
+  EXPECT_EQ(machine->gpus[2].mig->slot, 3u);
+}
+
+// Without a handle there is no UUID to launch or claim it by.
+TEST_F(NvmlSourceTest, AnInstanceWhoseHandleIsRefusedIsLeftOutAndTheOthersAreRead) {
+  auto machine = query(with_inserted(machine_file("a100-mig-gap.json"), R"("slot": 0,)",
+                                     R"( "errors": {"nvmlDeviceGetMigDeviceHandleByIndex": "NO_PERMISSION"},)"));
+  ASSERT_TRUE(machine) << machine.error().message;
+  ASSERT_EQ(machine->gpus.size(), 2u);
+  EXPECT_EQ(machine->gpus[1].mig->slot, 3u);
+  EXPECT_EQ(machine->gpus[1].mig->device, 0u);
+}
+
+TEST_F(NvmlSourceTest, AnInstanceWhoseUuidCannotBeReadIsLeftOut) {
+  auto machine = query(with_inserted(machine_file("a100-mig-gap.json"), R"("slot": 0,)",
+                                     R"( "errors": {"nvmlDeviceGetUUID": "UNKNOWN"},)"));
+  ASSERT_TRUE(machine) << machine.error().message;
+  ASSERT_EQ(machine->gpus.size(), 2u);
+  EXPECT_EQ(machine->gpus[1].mig->slot, 3u);
+}
+
+TEST_F(NvmlSourceTest, AnInstanceWhoseMemoryCannotBeReadIsUnusableWithNvmlsText) {
+  auto machine = query(with_inserted(machine_file("a100-mig-gap.json"), R"("slot": 3,)",
+                                     R"( "errors": {"nvmlDeviceGetMemoryInfo": "UNKNOWN"},)"));
+  ASSERT_TRUE(machine) << machine.error().message;
+  ASSERT_EQ(machine->gpus.size(), 3u);
+  EXPECT_TRUE(machine->gpus[1].usable());
+  const Gpu& broken = machine->gpus[2];
+  EXPECT_EQ(broken.error, "Unknown Error");
+  EXPECT_FALSE(broken.usable());
+  EXPECT_EQ(broken.uuid, "MIG-6a3b9d1e-2f4c-5a7d-b8e0-1c3e5a7f9b2d");
+  EXPECT_FALSE(broken.memory_total_bytes);
+}
+
+TEST_F(NvmlSourceTest, RecordsAPendingModeAndKeepsTheGpuWhole) {
+  auto machine = query(machine_file("mig-pending.json"));
+  ASSERT_TRUE(machine) << machine.error().message;
+  ASSERT_EQ(machine->gpus.size(), 2u);
+  const Gpu& gpu = machine->gpus[0];
+  ASSERT_TRUE(gpu.mig_modes);
+  EXPECT_EQ(gpu.mig_modes->current, MigMode::disabled);
+  EXPECT_EQ(gpu.mig_modes->pending, MigMode::enabled);
+  EXPECT_FALSE(gpu.split_by_mig());
+  EXPECT_EQ(gpu.utilization_percent, 0u);
+  EXPECT_EQ(machine->gpus[1].mig_modes->pending, MigMode::disabled);
+}
+
+TEST_F(NvmlSourceTest, MachinesWithoutMigAreReadAsBefore) {
+  const std::pair<const char*, std::size_t> machines[] = {{"workstation-4x3090.json", 4},
+                                                          {"server-8gpu-mixed.json", 8},
+                                                          {"workstation-old-driver.json", 2},
+                                                          {"server-2socket-nvlink.json", 8}};
+  for (const auto& [name, gpus] : machines) {
+    SCOPED_TRACE(name);
+    auto machine = query(machine_file(name));
+    ASSERT_TRUE(machine) << machine.error().message;
+    EXPECT_EQ(machine->gpus.size(), gpus);
+    for (const Gpu& gpu : machine->gpus) {
+      EXPECT_FALSE(gpu.mig_modes);
+      EXPECT_FALSE(gpu.mig);
+    }
+  }
+}
+
+TEST_F(NvmlSourceTest, ADriverWithoutMigSymbolsHasNoMig) {
+  std::string json = machine_file("h100-mig.json");
+  json.insert(1, R"("missing_symbols": ["nvmlDeviceGetMigMode"], )");
+  auto machine = query(json);
+  ASSERT_TRUE(machine) << machine.error().message;
+  ASSERT_EQ(machine->gpus.size(), 2u);
+  EXPECT_FALSE(machine->gpus[0].mig_modes);
+  EXPECT_FALSE(machine->gpus[0].split_by_mig());
+}
+
+TEST_F(NvmlSourceTest, AnInstanceWhoseAttributesAreRefusedHasNoProfileButIsStillOffered) {
+  std::string json = machine_file("h100-mig.json");
+  json.insert(1, R"("missing_symbols": ["nvmlDeviceGetAttributes_v2"], )");
+  auto machine = query(json);
+  ASSERT_TRUE(machine) << machine.error().message;
+  ASSERT_EQ(machine->gpus.size(), 5u);
+  EXPECT_TRUE(machine->gpus[2].usable());
+  EXPECT_EQ(machine->gpus[2].mig->profile, "");
+  EXPECT_EQ(machine->gpus[2].mig->gpu_slices, 0u);
+  EXPECT_EQ(machine->gpus[2].mig->gpu_instance_id, 1u);
+}
+
+TEST_F(NvmlSourceTest, LinksJoinWholeGpusOnlyAndInstancesShareTheirParentsLocality) {
+  std::string json = machine_file("h100-mig.json");
+  json.insert(1, R"("topology": {"pcie": ["X NODE", "NODE X"], "nvswitch_links": {"0": 18, "1": 18}}, )");
+  json = with_inserted(json, R"("minor_number": 0,)", R"( "numa_node": 0, "local_cpus": "0-31",)");
+  auto source = open(json, NVML_DOUBLE);
+  ASSERT_TRUE(source);
+  auto machine = (*source)->query(TopologyDetail::links);
+  ASSERT_TRUE(machine) << machine.error().message;
+  ASSERT_EQ(machine->gpus.size(), 5u);
+  EXPECT_EQ(machine->links.size(), 2u);
+  EXPECT_EQ(link_label(link_between(*machine, 0, 1)), "NV18");
+  EXPECT_EQ(link_label(link_between(*machine, 2, 3)), "?");
+  EXPECT_EQ(link_label(link_between(*machine, 1, 4)), "?");
+  EXPECT_EQ(machine->gpus[3].numa_node, 0);
+  EXPECT_EQ(machine->gpus[3].local_cpus->to_string(), "0-31");
+
+  machine->links.clear();
+  (*source)->read_links(*machine, {0, 1, 2, 3, 4});
+  EXPECT_EQ(machine->links.size(), 2u);
+  EXPECT_EQ(link_label(link_between(*machine, 0, 1)), "NV18");
+  EXPECT_EQ(link_label(link_between(*machine, 3, 4)), "?");
+}
+
+// The entry points with-gpu binds but does not need for a query, against the double's ABI.
+TEST_F(NvmlSourceTest, TheDoubleAnswersMigHandlesAsNvmlDoes) {
+  auto source = open(machine_file("h100-mig.json"), NVML_DOUBLE);
+  ASSERT_TRUE(source);
+  const NvmlApi& api = (*source)->library().api();
+  ASSERT_TRUE(api.get_mig_parent && api.is_mig_handle && api.processes_v3);
+  nvmlDevice_t parent = nullptr;
+  nvmlDevice_t instance = nullptr;
+  nvmlDevice_t whole = nullptr;
+  ASSERT_EQ(api.get_handle(0, &parent), NVML_SUCCESS);
+  ASSERT_EQ(api.get_handle(1, &whole), NVML_SUCCESS);
+  ASSERT_EQ(api.get_mig_handle(parent, 1, &instance), NVML_SUCCESS);
+  EXPECT_NE(instance, parent);
+  EXPECT_NE(instance, whole);
+  nvmlDevice_t found = nullptr;
+  EXPECT_EQ(api.get_mig_parent(instance, &found), NVML_SUCCESS);
+  EXPECT_EQ(found, parent);
+  EXPECT_EQ(api.get_mig_parent(parent, &found), NVML_ERROR_INVALID_ARGUMENT);
+  unsigned is_mig = 2;
+  EXPECT_EQ(api.is_mig_handle(instance, &is_mig), NVML_SUCCESS);
+  EXPECT_EQ(is_mig, 1u);
+  EXPECT_EQ(api.is_mig_handle(parent, &is_mig), NVML_SUCCESS);
+  EXPECT_EQ(is_mig, 0u);
+  EXPECT_EQ(api.get_mig_handle(parent, 5, &found), NVML_ERROR_NOT_FOUND);     // a free slot
+  EXPECT_EQ(api.get_mig_handle(parent, 7, &found), NVML_ERROR_INVALID_ARGUMENT);  // past the last
+  EXPECT_EQ(api.get_mig_handle(whole, 0, &found), NVML_ERROR_NOT_SUPPORTED);  // MIG off
+  nvmlUtilization_t utilization{};
+  EXPECT_EQ(api.get_utilization(instance, &utilization), NVML_ERROR_NOT_SUPPORTED);
+  unsigned celsius = 0;
+  EXPECT_EQ(api.get_temperature(instance, NVML_TEMPERATURE_GPU, &celsius), NVML_ERROR_NOT_SUPPORTED);
+
+  // Process entries on an instance carry its GPU and compute instance ids.
+  nvmlProcessInfo_v2_t entries[4]{};
+  unsigned count = 4;
+  ASSERT_EQ(api.processes_v3(instance, &count, entries), NVML_SUCCESS);
+  ASSERT_EQ(count, 1u);
+  EXPECT_EQ(entries[0].pid, 61234u);
+  EXPECT_EQ(entries[0].gpuInstanceId, 3u);
+  EXPECT_EQ(entries[0].computeInstanceId, 0u);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "cli/round.hpp"
 #include "core/allocation.hpp"
 #include "core/binding.hpp"
+#include "core/gpu_list.hpp"
 #include "core/identity.hpp"
 #include "core/text.hpp"
 #include "core/user_policy.hpp"
@@ -241,20 +242,35 @@ class Flow {
     if (options_.gpu_list) {
       auto manual = resolve_gpu_list(*options_.gpu_list, round.machine);
       if (!manual) return manual.error();
+      if (auto launchable = check_launch_devices(*manual, round.machine, "--gpu"); !launchable) {
+        return launchable.error();
+      }
       for (unsigned index : *manual) {
         if (round.selection.allocation && std::find(round.selection.allocation->begin(),
                                                     round.selection.allocation->end(),
                                                     index) == round.selection.allocation->end()) {
-          std::string allowed = join_numbers(*round.selection.allocation);
-          return usage_error("--gpu " + std::to_string(index) + " is outside CUDA_VISIBLE_DEVICES='" +
-                             *env_.cuda_visible_devices + "', which allows GPU" +
-                             (round.selection.allocation->size() == 1 ? " " : "s ") + allowed +
-                             " (--gpu takes NVML indices, as --status lists them)");
+          return outside_allocation(round, index);
         }
       }
       round.selection.manual = *manual;
     }
     return Ok{};
+  }
+
+  // --gpu names a device the inherited CUDA_VISIBLE_DEVICES does not allow. Instances are
+  // named by label and UUID: their place in Machine::gpus is no number users see.
+  Error outside_allocation(const Round& round, unsigned index) const {
+    const auto& allocation = *round.selection.allocation;
+    const Gpu& gpu = round.machine.gpus[index];
+    std::string named = gpu.mig ? gpu.uuid : std::to_string(index);
+    std::string allowed = join_numbers(allocation);
+    if (allocation.size() == 1 && round.machine.gpus[allocation[0]].mig) {
+      allowed = device_label(round.machine.gpus[allocation[0]]);
+    } else {
+      allowed = (allocation.size() == 1 ? "GPU " : "GPUs ") + allowed;
+    }
+    return usage_error("--gpu " + named + " is outside CUDA_VISIBLE_DEVICES='" + *env_.cuda_visible_devices +
+                       "', which allows " + allowed + " (--gpu takes NVML indices, as --status lists them)");
   }
 
   // Claims the chosen set all-or-nothing. Selection runs before holders are known:

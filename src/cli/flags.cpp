@@ -1,5 +1,8 @@
 #include "cli/flags.hpp"
 
+#include <regex>
+
+#include "core/text.hpp"
 #include "core/units.hpp"
 
 namespace wg {
@@ -55,6 +58,18 @@ Result<Ok> set_max_gpus(const std::string& value, const std::string& name, Optio
 Result<Ok> set_gpu_type(const std::string& value, const std::string& name, Options& options) {
   if (value.empty()) return usage_error(name + " must not be empty");
   options.selection.gpu_type = value;
+  return Ok{};
+}
+
+// "3g.40gb" or "1c.3g.40gb", as nvidia-smi names MIG profiles (mig_profile_name).
+bool is_mig_profile(const std::string& value) {
+  static const std::regex kProfile("([0-9]+c\\.)?[0-9]+g\\.[0-9]+gb", std::regex::icase);
+  return std::regex_match(value, kProfile);
+}
+
+Result<Ok> set_mig_profile(const std::string& value, const std::string& name, Options& options) {
+  if (!is_mig_profile(value)) return bad(name, value, "is not a MIG profile (e.g. 1g.10gb, 3g.40gb, 1c.3g.40gb)");
+  options.selection.mig_profile = lowercase(value);
   return Ok{};
 }
 
@@ -184,6 +199,11 @@ constexpr Flag kFlags[] = {
      .complete = Complete::gpu_model, .key = "gpu_type", .built_in = "(none)", .apply = set_gpu_type},
     {.name = "--strict", .group = Group::selection, .help = "with --gpu-type: never fall back to other models",
      .key = "strict", .built_in = "false", .apply = set_strict},
+    {.name = "--mig-profile", .takes = Takes::value, .value_name = "PROFILE", .group = Group::selection,
+     .help = "only MIG instances of this profile, as nvidia-smi names them (3g.40gb, 1c.3g.40gb); whole GPUs "
+             "are not used",
+     .choices = "1g.10gb 2g.20gb 3g.40gb 4g.40gb 7g.80gb 1g.5gb 2g.10gb 3g.20gb 7g.40gb",
+     .complete = Complete::suggestions, .key = "mig_profile", .built_in = "(none)", .apply = set_mig_profile},
     // thresholds
     {.name = "--min-memory", .takes = Takes::value, .value_name = "SIZE", .group = Group::thresholds,
      .help = "free memory floor; a bare number is MiB, K/M/G/T and KiB/MiB/GiB are binary, KB/MB/GB decimal; "

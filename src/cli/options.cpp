@@ -167,7 +167,8 @@ Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
 // --lock-dir and --ignore-slurm change what is shown; the others would silently do nothing.
 std::optional<std::string> not_for_status(const CommandLine& line) {
   static const char* const kLaunchOnly[] = {"min_gpus", "max_gpus", "wait",  "timeout",      "poll_interval",
-                                           "share",    "id_format", "numa",  "quiet",        "require_idle"};
+                                           "share",    "id_format", "numa",  "quiet",        "require_idle",
+                                           "mig_profile"};
   for (const char* key : kLaunchOnly) {
     if (!line.settings.count(key)) continue;
     std::string flag = "--" + std::string(key);

@@ -34,7 +34,9 @@ struct Round {
 CudaEnvironment cuda_env_for(const Round& round, const Options& options, const Environment& env);
 
 // Why nothing was chosen: `prefix` and the headline (the [policy] limit, an allocation too
-// small for the request), each rejected GPU's reasons, and a hint.
+// small for the request), each rejected GPU's reasons, and hints: one launch per worker when
+// MIG instances were turned down because several devices are needed, the profiles there are
+// when no instance has the --mig-profile asked for, and --status.
 Error no_gpu_error(const Round& round, ErrorKind kind, const std::string& prefix, const Given& given);
 
 // The chosen GPUs' share of the inherited allocation ("2 of the job's 4"); empty without one.

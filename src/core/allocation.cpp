@@ -47,10 +47,16 @@ std::string share_of_job(std::size_t chosen, std::size_t allocated, const Given&
 }
 
 std::size_t usable_gpus(const Machine& machine, const std::optional<std::vector<unsigned>>& allocation) {
-  return static_cast<std::size_t>(std::count_if(machine.gpus.begin(), machine.gpus.end(), [&](const Gpu& gpu) {
-    bool allowed = !allocation || std::find(allocation->begin(), allocation->end(), gpu.index) != allocation->end();
-    return allowed && gpu.usable() && gpu.accessible();
-  }));
+  auto count = [&](bool instances) {
+    return static_cast<std::size_t>(std::count_if(machine.gpus.begin(), machine.gpus.end(), [&](const Gpu& gpu) {
+      bool allowed = !allocation || std::find(allocation->begin(), allocation->end(), gpu.index) != allocation->end();
+      return allowed && gpu.usable() && gpu.accessible() && !gpu.split_by_mig() && gpu.mig.has_value() == instances;
+    }));
+  };
+  // A GPU in MIG mode is no device of its own, and instances never join other devices in
+  // one launch: every whole GPU where there are some, else every instance.
+  std::size_t whole = count(false);
+  return whole > 0 ? whole : count(true);
 }
 
 std::optional<AllocationView> describe_allocation(const Given& given, const Machine& machine) {
@@ -78,6 +84,10 @@ std::optional<AllocationView> describe_allocation(const Given& given, const Mach
   if (*allocation) view.gpus = (*allocation)->indices;
   std::string list = join_numbers(view.gpus);
   view.summary = who + ": " + (list.empty() ? "no GPU" : (view.gpus.size() == 1 ? "GPU " : "GPUs ") + list);
+  // An instance is always alone in a value (read_allocation refuses more).
+  if (view.gpus.size() == 1 && machine.gpus.at(view.gpus[0]).mig) {
+    view.summary = who + ": " + device_label(machine.gpus[view.gpus[0]]);
+  }
   if (auto warning = slurm_count_warning(given)) {
     view.summary += "; Slurm counts " + gpus(*given.job->gpu_count) + " (" + given.job->gpus_variable + ")";
   }

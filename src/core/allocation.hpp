@@ -37,7 +37,8 @@ std::string too_few_headline(unsigned needed, std::size_t allocated, const Given
 std::string share_of_job(std::size_t chosen, std::size_t allocated, const Given& given);
 
 // The GPUs --min-gpus all asks for: the usable ones this process may open, within
-// `allocation` when there is one.
+// `allocation` when there is one. A GPU in MIG mode does not count; MIG instances count
+// only where no whole GPU does (a launch never mixes them).
 std::size_t usable_gpus(const Machine& machine, const std::optional<std::vector<unsigned>>& allocation);
 
 // The allocation as --status shows it; empty when nothing was given.

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/gpu.hpp"
@@ -11,11 +12,12 @@
 
 namespace wg {
 
-// One entry of a list: a number, or a full or prefix "GPU-" UUID.
+// One entry of a list: a number, a full or prefix "GPU-" UUID, or a MIG instance
+// ("MIG-<uuid>" or a prefix of it, or the pre-R470 "MIG-GPU-<parent uuid>/<gi>/<ci>").
 struct GpuRef {
   std::string text;               // as written, trimmed
   std::optional<unsigned> number; // set for numeric entries
-  bool is_mig = false;            // "MIG-..." entries, which with-gpu does not select
+  bool is_mig = false;            // "MIG-..." entries: MIG instances
 };
 
 // Splits a comma-separated list into entries. `source` names the list in errors
@@ -27,8 +29,33 @@ Result<std::vector<GpuRef>> parse_gpu_list(std::string_view text, std::string_vi
 std::optional<unsigned> find_by_uuid_prefix(const Machine& machine, std::string_view prefix,
                                             bool* ambiguous);
 
-// Resolves `--gpu` entries to NVML indices, keeping their order. Numbers are NVML
-// indices as nvidia-smi shows them; unknown entries are usage errors.
+// Finds the MIG instance a "MIG-..." entry names: a MIG- UUID or a prefix of it
+// (case-insensitive), else the pre-R470 form MIG-GPU-<parent uuid or prefix>/<gi>/<ci>.
+// Empty when none or more than one matches; `ambiguous` tells which.
+std::optional<unsigned> find_mig_instance(const Machine& machine, std::string_view text, bool* ambiguous);
+
+// How many whole GPUs (not MIG instances) the machine has: they come first in
+// Machine::gpus, so numbers below it are NVML indices.
+std::size_t whole_gpu_count(const Machine& machine);
+
+// The MIG instances of the GPU with NVML index `parent`, in Machine::gpus order.
+std::vector<unsigned> mig_instances_of(const Machine& machine, unsigned parent);
+
+// Resolves `--gpu` entries to indices in Machine::gpus, keeping their order. Numbers are
+// NVML indices as nvidia-smi shows them (whole GPUs only); "MIG-..." entries name
+// instances; unknown entries are usage errors.
 Result<std::vector<unsigned>> resolve_gpu_list(const std::vector<GpuRef>& refs, const Machine& machine);
+
+// Two devices CUDA cannot be given together: the first MIG instance in `indices` and the
+// first other device (another instance, or a GPU). Empty when `indices` is one device or
+// names no instance.
+std::optional<std::pair<unsigned, unsigned>> mig_conflict(const std::vector<unsigned>& indices,
+                                                          const Machine& machine);
+
+// What a launch may be given: never a GPU in MIG mode (CUDA uses its instances), and a
+// MIG instance only alone (a CUDA process uses one MIG device: never two instances, nor
+// an instance and a GPU). A usage error naming `source` ("--gpu") otherwise.
+Result<Ok> check_launch_devices(const std::vector<unsigned>& indices, const Machine& machine,
+                                std::string_view source);
 
 }  // namespace wg

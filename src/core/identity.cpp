@@ -11,7 +11,8 @@ namespace wg {
 std::vector<unsigned> pci_order(const Machine& machine) {
   std::vector<const Gpu*> gpus;
   for (const auto& gpu : machine.gpus) {
-    if (gpu.accessible()) gpus.push_back(&gpu);
+    // MIG instances have no position: CUDA ordinals count GPUs.
+    if (gpu.accessible() && !gpu.mig) gpus.push_back(&gpu);
   }
   std::stable_sort(gpus.begin(), gpus.end(), [](const Gpu* a, const Gpu* b) {
     // PCI ids are fixed-width lowercase hex, so text order is bus order. A GPU
@@ -32,6 +33,9 @@ IdFormat resolve_id_format(const Machine& machine, IdFormat requested, const Cal
   if (caller.device_order && *caller.device_order != "PCI_BUS_ID") return IdFormat::uuid;
   if (allocation_named_by_uuid) return IdFormat::uuid;
   for (const auto& gpu : machine.gpus) {
+    // How CUDA counts a GPU in MIG mode among positions depends on the driver; UUIDs do not.
+    if (gpu.split_by_mig()) return IdFormat::uuid;
+    if (gpu.mig) continue;
     if (!gpu.usable() || !gpu.pci_bus_id || !gpu.accessible()) return IdFormat::uuid;
   }
   return IdFormat::index;
@@ -40,7 +44,11 @@ IdFormat resolve_id_format(const Machine& machine, IdFormat requested, const Cal
 CudaEnvironment cuda_environment(const Machine& machine, const std::vector<unsigned>& chosen,
                                  IdFormat format) {
   CudaEnvironment env;
-  env.format = format == IdFormat::uuid ? IdFormat::uuid : IdFormat::index;
+  // A MIG instance has no index form (a position names a GPU, and CUDA would use that GPU's
+  // first instance), so it is always its MIG- UUID, whatever --id-format says; and a UUID
+  // means the same under any CUDA_DEVICE_ORDER, so the caller's stays.
+  bool instance = std::any_of(chosen.begin(), chosen.end(), [&](unsigned index) { return machine.gpus.at(index).mig; });
+  env.format = format == IdFormat::uuid || instance ? IdFormat::uuid : IdFormat::index;
   auto order = pci_order(machine);
   std::vector<std::string> ids;
   for (unsigned index : chosen) {

@@ -78,14 +78,38 @@ void add_sensor_reasons(const Gpu& gpu, const SelectionOptions& options, std::ve
   add_power_reason(gpu, options, reasons);
 }
 
-// Every filter the GPU fails. An inaccessible, unusable or unallocated GPU gets that
-// reason alone: its readings are meaningless or irrelevant.
-std::vector<Reason> reasons_against(const Gpu& gpu, const SelectionOptions& options) {
+// The launch needs more than one device, so a MIG instance (which a CUDA process only
+// ever uses alone) cannot be part of it.
+bool needs_several(const SelectionOptions& options) {
+  return options.manual ? options.manual->size() >= 2 : options.min_gpus >= 2;
+}
+
+double instance_count(const Machine& machine, const Gpu& parent) {
+  return double(std::count_if(machine.gpus.begin(), machine.gpus.end(), [&](const Gpu& gpu) {
+    return gpu.mig && gpu.mig->parent_index == parent.index;
+  }));
+}
+
+// Why a device cannot be what this launch asks for, whatever its readings: a GPU in MIG
+// mode, an instance where several devices are needed, another profile than --mig-profile.
+std::optional<Reason> mig_reason(const Machine& machine, const Gpu& gpu, const SelectionOptions& options) {
+  if (gpu.split_by_mig()) return Reason{Filter::mig_split, instance_count(machine, gpu), 0, {}};
+  if (gpu.mig && needs_several(options)) return Reason{Filter::mig_single, 0, 0, {}};
+  if (options.mig_profile && (!gpu.mig || lowercase(gpu.mig->profile) != lowercase(*options.mig_profile))) {
+    return Reason{Filter::mig_profile, 0, 0, gpu.mig ? gpu.mig->profile : std::string()};
+  }
+  return std::nullopt;
+}
+
+// Every filter the GPU fails. An inaccessible, unusable or unallocated GPU, or one that
+// MIG rules out, gets that reason alone: its readings are meaningless or irrelevant.
+std::vector<Reason> reasons_against(const Machine& machine, const Gpu& gpu, const SelectionOptions& options) {
   if (!gpu.accessible()) return {{Filter::no_access, 0, 0, {}}};
   if (!gpu.usable()) return {{Filter::unusable, 0, 0, *gpu.error}};
   if (options.allocation && !contains(*options.allocation, gpu.index)) {
     return {{Filter::not_allocated, 0, 0, {}}};
   }
+  if (auto mig = mig_reason(machine, gpu, options)) return {*mig};
   if (gpu.lock_problem) return {{Filter::lock_file, 0, 0, gpu.lock_problem->path}};
   std::vector<Reason> reasons;
   if (const ClaimHolder* holder = blocking_holder(gpu, options.claim_mode)) reasons.push_back(claim_reason(gpu, *holder));
@@ -112,9 +136,23 @@ std::vector<Reason> reasons_against(const Gpu& gpu, const SelectionOptions& opti
   return reasons;
 }
 
+// Ranking among MIG instances: the smallest that passes (total memory, unknown last, then
+// fewer slices), so that larger instances stay free for jobs that need them; then most free
+// memory, then index.
+bool instance_ranks_before(const Gpu& a, const Gpu& b) {
+  if (a.memory_total_bytes != b.memory_total_bytes) {
+    if (!a.memory_total_bytes || !b.memory_total_bytes) return a.memory_total_bytes.has_value();
+    return *a.memory_total_bytes < *b.memory_total_bytes;
+  }
+  if (a.mig->gpu_slices != b.mig->gpu_slices) return a.mig->gpu_slices < b.mig->gpu_slices;
+  if (a.memory_free_bytes != b.memory_free_bytes) return a.memory_free_bytes > b.memory_free_bytes;
+  return a.index < b.index;
+}
+
 // Ranking within a preference group: most free memory (unknown last), then fewest
-// processes (unknown counts last), then index.
+// processes (unknown counts last), then index. Instances rank among themselves.
 bool ranks_before(const Gpu& a, const Gpu& b) {
+  if (a.mig && b.mig) return instance_ranks_before(a, b);
   // An empty optional compares below every value.
   if (a.memory_free_bytes != b.memory_free_bytes) return a.memory_free_bytes > b.memory_free_bytes;
   auto unknown = std::numeric_limits<std::size_t>::max();
@@ -124,9 +162,10 @@ bool ranks_before(const Gpu& a, const Gpu& b) {
   return a.index < b.index;
 }
 
-// How far down the preference groups a GPU is: type matches, then idle, then local GPUs.
+// How far down the preference groups a GPU is: type matches, then idle, then MIG instances
+// before whole GPUs (which stay free for jobs that need a whole one), then local GPUs.
 int preference_group(const Gpu& gpu, const SelectionOptions& options) {
-  return (matches_type(gpu, options) ? 0 : 4) + (tier_of(gpu) == Tier::idle ? 0 : 2) +
+  return (matches_type(gpu, options) ? 0 : 8) + (tier_of(gpu) == Tier::idle ? 0 : 4) + (gpu.mig ? 0 : 2) +
          (prefers_local(options) && !is_local(gpu, options) ? 1 : 0);
 }
 
@@ -163,6 +202,22 @@ std::vector<unsigned> pick_set(const Machine& machine, const std::vector<unsigne
   return choose_set(machine, required, candidates, take);
 }
 
+std::vector<unsigned> whole_gpus(const Machine& machine, const std::vector<unsigned>& ranked) {
+  std::vector<unsigned> whole;
+  for (unsigned index : ranked) {
+    if (!machine.gpus[index].mig) whole.push_back(index);
+  }
+  return whole;
+}
+
+std::vector<unsigned> pick_whole(const Machine& machine, const std::vector<unsigned>& ranked, std::size_t take,
+                                 const SelectionOptions& options) {
+  if (take >= 2 && options.topology == TopologyUse::prefer && !machine.links.empty()) {
+    return pick_set(machine, ranked, take, options);
+  }
+  return {ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(take)};
+}
+
 std::vector<unsigned> pick(const Machine& machine, const Decision& decision, const std::vector<unsigned>& ranked,
                            const SelectionOptions& options) {
   if (options.manual) {
@@ -173,8 +228,14 @@ std::vector<unsigned> pick(const Machine& machine, const Decision& decision, con
   }
   if (ranked.size() < options.min_gpus) return {};
   auto take = std::min<std::size_t>(ranked.size(), std::max(options.min_gpus, options.max_gpus));
-  if (take >= 2 && options.topology == TopologyUse::prefer && !machine.links.empty()) {
-    return pick_set(machine, ranked, take, options);
+  if (take >= 2) {
+    // Several devices are never instances (they are candidates only when one device is
+    // enough): whole GPUs, unless only an instance is of the best type and tier, which then
+    // goes alone, as a better type or tier is never traded for more devices.
+    auto whole = whole_gpus(machine, ranked);
+    auto type_and_tier = [&](unsigned index) { return preference_group(machine.gpus[index], options) / 4; };
+    if (whole.empty() || type_and_tier(whole.front()) > type_and_tier(ranked.front())) return {ranked.front()};
+    return pick_whole(machine, whole, std::min(take, whole.size()), options);
   }
   return {ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(take)};
 }
@@ -210,7 +271,7 @@ Tier tier_of(const Gpu& gpu) { return is_idle(gpu) ? Tier::idle : Tier::busy; }
 Decision select_gpus(const Machine& machine, const SelectionOptions& options) {
   Decision decision;
   for (const auto& gpu : machine.gpus) {
-    decision.verdicts.push_back({gpu.index, Verdict::rejected, reasons_against(gpu, options),
+    decision.verdicts.push_back({gpu.index, Verdict::rejected, reasons_against(machine, gpu, options),
                                  matches_type(gpu, options), tier_of(gpu)});
   }
   auto ranked = ranked_eligible(machine, decision, options);

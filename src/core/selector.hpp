@@ -71,7 +71,8 @@ enum class Filter {
   memory_unknown,    // --min-memory set, the GPU's memory reading is unknown (Gpu::impossible_memory
                      // says why when the driver's numbers cannot be true); limit = required
   max_util,          // value = percent, limit = percent
-  util_unknown,      // --max-util set, the driver reports no utilization
+  util_unknown,      // --max-util set, the driver reports no utilization (never for a MIG instance:
+                     // unknown, not zero, so --max-util rejects every instance)
   max_temp,          // value = degrees C, limit = degrees C
   temp_unknown,      // --max-temp set, the driver reports no temperature
   max_power,         // value = watts, limit = watts
@@ -146,13 +147,18 @@ struct Decision {
 };
 
 // Decides which GPUs to use. Auto mode ranks eligible GPUs in groups: --gpu-type
-// matches first, then idle before busy (Tier), then (when with-gpu's CPUs are
-// restricted) GPUs local to them; within a group by free memory (most first), then
-// fewer compute processes, then lower index. Several GPUs are the groups needed in
-// full, completed from the last group needed by the set with the best interconnect
-// (set_score), ties going to the better-ranked GPUs: the interconnect never trades an
-// idle GPU for a busy one. Manual mode keeps the --gpu order and needs every listed
-// GPU eligible.
+// matches first, then idle before busy (Tier), then MIG instances before whole GPUs,
+// then (when with-gpu's CPUs are restricted) GPUs local to them; within a group by free
+// memory (most first), then fewer compute processes, then lower index, and instances
+// smallest first (total memory, then slices), then by free memory and index. Several
+// GPUs are the groups needed in full, completed from the last group needed by the set
+// with the best interconnect (set_score), ties going to the better-ranked GPUs: the
+// interconnect never trades an idle GPU for a busy one. Several devices are never MIG
+// instances: a GPU in MIG mode is never a candidate (mig_split), instances are rejected
+// when more than one device is needed (mig_single), and a launch that may take more
+// (--max-gpus) but needs one gets one instance alone only when no whole GPU of as good a
+// type and tier passes. Manual mode keeps the --gpu order and needs every listed GPU
+// eligible.
 Decision select_gpus(const Machine& machine, const SelectionOptions& options);
 
 // True when another launch's claim is among the reasons a GPU was rejected.

@@ -22,16 +22,24 @@ std::string positions(std::size_t count, std::size_t total) {
   return "this process can open " + std::to_string(count) + " of " + all + range;
 }
 
+// A MIG- entry, in either form CUDA accepts: MIG-<uuid> (R470 and later) or
+// MIG-GPU-<parent uuid>/<gi>/<ci>.
+Result<unsigned> resolve_instance(const GpuRef& ref, const std::string& quoted, const Machine& machine) {
+  bool ambiguous = false;
+  auto index = find_mig_instance(machine, ref.text, &ambiguous);
+  if (index) return *index;
+  if (ambiguous) return usage_error(quoted + " matches more than one MIG instance; give more of it");
+  if (machine.gpus.empty()) return usage_error(quoted + " names no MIG instance (this machine has no GPUs)");
+  return usage_error(quoted + " names no MIG instance on this machine (see with-gpu --status)");
+}
+
 Result<unsigned> resolve_entry(const GpuRef& ref, const Machine& machine,
                                const std::vector<unsigned>& by_pci) {
   std::string quoted = std::string(kVar) + " entry '" + ref.text + "'";
-  if (ref.is_mig) {
-    return usage_error(quoted + " is a MIG device; with-gpu selects whole GPUs "
-                       "(unset CUDA_VISIBLE_DEVICES or list whole GPUs)");
-  }
+  if (ref.is_mig) return resolve_instance(ref, quoted, machine);
   if (ref.number) {
     if (*ref.number < by_pci.size()) return by_pci[*ref.number];
-    return usage_error(quoted + " names no GPU (" + positions(by_pci.size(), machine.gpus.size()) + ")");
+    return usage_error(quoted + " names no GPU (" + positions(by_pci.size(), whole_gpu_count(machine)) + ")");
   }
   bool ambiguous = false;
   auto index = find_by_uuid_prefix(machine, ref.text, &ambiguous);
@@ -58,6 +66,12 @@ Result<std::optional<Allocation>> read_allocation(const std::optional<std::strin
     if (!index) return index.error();
     allocation.indices.push_back(*index);
     allocation.named_by_uuid = allocation.named_by_uuid || !ref.number;
+  }
+  if (auto conflict = mig_conflict(allocation.indices, machine)) {
+    return usage_error(std::string(kVar) + "='" + *value + "' names " +
+                       (machine.gpus[conflict->second].mig ? "two MIG instances" : "a MIG instance and a GPU") +
+                       "; CUDA uses only the first MIG device of such a value, so set it to one MIG instance "
+                       "(or unset it to let with-gpu choose)");
   }
   return std::optional<Allocation>(allocation);
 }

@@ -13,7 +13,7 @@ namespace wg {
 
 struct Allocation {
   std::vector<unsigned> indices;  // NVML indices, in the order the variable lists them
-  bool named_by_uuid = false;     // some entry was a GPU- UUID
+  bool named_by_uuid = false;     // some entry was a UUID (GPU- or MIG-)
 };
 
 // Where an allocation came from and what it allows, for reports (--status).
@@ -31,8 +31,10 @@ struct AllocationView {
 // Integers are positions among the GPUs this process can open, in PCI bus order: CUDA's
 // ordinals under CUDA_DEVICE_ORDER=PCI_BUS_ID, which count no GPU a device cgroup denies
 // (so a Slurm job given physical GPUs 2,3 sees 0,1); full or unique-prefix GPU- UUIDs name
-// GPUs directly. "" and "-1" allow no GPU (an empty allocation). MIG entries and
-// entries that name no GPU are usage errors.
+// GPUs directly; MIG-<uuid> (or a unique prefix) and the pre-R470 MIG-GPU-<uuid>/<gi>/<ci>
+// name a MIG instance, which must then be the value's only entry (CUDA uses only the first
+// MIG device of a value). "" and "-1" allow no GPU (an empty allocation). Entries that name
+// no device are usage errors.
 Result<std::optional<Allocation>> read_allocation(const std::optional<std::string>& value,
                                                   const Machine& machine);
 

@@ -351,7 +351,9 @@ TEST_F(Allocated, AnEmptyAllocationAllowsNoGpu) {
 TEST_F(Allocated, MigAndUnknownEntriesAreErrors) {
   auto mig = with_gpu({"true"}, {{"CUDA_VISIBLE_DEVICES", "MIG-1234"}});
   EXPECT_EQ(mig.exit_code, 2);
-  EXPECT_TRUE(contains(mig.err, "CUDA_VISIBLE_DEVICES entry 'MIG-1234' is a MIG device"));
+  EXPECT_EQ(mig.err,
+            "with-gpu: error: CUDA_VISIBLE_DEVICES entry 'MIG-1234' names no MIG instance on this machine (see "
+            "with-gpu --status)\n");
   auto unknown = with_gpu({"true"}, {{"CUDA_VISIBLE_DEVICES", "0,7"}});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_EQ(unknown.err,

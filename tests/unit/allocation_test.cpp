@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/machine_builder.hpp"
+#include "support/mig_builder.hpp"
 
 namespace wg {
 namespace {
@@ -65,6 +66,22 @@ TEST(Allocation, StatusDescribesWhatWasGiven) {
   auto bad = describe_allocation({std::nullopt, std::string("7")}, machine);
   EXPECT_EQ(bad->summary.rfind("CUDA_VISIBLE_DEVICES=7: CUDA_VISIBLE_DEVICES entry '7' names no GPU", 0), 0u)
       << bad->summary;
+}
+
+// h100_split(): GPU 0 whole, GPU 1 in MIG mode as 3g.40gb (2) and two 2g.20gb (3, 4).
+TEST(Allocation, AllCountsWholeGpusWhereThereAreSomeElseInstances) {
+  Machine machine = test::h100_split();
+  EXPECT_EQ(usable_gpus(machine, std::nullopt), 1u);
+  EXPECT_EQ(usable_gpus(machine, std::vector<unsigned>{3}), 1u);
+  machine.gpus[0].error = "GPU is lost";
+  EXPECT_EQ(usable_gpus(machine, std::nullopt), 3u);
+}
+
+TEST(Allocation, StatusNamesAnInheritedInstanceByItsLabel) {
+  auto view = describe_allocation({std::nullopt, std::string("MIG-b0000004")}, test::h100_split());
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->gpus, (std::vector<unsigned>{4}));
+  EXPECT_EQ(view->summary, "CUDA_VISIBLE_DEVICES=MIG-b0000004: GPU 1 MIG 2g.20gb #2");
 }
 
 }  // namespace

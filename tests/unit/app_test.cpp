@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "support/machine_builder.hpp"
+#include "support/mig_builder.hpp"
 #include "support/temp_dir.hpp"
 
 namespace wg {
@@ -866,6 +867,79 @@ TEST_F(PolicyTest, ARunInsideTheUsersOwnClaimDoesNotCountItsGpuTwice) {
   hold(1, "alice", true);  // the claim this run inherits from the with-gpu that launched it
   run({"--gpu", "1", "true"});
   EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "1");
+}
+
+// MIG: h100_split() is GPU 0 whole, GPU 1 in MIG mode as 3g.40gb (2) and two 2g.20gb (3, 4).
+TEST_F(AppTest, LaunchesOnTheSmallestInstanceByItsMigUuidLeavingTheOrderAlone) {
+  machines = {test::h100_split()};
+  run({"--id-format", "index", "true"});
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "MIG-b0000003-aaaa-bbbb-cccc-ddddeeeeffff");
+  EXPECT_EQ(launcher.env.count("CUDA_DEVICE_ORDER"), 0u);
+  EXPECT_EQ(claims.held.count("MIG-b0000003-aaaa-bbbb-cccc-ddddeeeeffff"), 1u);
+}
+
+TEST_F(AppTest, AnInheritedInstanceIsTheAllocation) {
+  machines = {test::h100_split()};
+  env.cuda_visible_devices = "MIG-GPU-a0000001-1111-2222-3333-444455556666/3/0";
+  run({"true"});
+  EXPECT_EQ(launcher.env["CUDA_VISIBLE_DEVICES"], "MIG-b0000004-aaaa-bbbb-cccc-ddddeeeeffff");
+  EXPECT_EQ(run({"--gpu", "MIG-b0000003", "true"}), 2);
+  EXPECT_NE(err.str().find("with-gpu: error: --gpu MIG-b0000003-aaaa-bbbb-cccc-ddddeeeeffff is outside "
+                           "CUDA_VISIBLE_DEVICES='MIG-GPU-a0000001-1111-2222-3333-444455556666/3/0', which allows "
+                           "GPU 1 MIG 2g.20gb #2 (--gpu takes NVML indices, as --status lists them)\n"),
+            std::string::npos)
+      << err.str();
+}
+
+TEST_F(AppTest, NamingAGpuInMigModeOrTwoInstancesIsAUsageError) {
+  machines = {test::h100_split()};
+  EXPECT_EQ(run({"--gpu", "1", "true"}), 2);
+  EXPECT_EQ(err.str().rfind("with-gpu: error: --gpu: GPU 1 is in MIG mode, so CUDA uses its MIG instances, not the "
+                            "whole GPU; name one of them: MIG-b0000002-aaaa-bbbb-cccc-ddddeeeeffff (3g.40gb), ",
+                            0),
+            0u)
+      << err.str();
+  err.str("");
+  EXPECT_EQ(run({"--gpu", "MIG-b0000003,MIG-b0000004", "true"}), 2);
+  EXPECT_EQ(err.str(), "with-gpu: error: --gpu names GPU 1 MIG 2g.20gb #1 and GPU 1 MIG 2g.20gb #2: a CUDA process "
+                       "uses one MIG instance and no other device (never two instances); run one launch per instance\n");
+  EXPECT_TRUE(launcher.launched.empty());
+}
+
+TEST_F(AppTest, TwoDevicesWhereOnlyInstancesPassExplainOneLaunchPerWorker) {
+  Gpu parent = test::split(GpuBuilder(0, 81920));
+  machines = {machine_of({parent, test::instance(GpuBuilder(1, 40448), parent, 0, 3),
+                          test::instance(GpuBuilder(2, 40448), parent, 1, 3)})};
+  EXPECT_EQ(run({"--min-gpus", "2", "true"}), 4);
+  EXPECT_EQ(err.str().rfind("with-gpu: error: no suitable GPU: need 2, 0 eligible\n", 0), 0u) << err.str();
+  EXPECT_NE(err.str().find("\nhint: a CUDA process uses one MIG instance and no other device, so a launch that needs "
+                           "several devices cannot use MIG instances; run one launch per worker instead, e.g. "
+                           "`with-gpu --mig-profile 3g.40gb python train.py` in each worker process\n"
+                           "hint: run `with-gpu --status` to see every GPU\n"),
+            std::string::npos)
+      << err.str();
+}
+
+TEST_F(AppTest, AMigProfileNoInstanceHasListsTheProfilesThereAre) {
+  machines = {test::h100_split()};
+  EXPECT_EQ(run({"--mig-profile", "1g.10gb", "true"}), 4);
+  EXPECT_NE(err.str().find("\nhint: no MIG instance here has profile 1g.10gb (the profiles here: 3g.40gb, 2g.20gb)\n"
+                           "hint: run `with-gpu --status` to see every GPU\n"),
+            std::string::npos)
+      << err.str();
+  machines = {machine_of({GpuBuilder(0)})};
+  err.str("");
+  EXPECT_EQ(run({"--mig-profile", "1g.10gb", "true"}), 4);
+  EXPECT_NE(err.str().find("\nhint: no MIG instance here has profile 1g.10gb (no GPU here is split into MIG "
+                           "instances)\n"),
+            std::string::npos)
+      << err.str();
+}
+
+TEST_F(AppTest, WholeGpuErrorsGetNoMigHints) {
+  machines = {busy};
+  EXPECT_EQ(run({"--min-gpus", "2", "true"}), 4);
+  EXPECT_EQ(err.str().find("MIG"), std::string::npos) << err.str();
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/machine_builder.hpp"
+#include "support/mig_builder.hpp"
 
 namespace wg {
 namespace {
@@ -73,6 +74,79 @@ TEST(GpuList, OneGpuIsCountedInTheSingular) {
   auto indices = resolve_gpu_list(*parse_gpu_list("1", "--gpu"), machine_of({GpuBuilder(0)}));
   ASSERT_FALSE(indices);
   EXPECT_EQ(indices.error().message, "--gpu 1: no such GPU (this machine has 1 GPU; see with-gpu --status)");
+}
+
+Result<std::vector<unsigned>> resolve(const std::string& list, const Machine& machine) {
+  auto refs = parse_gpu_list(list, "--gpu");
+  if (!refs) return refs.error();
+  return resolve_gpu_list(*refs, machine);
+}
+
+std::string launch_error(const std::string& list, const Machine& machine) {
+  auto indices = resolve(list, machine);
+  if (!indices) return "resolve: " + indices.error().message;
+  auto checked = check_launch_devices(*indices, machine, "--gpu");
+  return checked ? "" : checked.error().message;
+}
+
+// h100_split(): GPU 0 whole, GPU 1 in MIG mode as 3g.40gb (2) and two 2g.20gb (3, 4).
+TEST(GpuListMig, ResolvesMigUuidsAndTheirPrefixes) {
+  auto machine = test::h100_split();
+  EXPECT_EQ(*resolve("MIG-b0000003-aaaa-bbbb-cccc-ddddeeeeffff", machine), std::vector<unsigned>({3}));
+  EXPECT_EQ(*resolve("mig-B0000004", machine), std::vector<unsigned>({4}));
+}
+
+TEST(GpuListMig, ResolvesTheLegacyFormByParentAndInstanceIds) {
+  auto machine = test::h100_split();
+  EXPECT_EQ(*resolve("MIG-GPU-a0000001-1111-2222-3333-444455556666/2/0", machine), std::vector<unsigned>({3}));
+  EXPECT_EQ(*resolve("MIG-GPU-a0000001/1/0", machine), std::vector<unsigned>({2}));
+}
+
+TEST(GpuListMig, NumbersNameWholeGpusOnly) {
+  auto machine = test::h100_split();
+  EXPECT_EQ(*resolve("1,0", machine), std::vector<unsigned>({1, 0}));
+  EXPECT_EQ(resolve("2", machine).error().message,
+            "--gpu 2: no such GPU (this machine has 2 GPUs; see with-gpu --status)");
+}
+
+TEST(GpuListMig, RejectsUnknownAndAmbiguousInstancesWordForWord) {
+  auto machine = test::h100_split();
+  EXPECT_EQ(resolve("MIG-ffff", machine).error().message,
+            "--gpu MIG-ffff: no such MIG instance (this machine has 3 MIG instances; see with-gpu --status)");
+  EXPECT_EQ(resolve("MIG-GPU-a0000001/9/0", machine).error().message,
+            "--gpu MIG-GPU-a0000001/9/0: no such MIG instance (this machine has 3 MIG instances; see with-gpu --status)");
+  EXPECT_EQ(resolve("MIG-b000000", machine).error().message, "--gpu MIG-b000000: matches more than one MIG instance");
+  EXPECT_EQ(resolve("MIG-ffff", machine_of({GpuBuilder(0)})).error().message,
+            "--gpu MIG-ffff: no such MIG instance (this machine has no MIG instances; see with-gpu --status)");
+  EXPECT_EQ(resolve("MIG-ffff", machine_of({})).error().message,
+            "--gpu MIG-ffff: no such MIG instance (this machine has no GPUs)");
+}
+
+TEST(GpuListMig, RejectsTheSameInstanceInBothForms) {
+  EXPECT_EQ(resolve("MIG-b0000003,MIG-GPU-a0000001/2/0", test::h100_split()).error().message,
+            "--gpu names GPU 1 MIG 2g.20gb #1 twice");
+}
+
+TEST(GpuListMig, ALaunchMayNotNameAGpuInMigMode) {
+  EXPECT_EQ(launch_error("1", test::h100_split()),
+            "--gpu: GPU 1 is in MIG mode, so CUDA uses its MIG instances, not the whole GPU; name one of them: "
+            "MIG-b0000002-aaaa-bbbb-cccc-ddddeeeeffff (3g.40gb), MIG-b0000003-aaaa-bbbb-cccc-ddddeeeeffff (2g.20gb), "
+            "MIG-b0000004-aaaa-bbbb-cccc-ddddeeeeffff (2g.20gb)");
+  auto empty = machine_of({test::split(GpuBuilder(0))});
+  EXPECT_EQ(launch_error("0", empty),
+            "--gpu: GPU 0 is in MIG mode, so CUDA uses its MIG instances, not the whole GPU, and it has none");
+}
+
+TEST(GpuListMig, ALaunchMayNameOneInstanceAloneOnly) {
+  auto machine = test::h100_split();
+  EXPECT_EQ(launch_error("MIG-b0000002", machine), "");
+  EXPECT_EQ(launch_error("0", machine), "");
+  EXPECT_EQ(launch_error("MIG-b0000002,MIG-b0000003", machine),
+            "--gpu names GPU 1 MIG 3g.40gb #0 and GPU 1 MIG 2g.20gb #1: a CUDA process uses one MIG instance and "
+            "no other device (never two instances); run one launch per instance");
+  EXPECT_EQ(launch_error("0,MIG-b0000002", machine),
+            "--gpu names GPU 1 MIG 3g.40gb #0 and GPU 0: a CUDA process uses one MIG instance and no other device "
+            "(never an instance and a GPU); run one launch per instance");
 }
 
 }  // namespace

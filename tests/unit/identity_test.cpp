@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/machine_builder.hpp"
+#include "support/mig_builder.hpp"
 
 namespace wg {
 namespace {
@@ -59,6 +60,27 @@ TEST(Identity, AutoPicksUuidsWhereSomeGpuCannotBeOpened) {
 TEST(Identity, AnExplicitFormatWins) {
   EXPECT_EQ(resolve_id_format(shuffled(), IdFormat::index, {std::nullopt, "FASTEST_FIRST"}, true), IdFormat::index);
   EXPECT_EQ(resolve_id_format(shuffled(), IdFormat::uuid, {}, false), IdFormat::uuid);
+}
+
+// h100_split(): GPU 0 whole, GPU 1 in MIG mode as 3g.40gb (2) and two 2g.20gb (3, 4).
+TEST(Identity, PciOrderListsGpusNotInstances) {
+  EXPECT_EQ(pci_order(test::h100_split()), std::vector<unsigned>({0, 1}));
+}
+
+// No position can name an instance, so even --id-format index writes its MIG- UUID.
+TEST(Identity, AnInstanceIsAlwaysItsMigUuidAndTheOrderIsLeftAlone) {
+  for (IdFormat format : {IdFormat::index, IdFormat::uuid}) {
+    auto env = cuda_environment(test::h100_split(), {3}, format);
+    EXPECT_EQ(env.visible_devices, "MIG-b0000003-aaaa-bbbb-cccc-ddddeeeeffff");
+    EXPECT_EQ(env.format, IdFormat::uuid);
+    EXPECT_FALSE(env.device_order);
+  }
+}
+
+TEST(Identity, AutoPicksUuidsWhereAGpuIsInMigMode) {
+  EXPECT_EQ(resolve_id_format(test::h100_split(), IdFormat::automatic, {}, false), IdFormat::uuid);
+  auto env = cuda_environment(test::h100_split(), {0}, IdFormat::index);
+  EXPECT_EQ(env.visible_devices, "0");
 }
 
 }  // namespace

@@ -320,5 +320,23 @@ TEST(Options, ShowConfigNamesTheDefaultLockDirectoryInForce) {
   EXPECT_NE(options->text.find("lock_dir       = /run/with-gpu   # built-in\n"), std::string::npos) << options->text;
 }
 
+TEST(Options, MigProfileIsAProfileNameInLowercase) {
+  auto options = parse({"--mig-profile", "3G.40GB", "python"});
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->selection.mig_profile, "3g.40gb");
+  auto compute = parse({"--mig-profile=1c.3g.40gb", "python"});
+  ASSERT_TRUE(compute);
+  EXPECT_EQ(compute->selection.mig_profile, "1c.3g.40gb");
+  EXPECT_FALSE(parse({"python"})->selection.mig_profile);
+  EXPECT_EQ(error_of({"--mig-profile", "3g", "python"}),
+            "--mig-profile: '3g' is not a MIG profile (e.g. 1g.10gb, 3g.40gb, 1c.3g.40gb)");
+}
+
+TEST(Options, MigProfileIsForALaunchNotForStatus) {
+  EXPECT_EQ(error_of({"--status", "--mig-profile", "3g.40gb"}),
+            "--mig-profile does not apply to --status, which shows every GPU (--gpu and --gpu-type pick rows); "
+            "to see what a launch would choose, use --dry-run");
+}
+
 }  // namespace
 }  // namespace wg

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "support/machine_builder.hpp"
+#include "support/mig_builder.hpp"
 
 namespace wg {
 namespace {
@@ -596,6 +597,155 @@ TEST(SelectorLocality, RequireRejectsGpusThatAreNotLocalOrWhoseCpusAreUnknown) {
   EXPECT_EQ(decision.verdicts[3].reasons[0].text, "0");
   EXPECT_EQ(decision.verdicts[5].reasons[0].filter, Filter::numa_unknown);
   EXPECT_TRUE(decision.verdicts[6].reasons.empty());
+}
+
+// MIG: h100_split() is GPU 0 whole, GPU 1 in MIG mode as 3g.40gb (2) and two 2g.20gb (3, 4).
+
+TEST(SelectorMig, AGpuInMigModeIsNeverACandidateAndCountsItsInstances) {
+  auto decision = select_gpus(test::h100_split(), {});
+  ASSERT_EQ(filters_of(decision, 1), std::vector<Filter>({Filter::mig_split}));
+  EXPECT_EQ(decision.verdicts[1].reasons[0].value, 3.0);
+}
+
+TEST(SelectorMig, AGpuInMigModeIsRejectedEvenWhenNamedWithGpu) {
+  SelectionOptions options;
+  options.manual = std::vector<unsigned>{1};
+  auto decision = select_gpus(test::h100_split(), options);
+  EXPECT_FALSE(decision.ok);
+  EXPECT_EQ(filters_of(decision, 1), std::vector<Filter>({Filter::mig_split}));
+}
+
+TEST(SelectorMig, ChoosesTheSmallestInstanceBeforeAnyWholeGpu) {
+  auto decision = select_gpus(test::h100_split(), {});
+  ASSERT_TRUE(decision.ok);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({3}));
+  EXPECT_EQ(decision.verdicts[0].verdict, Verdict::eligible);
+  EXPECT_EQ(decision.verdicts[2].verdict, Verdict::eligible);
+  EXPECT_EQ(decision.verdicts[4].verdict, Verdict::eligible);
+}
+
+TEST(SelectorMig, ChoosesTheSmallestInstanceThatFitsThenAWholeGpu) {
+  SelectionOptions options;
+  options.min_free_bytes = 30000 * test::MiB;
+  auto fits_3g = select_gpus(test::h100_split(), options);
+  EXPECT_EQ(fits_3g.chosen, std::vector<unsigned>({2}));
+  EXPECT_EQ(filters_of(fits_3g, 3), std::vector<Filter>({Filter::min_memory}));
+  options.min_free_bytes = 40500 * test::MiB;
+  EXPECT_EQ(select_gpus(test::h100_split(), options).chosen, std::vector<unsigned>({0}));
+}
+
+TEST(SelectorMig, SmallerInstancesRankFirstEvenWithLessFreeMemory) {
+  Machine machine = test::h100_split();
+  machine.gpus[3].memory_free_bytes = 4000 * test::MiB;
+  machine.gpus[4].memory_free_bytes = 4000 * test::MiB;
+  EXPECT_EQ(select_gpus(machine, {}).chosen, std::vector<unsigned>({3}));
+}
+
+TEST(SelectorMig, InstancesOfOneSizeGoToMoreFreeMemoryThenLowerIndex) {
+  Machine machine = test::h100_split();
+  machine.gpus[3].memory_free_bytes = 10000 * test::MiB;
+  machine.gpus[4].memory_free_bytes = 15000 * test::MiB;
+  EXPECT_EQ(select_gpus(machine, {}).chosen, std::vector<unsigned>({4}));
+  machine.gpus[4].memory_free_bytes = 10000 * test::MiB;
+  EXPECT_EQ(select_gpus(machine, {}).chosen, std::vector<unsigned>({3}));
+}
+
+TEST(SelectorMig, FewerSlicesBreakATieInTotalMemory) {
+  Gpu parent = test::split(GpuBuilder(0, 40960));
+  auto machine = machine_of({parent, test::instance(GpuBuilder(1, 10240), parent, 0, 2),
+                             test::instance(GpuBuilder(2, 10240), parent, 1, 1)});
+  EXPECT_EQ(select_gpus(machine, {}).chosen, std::vector<unsigned>({2}));
+}
+
+TEST(SelectorMig, AnIdleWholeGpuRanksBeforeBusyInstances) {
+  Machine machine = test::h100_split();
+  for (unsigned index : {2u, 3u, 4u}) machine.gpus[index].processes->push_back({4242, 0});
+  EXPECT_EQ(select_gpus(machine, {}).chosen, std::vector<unsigned>({0}));
+}
+
+TEST(SelectorMig, AClaimedInstanceLeavesItsSiblingsFree) {
+  Machine machine = test::h100_split();
+  machine.gpus[3].claims.push_back({4242, ClaimMode::exclusive, {}, {}});
+  auto decision = select_gpus(machine, {});
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({4}));
+  EXPECT_EQ(filters_of(decision, 3), std::vector<Filter>({Filter::claimed}));
+}
+
+TEST(SelectorMig, MigProfileKeepsOnlyInstancesOfThatProfile) {
+  SelectionOptions options;
+  options.mig_profile = "3g.40gb";
+  auto decision = select_gpus(test::h100_split(), options);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({2}));
+  ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::mig_profile}));
+  EXPECT_EQ(decision.verdicts[0].reasons[0].text, "");
+  EXPECT_EQ(filters_of(decision, 1), std::vector<Filter>({Filter::mig_split}));
+  ASSERT_EQ(filters_of(decision, 3), std::vector<Filter>({Filter::mig_profile}));
+  EXPECT_EQ(decision.verdicts[3].reasons[0].text, "2g.20gb");
+}
+
+TEST(SelectorMig, MigProfileRejectsEveryWholeGpuOfAMachineWithoutMig) {
+  SelectionOptions options;
+  options.mig_profile = "1g.10gb";
+  auto decision = select_gpus(machine_of({GpuBuilder(0), GpuBuilder(1)}), options);
+  EXPECT_FALSE(decision.ok);
+  EXPECT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::mig_profile}));
+  EXPECT_EQ(filters_of(decision, 1), std::vector<Filter>({Filter::mig_profile}));
+}
+
+TEST(SelectorMig, TwoDevicesNeededRejectEveryInstance) {
+  SelectionOptions options;
+  options.min_gpus = 2;
+  options.max_gpus = 2;
+  auto decision = select_gpus(test::h100_split(), options);
+  EXPECT_FALSE(decision.ok);
+  EXPECT_EQ(decision.eligible_count, 1u);
+  for (unsigned index : {2u, 3u, 4u}) {
+    EXPECT_EQ(filters_of(decision, index), std::vector<Filter>({Filter::mig_single})) << index;
+  }
+  EXPECT_EQ(decision.verdicts[0].verdict, Verdict::eligible);
+}
+
+TEST(SelectorMig, MoreDevicesAllowedButOneNeededTakesWholeGpusOnly) {
+  SelectionOptions options;
+  options.max_gpus = 4;
+  Gpu parent = test::split(GpuBuilder(2, 81920));
+  auto machine = machine_of({GpuBuilder(0), GpuBuilder(1), parent, test::instance(GpuBuilder(3, 20096), parent, 0, 2)});
+  EXPECT_EQ(select_gpus(machine, options).chosen, std::vector<unsigned>({0, 1}));
+}
+
+TEST(SelectorMig, MoreDevicesAllowedButOnlyInstancesPassTakesOneInstanceAlone) {
+  SelectionOptions options;
+  options.max_gpus = 4;
+  Machine machine = test::h100_split();
+  machine.gpus[0].claims.push_back({4242, ClaimMode::exclusive, {}, {}});
+  EXPECT_EQ(select_gpus(machine, options).chosen, std::vector<unsigned>({3}));
+}
+
+TEST(SelectorMig, NamedInstanceIsChosen) {
+  SelectionOptions options;
+  options.manual = std::vector<unsigned>{2};
+  auto decision = select_gpus(test::h100_split(), options);
+  ASSERT_TRUE(decision.ok);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({2}));
+}
+
+// NVML reports no utilization per instance: unknown, never zero.
+TEST(SelectorMig, MaxUtilRejectsInstancesWhoseUtilizationIsUnknown) {
+  SelectionOptions options;
+  options.max_util_percent = 50;
+  auto decision = select_gpus(test::h100_split(), options);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({0}));
+  EXPECT_EQ(filters_of(decision, 3), std::vector<Filter>({Filter::util_unknown}));
+}
+
+TEST(SelectorMig, WholeGpusRankAsBeforeOnAMachineWithoutMig) {
+  auto machine = machine_of({GpuBuilder(0).free_mib(10000), GpuBuilder(1).free_mib(30000), GpuBuilder(2).free_mib(20000)});
+  SelectionOptions options;
+  options.min_gpus = 3;
+  options.max_gpus = 3;
+  auto decision = select_gpus(machine, options);
+  EXPECT_EQ(decision.chosen, std::vector<unsigned>({1, 2, 0}));
+  for (const auto& verdict : decision.verdicts) EXPECT_TRUE(verdict.reasons.empty());
 }
 
 }  // namespace

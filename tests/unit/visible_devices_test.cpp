@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/machine_builder.hpp"
+#include "support/mig_builder.hpp"
 
 namespace wg {
 namespace {
@@ -75,12 +76,57 @@ TEST(Allocation, AcceptsFullAndUniquePrefixUuids) {
   EXPECT_TRUE((*allocation)->named_by_uuid);
 }
 
-TEST(Allocation, RejectsMigEntriesWordForWord) {
-  auto allocation = read_allocation(std::string("MIG-4f2c9a1e-0000"), shuffled());
+// h100_split(): GPU 0 whole, GPU 1 in MIG mode as 3g.40gb (2) and two 2g.20gb (3, 4).
+TEST(Allocation, AMigUuidIsThatInstance) {
+  auto allocation = read_allocation(std::string("MIG-b0000003-aaaa-bbbb-cccc-ddddeeeeffff"), test::h100_split());
+  ASSERT_TRUE(allocation) << allocation.error().message;
+  EXPECT_EQ((*allocation)->indices, std::vector<unsigned>({3}));
+  EXPECT_TRUE((*allocation)->named_by_uuid);
+}
+
+// Drivers before R470 name an instance MIG-GPU-<parent uuid>/<gpu instance>/<compute instance>.
+TEST(Allocation, TheLegacyMigFormIsThatInstance) {
+  auto allocation =
+      read_allocation(std::string("MIG-GPU-a0000001-1111-2222-3333-444455556666/3/0"), test::h100_split());
+  ASSERT_TRUE(allocation) << allocation.error().message;
+  EXPECT_EQ((*allocation)->indices, std::vector<unsigned>({4}));
+}
+
+TEST(Allocation, RejectsAnInstanceWithAnotherDeviceWordForWord) {
+  auto two = read_allocation(std::string("MIG-b0000002,MIG-b0000003"), test::h100_split());
+  ASSERT_FALSE(two);
+  EXPECT_EQ(two.error().kind, ErrorKind::usage);
+  EXPECT_EQ(two.error().message,
+            "CUDA_VISIBLE_DEVICES='MIG-b0000002,MIG-b0000003' names two MIG instances; CUDA uses only the first MIG "
+            "device of such a value, so set it to one MIG instance (or unset it to let with-gpu choose)");
+  auto mixed = read_allocation(std::string("0,MIG-GPU-a0000001/1/0"), test::h100_split());
+  ASSERT_FALSE(mixed);
+  EXPECT_EQ(mixed.error().message,
+            "CUDA_VISIBLE_DEVICES='0,MIG-GPU-a0000001/1/0' names a MIG instance and a GPU; CUDA uses only the first "
+            "MIG device of such a value, so set it to one MIG instance (or unset it to let with-gpu choose)");
+}
+
+TEST(Allocation, RejectsMigEntriesThatNameNoInstanceWordForWord) {
+  auto unknown = read_allocation(std::string("MIG-4f2c9a1e-0000"), test::h100_split());
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().message,
+            "CUDA_VISIBLE_DEVICES entry 'MIG-4f2c9a1e-0000' names no MIG instance on this machine "
+            "(see with-gpu --status)");
+  auto ambiguous = read_allocation(std::string("MIG-b"), test::h100_split());
+  ASSERT_FALSE(ambiguous);
+  EXPECT_EQ(ambiguous.error().message,
+            "CUDA_VISIBLE_DEVICES entry 'MIG-b' matches more than one MIG instance; give more of it");
+  auto none = read_allocation(std::string("MIG-4f2c9a1e-0000"), machine_of({}));
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message,
+            "CUDA_VISIBLE_DEVICES entry 'MIG-4f2c9a1e-0000' names no MIG instance (this machine has no GPUs)");
+}
+
+TEST(Allocation, PositionsCountGpusNotInstances) {
+  auto allocation = read_allocation(std::string("2"), test::h100_split());
   ASSERT_FALSE(allocation);
   EXPECT_EQ(allocation.error().message,
-            "CUDA_VISIBLE_DEVICES entry 'MIG-4f2c9a1e-0000' is a MIG device; with-gpu selects whole GPUs "
-            "(unset CUDA_VISIBLE_DEVICES or list whole GPUs)");
+            "CUDA_VISIBLE_DEVICES entry '2' names no GPU (this machine has 2 GPUs, positions 0-1 in PCI bus order)");
 }
 
 TEST(Allocation, RejectsEntriesThatNameNoGpu) {

@@ -4,6 +4,7 @@
 
 #include "output/format.hpp"
 #include "output/claims_json.hpp"
+#include "output/mig_json.hpp"
 
 namespace wg {
 namespace {
@@ -29,6 +30,8 @@ constexpr FilterInfo kFilters[] = {
     {Filter::gpu_type, "gpu_type", nullptr},       {Filter::numa, "numa", "node"},
     {Filter::numa_unknown, "numa_unknown", nullptr}, {Filter::lock_file, "lock_file", nullptr},
     {Filter::queued, "queued", "pid"},
+    {Filter::mig_split, "mig_split", "instances"},  {Filter::mig_single, "mig_single", "devices"},
+    {Filter::mig_profile, "mig_profile", nullptr},
 };
 
 // The reading's basis as the schema's "detail" words it; null when there is none.
@@ -64,7 +67,8 @@ json reason_json(const Gpu& gpu, const Reason& reason) {
                    reason.filter != Filter::memory_unknown &&
                    reason.filter != Filter::power_unknown && !((reason.filter == Filter::not_idle || reason.filter == Filter::numa) && reason.value < 0);
   bool has_limit = filter.unit && reason.filter != Filter::claimed && reason.filter != Filter::not_idle &&
-                   reason.filter != Filter::queued &&
+                   reason.filter != Filter::queued && reason.filter != Filter::mig_split &&
+                   reason.filter != Filter::mig_single &&
                    reason.filter != Filter::numa &&
                    !(reason.filter == Filter::power_unknown && reason.limit == 0);
   return {{"filter", filter.name},
@@ -119,7 +123,8 @@ json gpus_json(const Machine& machine, const Decision& decision) {
                     {"reasons", reasons},
                     {"readings", readings_json(gpu)},
                     {"numa_node", gpu.numa_node ? json(*gpu.numa_node) : json(nullptr)},
-                    {"local_cpus", gpu.local_cpus ? json(gpu.local_cpus->to_string()) : json(nullptr)}});
+                    {"local_cpus", gpu.local_cpus ? json(gpu.local_cpus->to_string()) : json(nullptr)},
+                    {"mig", mig_json(gpu)}});
   }
   return gpus;
 }

@@ -31,6 +31,18 @@ std::string weakest_link_note(const Machine& machine, const Decision& decision) 
   return fmt::format(" (linked by {}{})", link_label(*weakest), decision.chosen.size() > 2 ? " at worst" : "");
 }
 
+// "GPU 0,2" for whole GPUs; "GPU 0 MIG 3g.40gb #1" for an instance, which is chosen alone.
+std::string chosen_devices(const Machine& machine, const Decision& decision) {
+  std::vector<std::string> labels;
+  bool instances = false;
+  for (unsigned index : decision.chosen) {
+    labels.push_back(device_label(machine.gpus[index]));
+    instances = instances || machine.gpus[index].mig.has_value();
+  }
+  if (!instances) return "GPU " + join_numbers(decision.chosen, ",");
+  return fmt::format("{}", fmt::join(labels, ", "));
+}
+
 }  // namespace
 
 std::string no_gpu_headline(const Decision& decision) {
@@ -42,7 +54,7 @@ std::string rejection_lines(const Machine& machine, const Decision& decision) {
   for (const auto& verdict : decision.verdicts) {
     if (verdict.verdict != Verdict::rejected) continue;
     const Gpu& gpu = machine.gpus[verdict.index];
-    out += fmt::format("  GPU {}: {}\n", verdict.index, format_reasons(gpu, verdict.reasons));
+    out += fmt::format("  {}: {}\n", device_label(gpu), format_reasons(gpu, verdict.reasons));
   }
   return out;
 }
@@ -52,13 +64,13 @@ namespace {
 std::string verdict_text(const Gpu& gpu, const GpuVerdict& verdict) {
   switch (verdict.verdict) {
     case Verdict::chosen:
-      return fmt::format("  GPU {}: chosen ({}), tier: {}", gpu.index, free_memory_text(gpu),
+      return fmt::format("  {}: chosen ({}), tier: {}", device_label(gpu), free_memory_text(gpu),
                          tier_text(gpu, verdict.tier));
     case Verdict::eligible:
-      return fmt::format("  GPU {}: eligible, not needed ({}), tier: {}", gpu.index, free_memory_text(gpu),
+      return fmt::format("  {}: eligible, not needed ({}), tier: {}", device_label(gpu), free_memory_text(gpu),
                          tier_text(gpu, verdict.tier));
     case Verdict::rejected:
-      return fmt::format("  GPU {}: rejected: {}", gpu.index, format_reasons(gpu, verdict.reasons));
+      return fmt::format("  {}: rejected: {}", device_label(gpu), format_reasons(gpu, verdict.reasons));
   }
   return {};
 }
@@ -86,7 +98,7 @@ std::string render_dry_run(const Machine& machine, const Decision& decision, con
     out += "would not run: " + command_problem->message + "\n" + command_problem->details;
   } else if (decision.ok && env) {
     out += fmt::format("would run: {}\n", command.empty() ? "(no command)" : join_words(command));
-    out += fmt::format("on GPU {}{}\n", join_numbers(decision.chosen, ","), weakest_link_note(machine, decision));
+    out += fmt::format("on {}{}\n", chosen_devices(machine, decision), weakest_link_note(machine, decision));
     out += fmt::format("  CUDA_VISIBLE_DEVICES={}\n", env->visible_devices);
     if (env->device_order) out += fmt::format("  CUDA_DEVICE_ORDER={}\n", *env->device_order);
     if (binding) out += "  --bind: " + describe_binding(*binding) + "\n";
@@ -105,7 +117,7 @@ std::string selection_summary(const Machine& machine, const Decision& decision, 
   std::vector<std::string> gpus;
   for (unsigned index : decision.chosen) {
     const Gpu& gpu = machine.gpus[index];
-    gpus.push_back(fmt::format("GPU {} ({}, {})", index, gpu.name, free_memory_text(gpu)));
+    gpus.push_back(fmt::format("{} ({}, {})", device_label(gpu), gpu.name, free_memory_text(gpu)));
   }
   return fmt::format("using {}{}{}; CUDA_VISIBLE_DEVICES={}", fmt::join(gpus, ", "),
                      weakest_link_note(machine, decision), share.empty() ? "" : " (" + share + ")", env.visible_devices);

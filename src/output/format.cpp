@@ -95,6 +95,26 @@ const char* file_type_phrase(FileType type) {
 // The holder a claimed or shared reason names, as a phrase.
 std::string holder_of(const Gpu& gpu, const Reason& reason);
 
+// mig_split: value = the GPU's instance count.
+std::string mig_split_reason(const Reason& reason) {
+  auto count = static_cast<unsigned>(reason.value);
+  if (count == 0) return "in MIG mode with no instances: CUDA cannot use it whole";
+  return fmt::format("in MIG mode: its {} instance{} offered instead", count, count == 1 ? " is" : "s are");
+}
+
+// mig_single: value = the devices the launch asks for.
+std::string mig_single_reason(const Reason& reason) {
+  auto asked = static_cast<unsigned>(reason.value);
+  return fmt::format("a MIG instance: a CUDA process uses only one, and this launch asks for {}",
+                     asked > 1 ? fmt::format("{} devices", asked) : "more than one device");
+}
+
+// mig_profile: text = the --mig-profile asked for; the device's own profile is its own.
+std::string mig_profile_reason(const Gpu& gpu, const Reason& reason) {
+  if (!gpu.mig) return "a whole GPU, not a MIG instance of --mig-profile " + reason.text;
+  return fmt::format("profile {}, not --mig-profile {}", gpu.mig->profile, reason.text);
+}
+
 }  // namespace
 
 std::string describe_lock_problem(const LockProblem& problem) {
@@ -202,6 +222,9 @@ std::string format_reason(const Gpu& gpu, const Reason& reason) {
     case Filter::queued:
       return fmt::format("reserved for pid {} ({}), {} in line", reason.value, printable(reason.text),
                          ordinal(static_cast<unsigned>(reason.limit)));
+    case Filter::mig_split: return mig_split_reason(reason);
+    case Filter::mig_single: return mig_single_reason(reason);
+    case Filter::mig_profile: return mig_profile_reason(gpu, reason);
   }
   return "rejected";
 }
@@ -226,12 +249,12 @@ std::string format_reasons(const Gpu& gpu, const std::vector<Reason>& reasons) {
 std::string format_warning(const Gpu& gpu, const SelectionWarning& warning, const SelectionOptions& options) {
   switch (warning.kind) {
     case Warning::low_free_memory:
-      return fmt::format("GPU {} has only {}", gpu.index, free_memory_text(gpu));
+      return fmt::format("{} has only {}", device_label(gpu), free_memory_text(gpu));
     case Warning::not_idle:
-      return fmt::format("GPU {} is not idle ({})", gpu.index, busy_evidence(gpu));
+      return fmt::format("{} is not idle ({})", device_label(gpu), busy_evidence(gpu));
     case Warning::type_fallback:
-      return fmt::format("GPU {} ({}) does not match --gpu-type {}; using it because no matching GPU is free",
-                         gpu.index, gpu.name, options.gpu_type.value_or(""));
+      return fmt::format("{} ({}) does not match --gpu-type {}; using it because no matching GPU is free",
+                         device_label(gpu), gpu.name, options.gpu_type.value_or(""));
   }
   return {};
 }

@@ -8,6 +8,7 @@
 
 #include "output/claims_json.hpp"
 #include "output/format.hpp"
+#include "output/mig_json.hpp"
 
 namespace wg {
 namespace {
@@ -79,9 +80,9 @@ namespace {
 // This GPU's link to every other GPU; empty when topology was not read.
 json links_json(const Machine& machine, const Gpu& gpu) {
   json list = json::array();
-  if (machine.links.empty()) return list;
+  if (machine.links.empty() || gpu.mig) return list;
   for (const auto& other : machine.gpus) {
-    if (other.index == gpu.index) continue;
+    if (other.index == gpu.index || other.mig) continue;  // links join whole GPUs
     GpuLink link = link_between(machine, gpu.index, other.index);
     const char* pcie = link.pcie ? pcie_label(*link.pcie) : nullptr;
     list.push_back({{"gpu", other.index},
@@ -108,7 +109,8 @@ json decimals(const std::optional<double>& value, int places) {
   return value ? json(rounded(*value, places)) : json(nullptr);
 }
 
-json gpu_json(const Machine& machine, const Gpu& gpu, const std::optional<AllocationView>& allocation) {
+json gpu_json(const Machine& machine, const Gpu& gpu, const std::optional<AllocationView>& allocation,
+              json instances) {
   bool ok = gpu.usable();
   auto count = process_count(gpu);
   auto hidden = hidden_usage_bytes(gpu);
@@ -139,7 +141,33 @@ json gpu_json(const Machine& machine, const Gpu& gpu, const std::optional<Alloca
           {"lock_problem", lock_problem_json(gpu)},
           {"numa_node", nullable(gpu.numa_node)},
           {"local_cpus", gpu.local_cpus ? json(gpu.local_cpus->to_string()) : json(nullptr)},
-          {"links", links_json(machine, gpu)}};
+          {"links", links_json(machine, gpu)},
+          {"mig_mode", mig_mode_json(gpu)},
+          {"mig", mig_json(gpu)},
+          {"mig_instances", std::move(instances)}};
+}
+
+bool listed(const StatusContext& context, unsigned index) {
+  return !context.rows || std::find(context.rows->begin(), context.rows->end(), index) != context.rows->end();
+}
+
+// Whole GPUs, each with its MIG instances nested: an instance listed by --gpu brings its
+// parent along, which then holds only the instances listed; a listed parent holds all.
+json gpus_json(const Machine& machine, const StatusContext& context) {
+  json gpus = json::array();
+  for (const auto& gpu : machine.gpus) {
+    if (gpu.mig) continue;
+    bool whole = listed(context, gpu.index);
+    json instances = json::array();
+    for (const auto& instance : machine.gpus) {
+      if (!instance.mig || instance.mig->parent_index != gpu.index) continue;
+      if (whole || listed(context, instance.index)) {
+        instances.push_back(gpu_json(machine, instance, context.allocation, json::array()));
+      }
+    }
+    if (whole || !instances.empty()) gpus.push_back(gpu_json(machine, gpu, context.allocation, std::move(instances)));
+  }
+  return gpus;
 }
 
 // The wall clock in ns as ISO 8601 UTC, to the second.
@@ -174,11 +202,7 @@ json waiters_json(const std::vector<Ticket>& waiters, std::int64_t now_ns) {
 }  // namespace
 
 std::string render_status_json(const Machine& machine, const StatusContext& context) {
-  json gpus = json::array();
-  for (const auto& gpu : machine.gpus) {
-    if (context.rows && std::find(context.rows->begin(), context.rows->end(), gpu.index) == context.rows->end()) continue;
-    gpus.push_back(gpu_json(machine, gpu, context.allocation));
-  }
+  json gpus = gpus_json(machine, context);
   json cuda = machine.cuda_driver_version ? json(cuda_version_text(*machine.cuda_driver_version)) : json(nullptr);
   json out = {{"schema_version", kStatusSchemaVersion}, {"hostname", context.hostname},
               {"timestamp", context.timestamp}, {"driver_version", nullable(machine.driver_version)},

@@ -56,7 +56,11 @@ std::string readings_note(const ReadingKinds& kinds, const StatusSource& source)
 std::string header(const Machine& machine, const StatusSource& source, const ReadingKinds& kinds) {
   std::string line = source.hostname.empty() ? "" : source.hostname + " · ";
   if (!source.time_of_day.empty()) line += source.time_of_day + " · ";
-  line += fmt::format("{} GPU{}", machine.gpus.size(), machine.gpus.size() == 1 ? "" : "s");
+  auto instances = std::size_t(
+      std::count_if(machine.gpus.begin(), machine.gpus.end(), [](const Gpu& gpu) { return gpu.mig.has_value(); }));
+  std::size_t whole = machine.gpus.size() - instances;
+  line += fmt::format("{} GPU{}", whole, whole == 1 ? "" : "s");
+  if (instances > 0) line += fmt::format(" · {} MIG instance{}", instances, instances == 1 ? "" : "s");
   line += " · driver " + machine.driver_version.value_or("n/a");
   if (machine.cuda_driver_version) line += " · CUDA " + cuda_version_text(*machine.cuda_driver_version);
   line += readings_note(kinds, source);
@@ -93,6 +97,7 @@ std::string power_cell(const Gpu& gpu, bool mark) {
 std::string note(const Gpu& gpu) {
   if (!gpu.usable()) return {};
   if (gpu.impossible_memory) return describe_impossible_memory(*gpu.impossible_memory);
+  if (gpu.split_by_mig()) return {};  // its memory and processes are its instances'
   if (has_suspected_hidden_usage(gpu)) {
     return fmt::format("suspected hidden usage: {}", format_bytes(*hidden_usage_bytes(gpu)));
   }
@@ -117,10 +122,11 @@ std::string process_lines(const Gpu& gpu, std::size_t indent, std::size_t column
   return out;
 }
 
-Color state_color(const Gpu& gpu) {
+std::optional<Color> state_color(const Gpu& gpu) {
   if (!gpu.accessible()) return Color::dim;
   if (!gpu.usable()) return Color::red;
   if (!gpu.claims.empty()) return Color::magenta;
+  if (gpu.split_by_mig()) return std::nullopt;  // a heading for its instances, which have colours of their own
   return is_idle(gpu) ? Color::green : Color::yellow;
 }
 
@@ -137,6 +143,45 @@ Row row_of(const Gpu& gpu, bool mark_instant) {
   return {std::to_string(gpu.index), gpu.name, memory_cell(gpu), util_cell(gpu, mark_instant),
           or_na(gpu.temperature_c, "C"), power_cell(gpu, mark_instant), count ? std::to_string(*count) : "n/a", (gpu.numa_node ? std::to_string(*gpu.numa_node) : "n/a"),
           gpu.local_cpus ? gpu.local_cpus->to_string() : "n/a"};
+}
+
+// A MIG instance's row, under its parent's: the tree mark and what nvidia-smi's MIG section
+// shows (profile, GI, CI), its own memory and processes; utilization is not reported per
+// instance, and temperature and power are the parent's, on the parent's row.
+Row instance_row(const Gpu& gpu, bool last) {
+  const MigInstance& mig = *gpu.mig;
+  std::string name = fmt::format("{} MIG {} #{} (GI {} CI {})", last ? "└" : "├", mig.profile, mig.device,
+                                 mig.gpu_instance_id, mig.compute_instance_id);
+  if (!gpu.usable()) return {"", name, "", "", "", "", "", "", ""};
+  auto count = process_count(gpu);
+  return {"", name, memory_cell(gpu), "n/a", "", "", count ? std::to_string(*count) : "n/a", "", ""};
+}
+
+// A GPU in MIG mode: its utilization and processes are its instances', on their rows.
+Row split_row(const Gpu& gpu, bool mark_instant) {
+  Row row = row_of(gpu, mark_instant);
+  if (gpu.usable()) row[kUtil] = row[kProcs] = "";
+  return row;
+}
+
+// "MIG pending: enable after reset" when a change of MIG mode waits for a GPU reset.
+std::string mig_pending(const Gpu& gpu) {
+  if (!gpu.mig_modes || gpu.mig_modes->pending == gpu.mig_modes->current) return {};
+  return gpu.mig_modes->pending == MigMode::enabled ? "MIG pending: enable after reset"
+                                                    : "MIG pending: disable after reset";
+}
+
+// A GPU in MIG mode is not used whole: its state says how many instances it holds (each
+// has its row), then any claim on the GPU itself and a pending change of mode.
+std::string row_state(const Gpu& gpu, std::size_t instances) {
+  std::string state = gpu_state(gpu);
+  if (gpu.split_by_mig() && gpu.usable() && gpu.accessible()) {
+    std::string mig = instances == 0 ? "MIG: no instances"
+                                     : fmt::format("MIG: {} instance{}", instances, instances == 1 ? "" : "s");
+    state = gpu.claims.empty() ? mig : mig + " · " + state;
+  }
+  std::string pending = mig_pending(gpu);
+  return pending.empty() ? state : state + " · " + pending;
 }
 
 // Temperatures people watch for without a --max-temp: where GPUs start to slow down.
@@ -184,11 +229,13 @@ bool informative(const std::vector<Row>& rows, Column column) {
   return false;
 }
 
-// "NVIDIA GeForce RTX 3090" -> "RTX 3090", for narrow terminals.
+// "NVIDIA GeForce RTX 3090" -> "RTX 3090", "└ MIG 2g.20gb #2 (GI 6 CI 0)" -> "└ MIG 2g.20gb #2",
+// for narrow terminals.
 std::string short_name(std::string name) {
   for (const char* prefix : {"NVIDIA ", "GeForce "}) {
     if (name.rfind(prefix, 0) == 0) name.erase(0, std::strlen(prefix));
   }
+  if (auto ids = name.find(" (GI "); ids != std::string::npos) name.erase(ids);
   return name;
 }
 
@@ -247,14 +294,51 @@ std::string gpu_state(const Gpu& gpu) {
   return fmt::format("{}{}", exclusive ? "CLAIMED by " : "SHARED by ", fmt::join(holders, ", "));
 }
 
+namespace {
+
+bool listed(const StatusSource& source, unsigned index) {
+  return !source.rows || std::find(source.rows->begin(), source.rows->end(), index) != source.rows->end();
+}
+
+// A line of the table: a GPU, or a MIG instance under its parent.
+struct Shown {
+  const Gpu* gpu = nullptr;
+  std::size_t instances = 0;  // a GPU's MIG instances on the machine
+  bool last = false;          // an instance: the last shown of its parent's
+};
+
+// Whole GPUs in index order, each followed by its MIG instances. --gpu naming an instance
+// shows its parent's row too, as the context it is read in, with only the instances
+// named; naming the parent shows all of them.
+std::vector<Shown> shown_rows(const Machine& machine, const StatusSource& source) {
+  std::vector<Shown> shown;
+  for (const auto& gpu : machine.gpus) {
+    if (gpu.mig) continue;
+    std::vector<Shown> instances;
+    std::size_t count = 0;
+    for (const auto& instance : machine.gpus) {
+      if (!instance.mig || instance.mig->parent_index != gpu.index) continue;
+      ++count;
+      if (listed(source, gpu.index) || listed(source, instance.index)) instances.push_back({&instance, 0, false});
+    }
+    if (!listed(source, gpu.index) && instances.empty()) continue;
+    if (!instances.empty()) instances.back().last = true;
+    shown.push_back({&gpu, count, false});
+    shown.insert(shown.end(), instances.begin(), instances.end());
+  }
+  return shown;
+}
+
+}  // namespace
+
 std::string render_status_table(const Machine& machine, const StatusSource& source, const Style& style) {
   std::vector<Row> rows = {Row(std::begin(kTitles), std::end(kTitles))};
   ReadingKinds kinds = reading_kinds(machine);  // once: every row and the header depend on it
-  std::vector<const Gpu*> shown;
-  for (const auto& gpu : machine.gpus) {
-    if (source.rows && std::find(source.rows->begin(), source.rows->end(), gpu.index) == source.rows->end()) continue;
-    shown.push_back(&gpu);
-    rows.push_back(row_of(gpu, kinds.mixed()));
+  std::vector<Shown> shown = shown_rows(machine, source);
+  for (const Shown& each : shown) {
+    const Gpu& gpu = *each.gpu;
+    rows.push_back(gpu.mig ? instance_row(gpu, each.last)
+                           : gpu.split_by_mig() ? split_row(gpu, kinds.mixed()) : row_of(gpu, kinds.mixed()));
   }
   Layout layout = fit_layout(rows, source.columns);
   std::string out = header(machine, source, kinds);
@@ -264,8 +348,10 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
       if (!layout.shown[i]) continue;
       bool right = i == kIndex || (i >= kUtil && i <= kNuma);  // numbers right-aligned; names, memory, CPUs left
       std::string cell = rows[r][i];
-      if (r > 0 && source.thresholds && shown[r - 1]->usable()) {
-        if (auto color = reading_color(*shown[r - 1], Column(i), *source.thresholds)) cell = style.paint(cell, *color);
+      if (r > 0 && source.thresholds && shown[r - 1].gpu->usable() && !cell.empty()) {
+        if (auto color = reading_color(*shown[r - 1].gpu, Column(i), *source.thresholds)) {
+          cell = style.paint(cell, *color);
+        }
       }
       line += pad(cell, layout.widths[i], right ? Align::right : Align::left) + std::string(kColumnGap, ' ');
     }
@@ -273,15 +359,18 @@ std::string render_status_table(const Machine& machine, const StatusSource& sour
       out += style.paint(line + "STATE", Color::bold) + "\n";
       continue;
     }
-    const Gpu& gpu = *shown[r - 1];
+    const Gpu& gpu = *shown[r - 1].gpu;
     std::string extra = note(gpu);
     bool outside = source.allocation && std::find(source.allocation->gpus.begin(), source.allocation->gpus.end(),
                                                   gpu.index) == source.allocation->gpus.end();
-    std::string state = fit_columns((outside ? "OUTSIDE ALLOCATION · " : "") + gpu_state(gpu) +
+    std::string state = fit_columns((outside ? "OUTSIDE ALLOCATION · " : "") + row_state(gpu, shown[r - 1].instances) +
                                         (extra.empty() ? "" : "  (" + extra + ")"),
                                     source.columns > layout.width ? source.columns - layout.width : 0);
-    out += line + style.paint(state, state_color(gpu)) + "\n";
-    out += process_lines(gpu, layout.widths[kIndex] + kColumnGap, source.columns);
+    auto color = state_color(gpu);
+    out += line + (color ? style.paint(state, *color) : state) + "\n";
+    if (gpu.split_by_mig()) continue;  // its processes are listed under its instances
+    std::size_t indent = layout.widths[kIndex] + kColumnGap + (gpu.mig ? 2 : 0);  // under the instance's profile
+    out += process_lines(gpu, indent, source.columns);
   }
   if (kinds.mixed()) out += "* instantaneous: the driver keeps no samples to average for this GPU\n";
   out += render_waiters(source.waiters, source.now_ns);

@@ -1,5 +1,6 @@
 #pragma once
-// `with-gpu --status` as an aligned table, one row per GPU.
+// `with-gpu --status` as an aligned table, one row per GPU, a GPU's MIG instances in rows
+// under it.
 
 #include <optional>
 #include <string>

@@ -22,19 +22,24 @@ constexpr const char* kLegend = R"(
 }  // namespace
 
 std::string render_topology_matrix(const Machine& machine) {
+  // Links join whole GPUs: MIG instances share their parent's.
+  std::vector<const Gpu*> whole;
+  for (const auto& gpu : machine.gpus) {
+    if (!gpu.mig) whole.push_back(&gpu);
+  }
   std::vector<TableRow> rows;
   TableRow head = {""};
-  for (const auto& gpu : machine.gpus) head.push_back("GPU" + std::to_string(gpu.index));
+  for (const Gpu* gpu : whole) head.push_back("GPU" + std::to_string(gpu->index));
   head.push_back("CPU AFFINITY");
   head.push_back("NUMA");
   rows.push_back(head);
-  for (const auto& gpu : machine.gpus) {
-    TableRow row = {"GPU" + std::to_string(gpu.index)};
-    for (const auto& other : machine.gpus) {
-      row.push_back(other.index == gpu.index ? "X" : link_label(link_between(machine, gpu.index, other.index)));
+  for (const Gpu* gpu : whole) {
+    TableRow row = {"GPU" + std::to_string(gpu->index)};
+    for (const Gpu* other : whole) {
+      row.push_back(other == gpu ? "X" : link_label(link_between(machine, gpu->index, other->index)));
     }
-    row.push_back(gpu.local_cpus ? gpu.local_cpus->to_string() : "n/a");
-    row.push_back(gpu.numa_node ? std::to_string(*gpu.numa_node) : "n/a");
+    row.push_back(gpu->local_cpus ? gpu->local_cpus->to_string() : "n/a");
+    row.push_back(gpu->numa_node ? std::to_string(*gpu->numa_node) : "n/a");
     rows.push_back(row);
   }
   return format_table(rows) + kLegend;

@@ -20,19 +20,36 @@ std::string format_elapsed(std::chrono::milliseconds elapsed) {
   return fmt::format("{}h{:02}m", seconds / 3600, (seconds % 3600) / 60);
 }
 
+namespace {
+
+// Outside the allocation, out of this process's reach, or ruled out by MIG (a GPU split
+// into instances, an instance where several devices are needed, another profile):
+// waiting will not change that.
+bool lasting(Filter filter) {
+  return filter == Filter::not_allocated || filter == Filter::no_access || filter == Filter::mig_split ||
+         filter == Filter::mig_single || filter == Filter::mig_profile;
+}
+
+// "GPU1", compact as the line has always named GPUs; an instance by its device_label.
+std::string blocker_label(const Gpu& gpu) {
+  return gpu.mig ? device_label(gpu) : fmt::format("GPU{}", gpu.index);
+}
+
+}  // namespace
+
 std::string wait_blockers(const Machine& machine, const Decision& decision, const SelectionOptions& options) {
   std::vector<std::string> blockers;
   for (const auto& verdict : decision.verdicts) {
     if (verdict.verdict != Verdict::rejected) continue;
-    // Outside the allocation or out of this process's reach: waiting will not change that.
-    Filter first = verdict.reasons.front().filter;
-    if (first == Filter::not_allocated || first == Filter::no_access) continue;
+    if (std::any_of(verdict.reasons.begin(), verdict.reasons.end(), [](const Reason& r) { return lasting(r.filter); })) {
+      continue;
+    }
     if (options.manual && std::find(options.manual->begin(), options.manual->end(), verdict.index) ==
                               options.manual->end()) {
       continue;
     }
-    blockers.push_back(
-        fmt::format("GPU{} {}", verdict.index, format_reason(machine.gpus[verdict.index], verdict.reasons.front())));
+    const Gpu& gpu = machine.gpus[verdict.index];
+    blockers.push_back(fmt::format("{} {}", blocker_label(gpu), format_reason(gpu, verdict.reasons.front())));
   }
   if (blockers.empty()) return fmt::format("{} eligible", decision.eligible_count);
   return fmt::format("{}", fmt::join(blockers, " · "));

@@ -16,7 +16,8 @@ namespace wg {
 std::string format_elapsed(std::chrono::milliseconds elapsed);
 
 // What blocks the waiter, per GPU: "GPU0 claimed by pid 311 (alice, python train.py) ·
-// GPU1 3.1 GiB free < 8.0 GiB". GPUs outside the allocation or the --gpu list are left out.
+// GPU1 3.1 GiB free < 8.0 GiB"; an instance by its device_label ("GPU 0 MIG 3g.40gb #1").
+// GPUs outside the allocation or the --gpu list, and those MIG rules out, are left out.
 std::string wait_blockers(const Machine& machine, const Decision& decision, const SelectionOptions& options);
 
 // Where a waiter stands, for its waiting line: ", 2nd in line (GPU 0 reserved for you)";

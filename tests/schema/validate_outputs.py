@@ -65,11 +65,28 @@ def valid(name, text, schema):
         return None
 
 
-# --status --json on every shipped machine file.
+# --status --json and --dry-run --json on every shipped machine file; where a machine has
+# MIG instances, each nests under its GPU and is a candidate of its own.
 for name in sorted(os.listdir(os.path.join(root, "examples", "machines"))):
     with open(os.path.join(root, "examples", "machines", name)) as f:
         machine = json.load(f)
-    valid(f"status of {name}", run(["--status", "--json"], env_for(machine)).stdout, status_schema)
+    machine_env = env_for(machine)
+    status = valid(f"status of {name}", run(["--status", "--json"], machine_env).stdout, status_schema)
+    decision = valid(f"dry run on {name}", run(["--dry-run", "--json", "true"], machine_env).stdout, decision_schema)
+    if not status or not decision or not any(g["mig_instances"] for g in status["gpus"]):
+        continue
+    pairs = [(g, i) for g in status["gpus"] for i in g["mig_instances"]]
+    check(f"{name}: every MIG instance names the GPU it is nested in, which is in MIG mode",
+          all(i["mig"]["parent_uuid"] == g["uuid"] and i["mig"]["parent_index"] == g["index"]
+              and g["mig_mode"]["current"] == "enabled" for g, i in pairs), json.dumps([i["mig"] for _, i in pairs]))
+    verdicts = {g["uuid"]: g for g in decision["gpus"]}
+    check(f"{name}: every MIG instance has a verdict with its uuid and profile",
+          all(i["uuid"] in verdicts and verdicts[i["uuid"]]["mig"] == i["mig"] for _, i in pairs),
+          json.dumps(sorted(verdicts)))
+    check(f"{name}: a GPU in MIG mode is not offered whole",
+          all(any(r["filter"] == "mig_split" for r in verdicts.get(g["uuid"], {"reasons": []})["reasons"])
+              for g in status["gpus"] if g["usable"] and g["mig_mode"] and g["mig_mode"]["current"] == "enabled"),
+          json.dumps([verdicts.get(g["uuid"], {}).get("reasons") for g in status["gpus"]]))
 
 # Unsupported readings are null, a lost GPU is unusable with NVML's text, a refused
 # process list is null, a vanished process has null user and command.

@@ -2,8 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "core/text.hpp"
+#include "output/decision_json.hpp"
+#include "output/decision_report.hpp"
 #include "output/status_table.hpp"
 #include "support/machine_builder.hpp"
+#include "support/mig_machine.hpp"
 
 namespace wg {
 namespace {
@@ -74,6 +80,114 @@ TEST(NoAccessWords, SayWhoRefusesTheGpuInReasonsAndTheStatusTable) {
             "no access: /dev/nvidia3 refuses this process, as a device cgroup does outside this job's allocation");
   EXPECT_EQ(gpu_state(by_driver), "NO ACCESS: NVML refuses it to this process (NO_PERMISSION)");
   EXPECT_EQ(gpu_state(by_node), "NO ACCESS: /dev/nvidia3 refuses this process");
+}
+
+}  // namespace
+}  // namespace wg
+
+namespace wg {
+namespace {
+
+TEST(MigWords, ReasonsSayWhatMigRulesOut) {
+  Machine machine = test::h100_split();
+  const Gpu& split = machine.gpus[0];
+  const Gpu& whole = machine.gpus[1];
+  const Gpu& instance = machine.gpus[3];
+  EXPECT_EQ(format_reason(split, {Filter::mig_split, 3, 0, {}}), "in MIG mode: its 3 instances are offered instead");
+  EXPECT_EQ(format_reason(split, {Filter::mig_split, 1, 0, {}}), "in MIG mode: its 1 instance is offered instead");
+  EXPECT_EQ(format_reason(split, {Filter::mig_split, 0, 0, {}}),
+            "in MIG mode with no instances: CUDA cannot use it whole");
+  EXPECT_EQ(format_reason(instance, {Filter::mig_single, 2, 0, {}}),
+            "a MIG instance: a CUDA process uses only one, and this launch asks for 2 devices");
+  EXPECT_EQ(format_reason(instance, {Filter::mig_single, 0, 0, {}}),
+            "a MIG instance: a CUDA process uses only one, and this launch asks for more than one device");
+  EXPECT_EQ(format_reason(instance, {Filter::mig_profile, 0, 0, "3g.40gb"}), "profile 2g.20gb, not --mig-profile 3g.40gb");
+  EXPECT_EQ(format_reason(whole, {Filter::mig_profile, 0, 0, "3g.40gb"}),
+            "a whole GPU, not a MIG instance of --mig-profile 3g.40gb");
+}
+
+// A decision on test::h100_split(): the split GPU rejected, the 3g.40gb instance chosen.
+Decision instance_chosen() {
+  Decision decision;
+  decision.ok = true;
+  decision.needed = 1;
+  decision.eligible_count = 3;
+  decision.chosen = {2};
+  decision.verdicts = {{0, Verdict::rejected, {{Filter::mig_split, 3, 0, {}}}},
+                       {1, Verdict::eligible, {}, true, Tier::idle},
+                       {2, Verdict::chosen, {}, true, Tier::busy},
+                       {3, Verdict::rejected, {{Filter::claimed, 311, 0, {}}}},
+                       {4, Verdict::eligible, {}, true, Tier::idle}};
+  return decision;
+}
+
+TEST(MigWords, TheDryRunNamesInstancesByTheirGpuAndProfile) {
+  Machine machine = test::h100_split();
+  CudaEnvironment env;
+  env.visible_devices = machine.gpus[2].uuid;
+  std::string report = render_dry_run(machine, instance_chosen(), &env, {"python", "train.py"}, nullptr,
+                                      ClaimsPlace{}, nullptr);
+  EXPECT_EQ(report,
+            "would run: python train.py\n"
+            "on GPU 0 MIG 3g.40gb #0\n"
+            "  CUDA_VISIBLE_DEVICES=MIG-b0000002-aaaa-bbbb-cccc-000000000000\n"
+            "GPUs:\n"
+            "  GPU 0: rejected: in MIG mode: its 3 instances are offered instead [41C, 92 W now]\n"
+            "  GPU 1: eligible, not needed (79.6 GiB free), tier: idle [util 0% now, 35C, 70 W now]\n"
+            "  GPU 0 MIG 3g.40gb #0: chosen (19.2 GiB free), tier: busy (1 process, 20.0 GiB used) [41C, 92 W now]\n"
+            "  GPU 0 MIG 2g.20gb #1: rejected: claimed by pid 311 [41C, 92 W now]\n"
+            "  GPU 0 MIG 2g.20gb #2: eligible, not needed (19.6 GiB free), tier: idle [41C, 92 W now]\n");
+}
+
+TEST(MigWords, RejectionsSummaryAndWarningsNameInstances) {
+  Machine machine = test::h100_split();
+  Decision decision = instance_chosen();
+  EXPECT_EQ(rejection_lines(machine, decision),
+            "  GPU 0: in MIG mode: its 3 instances are offered instead\n"
+            "  GPU 0 MIG 2g.20gb #1: claimed by pid 311\n");
+  CudaEnvironment env;
+  env.visible_devices = machine.gpus[2].uuid;
+  EXPECT_EQ(selection_summary(machine, decision, env),
+            "using GPU 0 MIG 3g.40gb #0 (NVIDIA H100 80GB HBM3, 19.2 GiB free); "
+            "CUDA_VISIBLE_DEVICES=MIG-b0000002-aaaa-bbbb-cccc-000000000000");
+  EXPECT_EQ(format_warning(machine.gpus[2], {Warning::not_idle, 2}, SelectionOptions{}),
+            "GPU 0 MIG 3g.40gb #0 is not idle (1 process, 20.0 GiB used)");
+}
+
+TEST(MigWords, TheWaitingLineNamesInstancesAndLeavesOutWhatWaitingCannotChange) {
+  Machine machine = test::h100_split();
+  Decision decision;
+  decision.verdicts = {{0, Verdict::rejected, {{Filter::mig_split, 3, 0, {}}}},
+                       {1, Verdict::rejected, {{Filter::mig_profile, 0, 0, "2g.20gb"}}},
+                       {2, Verdict::rejected, {{Filter::mig_profile, 0, 0, "2g.20gb"}}},
+                       {3, Verdict::rejected, {{Filter::claimed, 311, 0, {}}}},
+                       {4, Verdict::rejected, {{Filter::claimed, 312, 0, {}}}}};
+  EXPECT_EQ(wait_blockers(machine, decision, SelectionOptions{}),
+            "GPU 0 MIG 2g.20gb #1 claimed by pid 311 · GPU 0 MIG 2g.20gb #2 claimed by pid 312");
+}
+
+TEST(MigWords, DecisionJsonNamesTheMigFiltersAndTheInstance) {
+  Machine machine = test::h100_split();
+  Decision decision = instance_chosen();
+  decision.verdicts[1] = {1, Verdict::rejected, {{Filter::mig_profile, 0, 0, "3g.40gb"}}};
+  decision.verdicts[4] = {4, Verdict::rejected, {{Filter::mig_single, 2, 0, {}}}};
+  auto json = nlohmann::json::parse(
+      render_decision_json(machine, decision, SelectionOptions{}, nullptr, {}, nullptr, ClaimsPlace{}, nullptr));
+  auto gpus = json["gpus"];
+  EXPECT_EQ(gpus[0]["reasons"][0],
+            nlohmann::json::parse(R"({"filter": "mig_split", "value": 3, "limit": null, "unit": "instances",
+              "detail": null, "message": "in MIG mode: its 3 instances are offered instead"})"));
+  EXPECT_EQ(gpus[1]["reasons"][0],
+            nlohmann::json::parse(R"({"filter": "mig_profile", "value": null, "limit": null, "unit": null,
+              "detail": "3g.40gb", "message": "a whole GPU, not a MIG instance of --mig-profile 3g.40gb"})"));
+  EXPECT_EQ(gpus[4]["reasons"][0],
+            nlohmann::json::parse(R"({"filter": "mig_single", "value": 2, "limit": null, "unit": "devices",
+              "detail": null, "message": "a MIG instance: a CUDA process uses only one, and this launch asks for 2 devices"})"));
+  EXPECT_EQ(gpus[4]["uuid"], "MIG-b0000004-aaaa-bbbb-cccc-000000000000");
+  EXPECT_EQ(gpus[4]["mig"]["parent_uuid"], "GPU-a0000000-1111-2222-3333-444455556666");
+  EXPECT_EQ(gpus[4]["mig"]["profile"], "2g.20gb");
+  EXPECT_EQ(gpus[1]["mig"], nullptr);
+  EXPECT_EQ(filter_name(Filter::mig_split), std::string("mig_split"));
 }
 
 }  // namespace

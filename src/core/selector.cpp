@@ -94,9 +94,12 @@ double instance_count(const Machine& machine, const Gpu& parent) {
 // mode, an instance where several devices are needed, another profile than --mig-profile.
 std::optional<Reason> mig_reason(const Machine& machine, const Gpu& gpu, const SelectionOptions& options) {
   if (gpu.split_by_mig()) return Reason{Filter::mig_split, instance_count(machine, gpu), 0, {}};
-  if (gpu.mig && needs_several(options)) return Reason{Filter::mig_single, 0, 0, {}};
+  if (gpu.mig && needs_several(options)) {
+    double asked = options.manual ? double(options.manual->size()) : double(options.min_gpus);
+    return Reason{Filter::mig_single, asked, 0, {}};
+  }
   if (options.mig_profile && (!gpu.mig || lowercase(gpu.mig->profile) != lowercase(*options.mig_profile))) {
-    return Reason{Filter::mig_profile, 0, 0, gpu.mig ? gpu.mig->profile : std::string()};
+    return Reason{Filter::mig_profile, 0, 0, *options.mig_profile};
   }
   return std::nullopt;
 }

@@ -87,9 +87,10 @@ enum class Filter {
   queued,            // kept for a launch that has waited longer: value = its pid, limit = its
                      // place in line, text = its user
   mig_split,         // a whole GPU in MIG mode: CUDA uses its instances; value = its instance count
-  mig_single,        // a MIG instance, and the launch asks for more than one device: a CUDA
-                     // process uses one instance, never two nor an instance and a GPU
-  mig_profile,       // --mig-profile and this is another profile (text = its profile) or a whole GPU
+  mig_single,        // a MIG instance, and the launch asks for more than one device (value = how
+                     // many): a CUDA process uses one instance, never two nor an instance and a GPU
+  mig_profile,       // --mig-profile (text = the profile asked for) and this is another profile
+                     // (Gpu::mig says which) or a whole GPU
 };
 
 // What a reason's reading was, where the filter needs saying: a utilization or power

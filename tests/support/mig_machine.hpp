@@ -37,7 +37,7 @@ inline Gpu as_instance(Gpu gpu, const Gpu& parent, unsigned device, unsigned gi,
 // An H100 split as 3g.40gb + 2 x 2g.20gb (GPU 0, instances at indices 2, 3, 4) and a
 // second H100 used whole (GPU 1). The 3g.40gb instance runs pid 4242; the first 2g.20gb
 // is claimed by pid 311.
-inline Machine h100_split() {
+inline Machine h100_split_in_use() {
   Gpu split = with_mig_mode(GpuBuilder(0, 81559).name("NVIDIA H100 80GB HBM3").used_mib(1024), MigMode::enabled,
                             MigMode::enabled);
   split.temperature_c = 41;

@@ -35,7 +35,9 @@ TEST(Flags, EveryNameIsUniqueAndEverySettingHasAKeyAValueAndASetter) {
   std::set<std::string> names;
   for (const auto& flag : all_flags()) {
     EXPECT_TRUE(names.insert(std::string(flag.name)).second) << flag.name;
-    if (flag.short_name) EXPECT_TRUE(names.insert(std::string{'-', flag.short_name}).second) << flag.name;
+    if (flag.short_name) {
+      EXPECT_TRUE(names.insert(std::string{'-', flag.short_name}).second) << flag.name;
+    }
     EXPECT_FALSE(flag.help.empty()) << flag.name;
     EXPECT_EQ(flag.takes == Takes::nothing, flag.value_name.empty()) << flag.name;
     EXPECT_TRUE(flag.key.empty() == !flag.apply && flag.key.empty() == flag.built_in.empty()) << flag.name;

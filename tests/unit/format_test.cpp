@@ -8,6 +8,7 @@
 #include "output/decision_json.hpp"
 #include "output/decision_report.hpp"
 #include "output/status_table.hpp"
+#include "output/wait_report.hpp"
 #include "support/machine_builder.hpp"
 #include "support/mig_machine.hpp"
 
@@ -89,7 +90,7 @@ namespace wg {
 namespace {
 
 TEST(MigWords, ReasonsSayWhatMigRulesOut) {
-  Machine machine = test::h100_split();
+  Machine machine = test::h100_split_in_use();
   const Gpu& split = machine.gpus[0];
   const Gpu& whole = machine.gpus[1];
   const Gpu& instance = machine.gpus[3];
@@ -106,7 +107,7 @@ TEST(MigWords, ReasonsSayWhatMigRulesOut) {
             "a whole GPU, not a MIG instance of --mig-profile 3g.40gb");
 }
 
-// A decision on test::h100_split(): the split GPU rejected, the 3g.40gb instance chosen.
+// A decision on test::h100_split_in_use(): the split GPU rejected, the 3g.40gb instance chosen.
 Decision instance_chosen() {
   Decision decision;
   decision.ok = true;
@@ -122,7 +123,7 @@ Decision instance_chosen() {
 }
 
 TEST(MigWords, TheDryRunNamesInstancesByTheirGpuAndProfile) {
-  Machine machine = test::h100_split();
+  Machine machine = test::h100_split_in_use();
   CudaEnvironment env;
   env.visible_devices = machine.gpus[2].uuid;
   std::string report = render_dry_run(machine, instance_chosen(), &env, {"python", "train.py"}, nullptr,
@@ -140,7 +141,7 @@ TEST(MigWords, TheDryRunNamesInstancesByTheirGpuAndProfile) {
 }
 
 TEST(MigWords, RejectionsSummaryAndWarningsNameInstances) {
-  Machine machine = test::h100_split();
+  Machine machine = test::h100_split_in_use();
   Decision decision = instance_chosen();
   EXPECT_EQ(rejection_lines(machine, decision),
             "  GPU 0: in MIG mode: its 3 instances are offered instead\n"
@@ -155,7 +156,7 @@ TEST(MigWords, RejectionsSummaryAndWarningsNameInstances) {
 }
 
 TEST(MigWords, TheWaitingLineNamesInstancesAndLeavesOutWhatWaitingCannotChange) {
-  Machine machine = test::h100_split();
+  Machine machine = test::h100_split_in_use();
   Decision decision;
   decision.verdicts = {{0, Verdict::rejected, {{Filter::mig_split, 3, 0, {}}}},
                        {1, Verdict::rejected, {{Filter::mig_profile, 0, 0, "2g.20gb"}}},
@@ -167,7 +168,7 @@ TEST(MigWords, TheWaitingLineNamesInstancesAndLeavesOutWhatWaitingCannotChange) 
 }
 
 TEST(MigWords, DecisionJsonNamesTheMigFiltersAndTheInstance) {
-  Machine machine = test::h100_split();
+  Machine machine = test::h100_split_in_use();
   Decision decision = instance_chosen();
   decision.verdicts[1] = {1, Verdict::rejected, {{Filter::mig_profile, 0, 0, "3g.40gb"}}};
   decision.verdicts[4] = {4, Verdict::rejected, {{Filter::mig_single, 2, 0, {}}}};

@@ -677,10 +677,10 @@ TEST(SelectorMig, MigProfileKeepsOnlyInstancesOfThatProfile) {
   auto decision = select_gpus(test::h100_split(), options);
   EXPECT_EQ(decision.chosen, std::vector<unsigned>({2}));
   ASSERT_EQ(filters_of(decision, 0), std::vector<Filter>({Filter::mig_profile}));
-  EXPECT_EQ(decision.verdicts[0].reasons[0].text, "");
+  EXPECT_EQ(decision.verdicts[0].reasons[0].text, "3g.40gb");
   EXPECT_EQ(filters_of(decision, 1), std::vector<Filter>({Filter::mig_split}));
   ASSERT_EQ(filters_of(decision, 3), std::vector<Filter>({Filter::mig_profile}));
-  EXPECT_EQ(decision.verdicts[3].reasons[0].text, "2g.20gb");
+  EXPECT_EQ(decision.verdicts[3].reasons[0].text, "3g.40gb");  // what was asked for; Gpu::mig has its own
 }
 
 TEST(SelectorMig, MigProfileRejectsEveryWholeGpuOfAMachineWithoutMig) {

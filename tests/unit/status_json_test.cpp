@@ -19,7 +19,7 @@ json status_of(const Machine& machine, std::optional<std::vector<unsigned>> rows
 }
 
 TEST(StatusJsonMig, AGpuInMigModeHoldsItsInstancesWithTheirParentAndProfile) {
-  json gpus = status_of(test::h100_split())["gpus"];
+  json gpus = status_of(test::h100_split_in_use())["gpus"];
   ASSERT_EQ(gpus.size(), 2u);
   EXPECT_EQ(gpus[0]["mig_mode"], json({{"current", "enabled"}, {"pending", "enabled"}}));
   EXPECT_EQ(gpus[0]["mig"], nullptr);
@@ -46,7 +46,7 @@ TEST(StatusJsonMig, AGpuInMigModeHoldsItsInstancesWithTheirParentAndProfile) {
 }
 
 TEST(StatusJsonMig, NamingAnInstanceListsItUnderItsGpuAlone) {
-  json gpus = status_of(test::h100_split(), std::vector<unsigned>{4})["gpus"];
+  json gpus = status_of(test::h100_split_in_use(), std::vector<unsigned>{4})["gpus"];
   ASSERT_EQ(gpus.size(), 1u);
   EXPECT_EQ(gpus[0]["index"], 0);
   ASSERT_EQ(gpus[0]["mig_instances"].size(), 1u);
@@ -54,7 +54,7 @@ TEST(StatusJsonMig, NamingAnInstanceListsItUnderItsGpuAlone) {
 }
 
 TEST(StatusJsonMig, LinksJoinWholeGpusOnly) {
-  Machine machine = test::h100_split();
+  Machine machine = test::h100_split_in_use();
   machine.links.assign(2, std::vector<GpuLink>(2));
   machine.links[0][1].nvlinks = machine.links[1][0].nvlinks = 18;
   json gpus = status_of(machine)["gpus"];

@@ -52,7 +52,7 @@ std::string table_of(const Machine& machine, StatusSource source = {"libnvidia-m
 std::string body(const std::string& table) { return table.substr(table.find('\n', table.find('\n') + 1) + 1); }
 
 TEST(StatusTableMig, InstancesNestUnderTheirGpuWithProfileMemoryProcessesAndClaims) {
-  EXPECT_EQ(body(table_of(test::h100_split())),
+  EXPECT_EQ(body(table_of(test::h100_split_in_use())),
             "GPU  NAME                          MEMORY USED / TOTAL      UTIL  TEMP       POWER  PROCS  STATE\n"
             "  0  NVIDIA H100 80GB HBM3         1024 / 81559 MiB (1%)           41C  92 / 700 W         MIG: 3 instances\n"
             "     ├ MIG 3g.40gb #0 (GI 1 CI 0)  20480 / 40192 MiB (51%)   n/a                        1  USED\n"
@@ -63,14 +63,14 @@ TEST(StatusTableMig, InstancesNestUnderTheirGpuWithProfileMemoryProcessesAndClai
 }
 
 TEST(StatusTableMig, TheHeaderCountsGpusAndInstancesApart) {
-  std::string table = table_of(test::h100_split());
+  std::string table = table_of(test::h100_split_in_use());
   EXPECT_EQ(table.substr(0, table.find(" · driver")), "2 GPUs · 3 MIG instances");
 }
 
 TEST(StatusTableMig, NamingAnInstanceShowsItUnderItsGpuAlone) {
   StatusSource source{"libnvidia-ml.so.1", false};
   source.rows = std::vector<unsigned>{3};
-  std::string rows = body(table_of(test::h100_split(), source));
+  std::string rows = body(table_of(test::h100_split_in_use(), source));
   EXPECT_EQ(rows,
             "GPU  NAME                          MEMORY USED / TOTAL    UTIL  TEMP       POWER  PROCS  STATE\n"
             "  0  NVIDIA H100 80GB HBM3         1024 / 81559 MiB (1%)         41C  92 / 700 W         MIG: 3 instances\n"
@@ -80,14 +80,14 @@ TEST(StatusTableMig, NamingAnInstanceShowsItUnderItsGpuAlone) {
 TEST(StatusTableMig, NamingTheGpuShowsAllItsInstances) {
   StatusSource source{"libnvidia-ml.so.1", false};
   source.rows = std::vector<unsigned>{0};
-  std::string rows = body(table_of(test::h100_split(), source));
+  std::string rows = body(table_of(test::h100_split_in_use(), source));
   EXPECT_NE(rows.find("├ MIG 3g.40gb #0"), std::string::npos) << rows;
   EXPECT_NE(rows.find("└ MIG 2g.20gb #2"), std::string::npos) << rows;
   EXPECT_EQ(rows.find("  1  NVIDIA"), std::string::npos) << rows;
 }
 
 TEST(StatusTableMig, APendingChangeOfModeIsSaid) {
-  Machine machine = test::h100_split();
+  Machine machine = test::h100_split_in_use();
   machine.gpus[0].mig_modes->pending = MigMode::disabled;
   machine.gpus[1].mig_modes->pending = MigMode::enabled;
   std::string rows = body(table_of(machine));
@@ -96,13 +96,13 @@ TEST(StatusTableMig, APendingChangeOfModeIsSaid) {
 }
 
 TEST(StatusTableMig, AGpuInMigModeWithoutInstancesSaysSo) {
-  Machine machine = test::h100_split();
+  Machine machine = test::h100_split_in_use();
   machine.gpus.resize(2);
   EXPECT_NE(table_of(machine).find("MIG: no instances\n"), std::string::npos);
 }
 
 TEST(StatusTableMig, InstancesAreColouredAsGpusAndTheirGpuIsAHeading) {
-  std::string table = table_of(test::h100_split(), {"libnvidia-ml.so.1", false}, Colors::on);
+  std::string table = table_of(test::h100_split_in_use(), {"libnvidia-ml.so.1", false}, Colors::on);
   EXPECT_NE(table.find("\033[33mUSED\033[0m"), std::string::npos) << table;
   EXPECT_NE(table.find("\033[35mCLAIMED by pid 311\033[0m"), std::string::npos) << table;
   EXPECT_NE(table.find("\033[32mIDLE\033[0m\n"), std::string::npos) << table;
@@ -114,7 +114,7 @@ TEST(StatusTableMig, AThresholdColoursAnInstancesMemoryAndNoEmptyCell) {
   limits.min_free_bytes = 30000 * test::MiB;
   StatusSource source{"libnvidia-ml.so.1", false};
   source.thresholds = &limits;
-  std::string table = table_of(test::h100_split(), source, Colors::on);
+  std::string table = table_of(test::h100_split_in_use(), source, Colors::on);
   EXPECT_NE(table.find("\033[31m0 / 20096 MiB (0%)\033[0m"), std::string::npos) << table;
   EXPECT_EQ(table.find("\033[31m\033[0m"), std::string::npos) << table;
 }
@@ -122,21 +122,21 @@ TEST(StatusTableMig, AThresholdColoursAnInstancesMemoryAndNoEmptyCell) {
 TEST(StatusTableMig, EveryLineFitsANarrowTerminal) {
   StatusSource source{"libnvidia-ml.so.1", false};
   source.columns = 60;
-  std::istringstream lines(table_of(test::h100_split(), source));
+  std::istringstream lines(table_of(test::h100_split_in_use(), source));
   for (std::string line; std::getline(lines, line);) EXPECT_LE(display_columns(line), 60u) << line;
 }
 
 TEST(StatusTableMig, NarrowTerminalsDropTheInstanceIdsWithTheModelPrefix) {
   StatusSource source{"libnvidia-ml.so.1", false};
   source.columns = 80;
-  std::string rows = body(table_of(test::h100_split(), source));
+  std::string rows = body(table_of(test::h100_split_in_use(), source));
   EXPECT_NE(rows.find("\n  0  H100 80GB HBM3    1024 / 81559 MiB (1%)          MIG: 3 instances\n"), std::string::npos)
       << rows;
   EXPECT_NE(rows.find("\n     └ MIG 2g.20gb #2  0 / 20096 MiB (0%)        n/a  IDLE\n"), std::string::npos) << rows;
 }
 
 TEST(StatusTableMig, TheTopologyMatrixJoinsWholeGpusOnly) {
-  Machine machine = test::h100_split();
+  Machine machine = test::h100_split_in_use();
   machine.links.assign(2, std::vector<GpuLink>(2));
   machine.links[0][1].nvlinks = machine.links[1][0].nvlinks = 18;
   std::string matrix = render_topology_matrix(machine);

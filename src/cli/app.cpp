@@ -236,8 +236,10 @@ class Flow {
       round.allocation_named_by_uuid = (*allocation)->named_by_uuid;
     }
     if (options_.all_gpus) {
-      auto count = static_cast<unsigned>(usable_gpus(round.machine, round.selection.allocation));
-      round.selection.min_gpus = round.selection.max_gpus = std::max(count, 1u);
+      // Every whole GPU; where there are only MIG instances, one of them (a process uses one).
+      auto whole = static_cast<unsigned>(whole_gpus(round.machine, round.selection.allocation));
+      round.selection.whole_gpus_only = whole > 0;
+      round.selection.min_gpus = round.selection.max_gpus = std::max(whole, 1u);
     }
     if (options_.gpu_list) {
       auto manual = resolve_gpu_list(*options_.gpu_list, round.machine);
@@ -318,6 +320,12 @@ class Flow {
     auto machine = quick_launch ? query_machine() : read_machine_and_holders();
     if (!machine) return machine.error();
     if (quick_launch) trace_.mark("query");
+    // A claim on a whole GPU covers its MIG instances, which the flock on an instance's
+    // own lock file does not see: on a machine with MIG, the holders are read first.
+    if (quick_launch && std::any_of(machine->gpus.begin(), machine->gpus.end(),
+                                    [](const Gpu& gpu) { return gpu.split_by_mig(); })) {
+      claims_->read_holders(*machine);
+    }
     Round round;
     round.machine = std::move(*machine);
     if (auto prepared = prepare_selection(round); !prepared) return prepared.error();

@@ -46,17 +46,11 @@ std::string share_of_job(std::size_t chosen, std::size_t allocated, const Given&
   return std::to_string(chosen) + " of " + gpus(allocated) + " of " + describe_job(*given.job);
 }
 
-std::size_t usable_gpus(const Machine& machine, const std::optional<std::vector<unsigned>>& allocation) {
-  auto count = [&](bool instances) {
-    return static_cast<std::size_t>(std::count_if(machine.gpus.begin(), machine.gpus.end(), [&](const Gpu& gpu) {
-      bool allowed = !allocation || std::find(allocation->begin(), allocation->end(), gpu.index) != allocation->end();
-      return allowed && gpu.usable() && gpu.accessible() && !gpu.split_by_mig() && gpu.mig.has_value() == instances;
-    }));
-  };
-  // A GPU in MIG mode is no device of its own, and instances never join other devices in
-  // one launch: every whole GPU where there are some, else every instance.
-  std::size_t whole = count(false);
-  return whole > 0 ? whole : count(true);
+std::size_t whole_gpus(const Machine& machine, const std::optional<std::vector<unsigned>>& allocation) {
+  return static_cast<std::size_t>(std::count_if(machine.gpus.begin(), machine.gpus.end(), [&](const Gpu& gpu) {
+    bool allowed = !allocation || std::find(allocation->begin(), allocation->end(), gpu.index) != allocation->end();
+    return allowed && gpu.usable() && gpu.accessible() && !gpu.split_by_mig() && !gpu.mig;
+  }));
 }
 
 std::optional<AllocationView> describe_allocation(const Given& given, const Machine& machine) {

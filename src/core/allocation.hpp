@@ -36,10 +36,10 @@ std::string too_few_headline(unsigned needed, std::size_t allocated, const Given
 // "1 of 2 GPUs of Slurm job 14", for the launch summary; empty outside Slurm.
 std::string share_of_job(std::size_t chosen, std::size_t allocated, const Given& given);
 
-// The GPUs --min-gpus all asks for: the usable ones this process may open, within
-// `allocation` when there is one. A GPU in MIG mode does not count; MIG instances count
-// only where no whole GPU does (a launch never mixes them).
-std::size_t usable_gpus(const Machine& machine, const std::optional<std::vector<unsigned>>& allocation);
+// The whole GPUs --min-gpus all asks for: the usable ones this process may open, within
+// `allocation` when there is one. Neither a GPU in MIG mode nor a MIG instance counts
+// (where there are only instances, all means one: a process uses one).
+std::size_t whole_gpus(const Machine& machine, const std::optional<std::vector<unsigned>>& allocation);
 
 // The allocation as --status shows it; empty when nothing was given.
 std::optional<AllocationView> describe_allocation(const Given& given, const Machine& machine);

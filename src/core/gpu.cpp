@@ -102,8 +102,8 @@ std::string link_label(const GpuLink& link) {
 
 std::string device_label(const Gpu& gpu) {
   if (!gpu.mig) return "GPU " + std::to_string(gpu.index);
-  return "GPU " + std::to_string(gpu.mig->parent_index) + " MIG " + gpu.mig->profile + " #" +
-         std::to_string(gpu.mig->device);
+  std::string profile = gpu.mig->profile.empty() ? "" : gpu.mig->profile + " ";
+  return "GPU " + std::to_string(gpu.mig->parent_index) + " MIG " + profile + "#" + std::to_string(gpu.mig->device);
 }
 
 std::string mig_profile_name(unsigned gpu_slices, unsigned compute_slices, std::uint64_t memory_mib) {

@@ -71,6 +71,8 @@ std::string instance_names(const Machine& machine, unsigned parent) {
   return join(names, ", ");
 }
 
+}  // namespace
+
 Result<Ok> check_not_split(const Gpu& gpu, const Machine& machine, std::string_view source) {
   if (!gpu.split_by_mig()) return Ok{};
   std::string head = std::string(source) + ": GPU " + std::to_string(gpu.index) +
@@ -78,6 +80,8 @@ Result<Ok> check_not_split(const Gpu& gpu, const Machine& machine, std::string_v
   if (mig_instances_of(machine, gpu.index).empty()) return usage_error(head + ", and it has none");
   return usage_error(head + "; name one of them: " + instance_names(machine, gpu.index));
 }
+
+namespace {
 
 Result<GpuRef> parse_entry(const std::string& text, std::string_view source) {
   GpuRef ref{text, parse_unsigned(text), false};

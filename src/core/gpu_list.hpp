@@ -41,6 +41,10 @@ std::size_t whole_gpu_count(const Machine& machine);
 // The MIG instances of the GPU with NVML index `parent`, in Machine::gpus order.
 std::vector<unsigned> mig_instances_of(const Machine& machine, unsigned parent);
 
+// A usage error when `gpu` is in MIG mode (CUDA uses its instances, not the GPU), naming
+// its instances; `source` starts the message ("--gpu", "CUDA_VISIBLE_DEVICES entry '0'").
+Result<Ok> check_not_split(const Gpu& gpu, const Machine& machine, std::string_view source);
+
 // Resolves `--gpu` entries to indices in Machine::gpus, keeping their order. Numbers are
 // NVML indices as nvidia-smi shows them (whole GPUs only); "MIG-..." entries name
 // instances; unknown entries are usage errors.

@@ -94,6 +94,7 @@ double instance_count(const Machine& machine, const Gpu& parent) {
 // mode, an instance where several devices are needed, another profile than --mig-profile.
 std::optional<Reason> mig_reason(const Machine& machine, const Gpu& gpu, const SelectionOptions& options) {
   if (gpu.split_by_mig()) return Reason{Filter::mig_split, instance_count(machine, gpu), 0, {}};
+  if (gpu.mig && options.whole_gpus_only) return Reason{Filter::mig_single, -1, 0, {}};
   if (gpu.mig && needs_several(options)) {
     double asked = options.manual ? double(options.manual->size()) : double(options.min_gpus);
     return Reason{Filter::mig_single, asked, 0, {}};
@@ -115,7 +116,15 @@ std::vector<Reason> reasons_against(const Machine& machine, const Gpu& gpu, cons
   if (auto mig = mig_reason(machine, gpu, options)) return {*mig};
   if (gpu.lock_problem) return {{Filter::lock_file, 0, 0, gpu.lock_problem->path}};
   std::vector<Reason> reasons;
-  if (const ClaimHolder* holder = blocking_holder(gpu, options.claim_mode)) reasons.push_back(claim_reason(gpu, *holder));
+  if (const ClaimHolder* holder = blocking_holder(gpu, options.claim_mode)) {
+    reasons.push_back(claim_reason(gpu, *holder));
+  } else if (const ClaimHolder* whole = gpu.mig ? blocking_holder(machine.gpus.at(gpu.mig->parent_index),
+                                                                   options.claim_mode)
+                                                 : nullptr) {
+    // A claim on the whole GPU (taken before its MIG mode changed, or by a with-gpu that
+    // knows no MIG) covers every instance of it.
+    reasons.push_back(claim_reason(machine.gpus.at(gpu.mig->parent_index), *whole));
+  }
   if (auto held = options.queued.find(gpu.index); held != options.queued.end()) {
     reasons.push_back({Filter::queued, double(held->second.pid), double(held->second.place), held->second.user});
   }

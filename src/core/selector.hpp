@@ -46,6 +46,7 @@ struct SelectionOptions {
   IdleRequirement idle = IdleRequirement::any;
   std::optional<std::string> gpu_type;
   std::optional<std::string> mig_profile;       // --mig-profile: only MIG instances of this profile
+  bool whole_gpus_only = false;                 // --min-gpus all where there are whole GPUs: no instance
   TypeFallback type_fallback = TypeFallback::allowed;
   ClaimMode claim_mode = ClaimMode::exclusive;  // --share asks for a shared claim
   TopologyUse topology = TopologyUse::prefer;
@@ -88,7 +89,8 @@ enum class Filter {
                      // place in line, text = its user
   mig_split,         // a whole GPU in MIG mode: CUDA uses its instances; value = its instance count
   mig_single,        // a MIG instance, and the launch asks for more than one device (value = how
-                     // many): a CUDA process uses one instance, never two nor an instance and a GPU
+                     // many; -1: --min-gpus all, which takes the whole GPUs): a CUDA process uses
+                     // one instance, never two nor an instance and a GPU
   mig_profile,       // --mig-profile (text = the profile asked for) and this is another profile
                      // (Gpu::mig says which) or a whole GPU
 };

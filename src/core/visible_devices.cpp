@@ -64,6 +64,9 @@ Result<std::optional<Allocation>> read_allocation(const std::optional<std::strin
   for (const auto& ref : *refs) {
     auto index = resolve_entry(ref, machine, by_pci);
     if (!index) return index.error();
+    // Waiting would never end: a GPU in MIG mode is never offered whole.
+    std::string quoted = std::string(kVar) + " entry '" + ref.text + "'";
+    if (auto split = check_not_split(machine.gpus[*index], machine, quoted); !split) return split.error();
     allocation.indices.push_back(*index);
     allocation.named_by_uuid = allocation.named_by_uuid || !ref.number;
   }

@@ -62,7 +62,7 @@ class GpuReader {
     }
     read_sensors(device, gpu);
     gpu.processes = read_processes(device);
-    gpu.mig_modes = read_mig_modes(device);
+    gpu.mig_modes = read_mig_modes(device, gpu);
     return gpu;
   }
 
@@ -89,10 +89,18 @@ class GpuReader {
   }
 
  private:
-  std::optional<MigModes> read_mig_modes(nvmlDevice_t device) {
+  std::optional<MigModes> read_mig_modes(nvmlDevice_t device, Gpu& gpu) {
     unsigned current = NVML_DEVICE_MIG_DISABLE;
     unsigned pending = NVML_DEVICE_MIG_DISABLE;
-    if (!api_.get_mig_mode || api_.get_mig_mode(device, &current, &pending) != NVML_SUCCESS) return std::nullopt;
+    if (!api_.get_mig_mode) return std::nullopt;
+    nvmlReturn_t code = api_.get_mig_mode(device, &current, &pending);
+    if (code == NVML_ERROR_NOT_SUPPORTED) return std::nullopt;
+    // Any other failure leaves unknown whether CUDA sees the GPU or its instances (one
+    // another job may hold): the GPU is not offered at all.
+    if (code != NVML_SUCCESS) {
+      gpu.error = "cannot read its MIG mode: " + nvml_.describe(code);
+      return std::nullopt;
+    }
     auto mode = [](unsigned value) { return value == NVML_DEVICE_MIG_ENABLE ? MigMode::enabled : MigMode::disabled; };
     return MigModes{mode(current), mode(pending)};
   }

@@ -104,6 +104,7 @@ std::string mig_split_reason(const Reason& reason) {
 
 // mig_single: value = the devices the launch asks for.
 std::string mig_single_reason(const Reason& reason) {
+  if (reason.value < 0) return "a MIG instance: --min-gpus all takes every whole GPU";
   auto asked = static_cast<unsigned>(reason.value);
   return fmt::format("a MIG instance: a CUDA process uses only one, and this launch asks for {}",
                      asked > 1 ? fmt::format("{} devices", asked) : "more than one device");

@@ -153,6 +153,47 @@ TEST_F(Mig, DryRunExplainsEveryInstanceAndTheSplitGpu) {
   EXPECT_EQ(json_result["gpus"][0]["reasons"][0]["filter"], "mig_split");
 }
 
+// A claim on the whole GPU, taken before its MIG mode changed, covers its instances.
+TEST_F(Mig, AClaimOnTheWholeGpuKeepsItsInstances) {
+  machine["gpus"][0]["mig"]["mode"] = "disabled";
+  write_machine(machine);
+  std::string go = temp / "go";
+  auto whole = start({"--gpu", "0", "--", "sh", "-c", "touch " + temp / "held" + "; " + shell_wait_for(go)}, "whole");
+  ASSERT_TRUE(appears(temp / "held"));
+  machine["gpus"][0]["mig"]["mode"] = "enabled";
+  write_machine(machine);
+  auto result = with_gpu({"--mig-profile", "3g.40gb", "true"});
+  EXPECT_EQ(result.exit_code, 4) << result.err;
+  EXPECT_TRUE(contains(result.err, "GPU 0 MIG 3g.40gb #0: claimed by pid " + std::to_string(whole->pid()))) << result.err;
+  go_ahead(go);
+  EXPECT_EQ(whole->wait(), 0);
+}
+
+// Unknown whether CUDA sees the GPU or its instances: it is offered neither way.
+TEST_F(Mig, AGpuWhoseMigModeCannotBeReadIsNotOffered) {
+  machine["gpus"][0]["errors"] = {{"nvmlDeviceGetMigMode", "UNKNOWN"}};
+  write_machine(machine);
+  EXPECT_EQ(probe({}), machine["gpus"][1]["uuid"].get<std::string>() + "|unset");
+  auto status = with_gpu({"--status"}, {{"COLUMNS", "200"}});
+  EXPECT_TRUE(contains(status.out, "UNUSABLE: cannot read its MIG mode")) << status.out;
+}
+
+// --min-gpus all takes every whole GPU; where there are only instances, one of them.
+TEST_F(Mig, AllMeansTheWholeGpusOrOneInstance) {
+  EXPECT_EQ(probe({"--min-gpus", "all"}), machine["gpus"][1]["uuid"].get<std::string>() + "|unset");
+  use("a100-mig-gap.json");
+  EXPECT_EQ(probe({"--min-gpus", "all"}), instance(0, 2) + "|unset");
+}
+
+// CUDA would use the GPU's instances, and waiting for the GPU whole would never end.
+TEST_F(Mig, AnInheritedValueNamingAGpuInMigModeIsAUsageError) {
+  auto result = with_gpu({"--wait", "true"}, {{"CUDA_VISIBLE_DEVICES", machine["gpus"][0]["uuid"]}});
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_TRUE(contains(result.err, "is in MIG mode, so CUDA uses its MIG instances, not the whole GPU; name one of "
+                                   "them"))
+      << result.err;
+}
+
 // Instance slots 0 and 3: the empty slots in between are gaps, not the end.
 TEST_F(Mig, AGapInInstanceIndicesIsNotTheEnd) {
   use("a100-mig-gap.json");

@@ -48,8 +48,8 @@ TEST(Allocation, AllCountsTheUsableGpusThisProcessMayOpenWithinTheAllocation) {
   Machine machine = test::machine_of({GpuBuilder(0), GpuBuilder(1), GpuBuilder(2), GpuBuilder(3)});
   machine.gpus[1].error = "GPU is lost";
   machine.gpus[2].access = DeviceAccess::denied_by_device_node;
-  EXPECT_EQ(usable_gpus(machine, std::nullopt), 2u);
-  EXPECT_EQ(usable_gpus(machine, std::vector<unsigned>{0, 1}), 1u);
+  EXPECT_EQ(whole_gpus(machine, std::nullopt), 2u);
+  EXPECT_EQ(whole_gpus(machine, std::vector<unsigned>{0, 1}), 1u);
 }
 
 TEST(Allocation, StatusDescribesWhatWasGiven) {
@@ -69,12 +69,12 @@ TEST(Allocation, StatusDescribesWhatWasGiven) {
 }
 
 // h100_split(): GPU 0 whole, GPU 1 in MIG mode as 3g.40gb (2) and two 2g.20gb (3, 4).
-TEST(Allocation, AllCountsWholeGpusWhereThereAreSomeElseInstances) {
+TEST(Allocation, AllCountsWholeGpusOnly) {
   Machine machine = test::h100_split();
-  EXPECT_EQ(usable_gpus(machine, std::nullopt), 1u);
-  EXPECT_EQ(usable_gpus(machine, std::vector<unsigned>{3}), 1u);
+  EXPECT_EQ(whole_gpus(machine, std::nullopt), 1u);
+  EXPECT_EQ(whole_gpus(machine, std::vector<unsigned>{3}), 0u);
   machine.gpus[0].error = "GPU is lost";
-  EXPECT_EQ(usable_gpus(machine, std::nullopt), 3u);
+  EXPECT_EQ(whole_gpus(machine, std::nullopt), 0u);
 }
 
 TEST(Allocation, StatusNamesAnInheritedInstanceByItsLabel) {

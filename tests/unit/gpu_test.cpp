@@ -63,3 +63,28 @@ TEST(GpuMemory, HiddenUsageSaturatesInsteadOfWrappingAround) {
 
 }  // namespace
 }  // namespace wg
+
+namespace wg {
+namespace {
+
+TEST(DeviceLabel, NamesAnInstanceByItsGpuProfileAndPlace) {
+  Gpu whole;
+  whole.index = 3;
+  EXPECT_EQ(device_label(whole), "GPU 3");
+  Gpu instance;
+  instance.index = 4;
+  instance.mig = MigInstance{0, "GPU-x", 1, 3, 0, 2, 2, "2g.20gb", 1};
+  EXPECT_EQ(device_label(instance), "GPU 0 MIG 2g.20gb #1");
+  instance.mig->profile.clear();  // the driver refused its attributes
+  EXPECT_EQ(device_label(instance), "GPU 0 MIG #1");
+}
+
+TEST(MigProfileName, RoundsMemoryUpAndNamesASmallerComputeInstance) {
+  EXPECT_EQ(mig_profile_name(3, 3, 40192), "3g.40gb");
+  EXPECT_EQ(mig_profile_name(1, 1, 4864), "1g.5gb");
+  EXPECT_EQ(mig_profile_name(3, 1, 19968), "1c.3g.20gb");
+  EXPECT_EQ(mig_profile_name(2, 0, 19968), "2g.20gb");
+}
+
+}  // namespace
+}  // namespace wg

@@ -194,6 +194,17 @@ TEST_F(Mig, AnInheritedValueNamingAGpuInMigModeIsAUsageError) {
       << result.err;
 }
 
+// No release can give a launch of two devices an instance, nor another profile: --wait
+// fails at once instead of waiting forever.
+TEST_F(Mig, WaitingForWhatMigRulesOutFailsAtOnce) {
+  use("a100-mig-gap.json");
+  auto several = with_gpu({"--wait", "--timeout", "60", "--min-gpus", "2", "true"});
+  EXPECT_EQ(several.exit_code, 4) << several.err;
+  EXPECT_TRUE(contains(several.err, "run one launch per worker")) << several.err;
+  auto profile = with_gpu({"--wait", "--timeout", "60", "--mig-profile", "7g.80gb", "true"});
+  EXPECT_EQ(profile.exit_code, 4) << profile.err;
+}
+
 // Instance slots 0 and 3: the empty slots in between are gaps, not the end.
 TEST_F(Mig, AGapInInstanceIndicesIsNotTheEnd) {
   use("a100-mig-gap.json");

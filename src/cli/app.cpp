@@ -570,7 +570,7 @@ class Flow {
         watch_.reset();  // restores the signal mask before exec
         return launch(*round);
       }
-      if (!options_.wait || !mig_could_serve(*round)) {
+      if (!options_.wait || !mig_leaves_enough(round->decision)) {
         reporter.finish();
         return report(no_gpu_error(*round, ErrorKind::no_suitable_gpu, "", given()), err_);
       }
@@ -579,20 +579,6 @@ class Flow {
       }
       last = std::move(*round);
     }
-  }
-
-  // False when MIG rules alone leave too few devices: a GPU in MIG mode, an instance for a
-  // launch of several devices, another profile. No release changes those, so --wait
-  // would wait forever; the launch fails at once, saying why.
-  bool mig_could_serve(const Round& round) const {
-    auto permanent = [](const GpuVerdict& verdict) {
-      return !verdict.reasons.empty() && std::all_of(verdict.reasons.begin(), verdict.reasons.end(), [](const Reason& r) {
-        return r.filter == Filter::mig_split || r.filter == Filter::mig_single || r.filter == Filter::mig_profile;
-      });
-    };
-    auto possible = std::count_if(round.decision.verdicts.begin(), round.decision.verdicts.end(),
-                                  [&](const GpuVerdict& verdict) { return !permanent(verdict); });
-    return static_cast<unsigned>(possible) >= round.decision.needed;
   }
 
   // The timeout's message: what the latest round rejected, and `note` before the hint.

@@ -63,11 +63,14 @@ Error unknown_option(const std::string& given) {
 }
 
 // The letters of the short flags; none takes a value.
-std::string short_flags() {
-  std::string letters;
-  for (const auto& flag : all_flags()) {
-    if (flag.short_name) letters += flag.short_name;
-  }
+const std::string& short_flags() {
+  static const std::string letters = [] {
+    std::string found;
+    for (const auto& flag : all_flags()) {
+      if (flag.short_name) found += flag.short_name;
+    }
+    return found;
+  }();
   return letters;
 }
 

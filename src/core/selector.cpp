@@ -304,4 +304,16 @@ Decision select_gpus(const Machine& machine, const SelectionOptions& options) {
   return decision;
 }
 
+bool ruled_out_by_mig(Filter filter) {
+  return filter == Filter::mig_split || filter == Filter::mig_single || filter == Filter::mig_profile;
+}
+
+bool mig_leaves_enough(const Decision& decision) {
+  auto possible = std::count_if(decision.verdicts.begin(), decision.verdicts.end(), [](const GpuVerdict& verdict) {
+    return verdict.reasons.empty() || !std::all_of(verdict.reasons.begin(), verdict.reasons.end(),
+                                                   [](const Reason& reason) { return ruled_out_by_mig(reason.filter); });
+  });
+  return static_cast<unsigned>(possible) >= decision.needed;
+}
+
 }  // namespace wg

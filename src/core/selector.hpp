@@ -164,6 +164,14 @@ struct Decision {
 // eligible.
 Decision select_gpus(const Machine& machine, const SelectionOptions& options);
 
+// A GPU in MIG mode, an instance for a launch of several devices, another profile: no
+// released claim changes these, so waiting will not either.
+bool ruled_out_by_mig(Filter filter);
+
+// True when the devices that MIG rules alone do not rule out are enough for `decision`:
+// false means --wait would wait forever.
+bool mig_leaves_enough(const Decision& decision);
+
 // True when another launch's claim is among the reasons a GPU was rejected.
 bool held_by_claim(const GpuVerdict& verdict);
 

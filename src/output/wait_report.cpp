@@ -26,8 +26,7 @@ namespace {
 // into instances, an instance where several devices are needed, another profile):
 // waiting will not change that.
 bool lasting(Filter filter) {
-  return filter == Filter::not_allocated || filter == Filter::no_access || filter == Filter::mig_split ||
-         filter == Filter::mig_single || filter == Filter::mig_profile;
+  return filter == Filter::not_allocated || filter == Filter::no_access || ruled_out_by_mig(filter);
 }
 
 // "GPU1", compact as the line has always named GPUs; an instance by its device_label.

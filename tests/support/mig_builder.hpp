@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "core/gpu.hpp"
 #include "support/machine_builder.hpp"
@@ -17,13 +18,9 @@ inline Gpu split(GpuBuilder builder) {
   return gpu;
 }
 
-// `builder` (its index, memory and processes) made into instance `device` of `parent`,
-// with `slices` GPU slices: a MIG- UUID, no utilization, the parent's temperature and
-// power. GPU instance ids count from 1 in slot order; compute instance 0.
-inline Gpu instance(GpuBuilder builder, const Gpu& parent, unsigned device, unsigned slices) {
-  Gpu gpu = builder;
-  char uuid[64];
-  std::snprintf(uuid, sizeof uuid, "MIG-%08x-aaaa-bbbb-cccc-ddddeeeeffff", 0xb0000000u + gpu.index);
+// `gpu` (its memory and processes) as the MIG instance `mig` named `uuid`, as the NVML
+// adapter reports one: its parent's name, bus and sensors, no utilization.
+inline Gpu make_instance(Gpu gpu, const Gpu& parent, MigInstance mig, const std::string& uuid) {
   gpu.uuid = uuid;
   gpu.name = parent.name;
   gpu.pci_bus_id = parent.pci_bus_id;
@@ -32,18 +29,20 @@ inline Gpu instance(GpuBuilder builder, const Gpu& parent, unsigned device, unsi
   gpu.temperature_c = parent.temperature_c;
   gpu.power_w = parent.power_w;
   gpu.power_limit_w = parent.power_limit_w;
-  MigInstance mig;
-  mig.parent_index = parent.index;
-  mig.parent_uuid = parent.uuid;
-  mig.slot = device;
-  mig.gpu_instance_id = device + 1;
-  mig.compute_instance_id = 0;
-  mig.gpu_slices = slices;
-  mig.compute_slices = slices;
-  mig.profile = mig_profile_name(slices, slices, *gpu.memory_total_bytes / MiB);
-  mig.device = device;
-  gpu.mig = mig;
+  gpu.mig = std::move(mig);
   return gpu;
+}
+
+// `builder` (its index, memory and processes) made into instance `device` of `parent`,
+// with `slices` GPU slices. GPU instance ids count from 1 in slot order; compute instance 0.
+inline Gpu instance(GpuBuilder builder, const Gpu& parent, unsigned device, unsigned slices) {
+  Gpu gpu = builder;
+  char uuid[64];
+  std::snprintf(uuid, sizeof uuid, "MIG-%08x-aaaa-bbbb-cccc-ddddeeeeffff", 0xb0000000u + gpu.index);
+  std::string profile = mig_profile_name(slices, slices, *gpu.memory_total_bytes / MiB);
+  return make_instance(gpu, parent, MigInstance{parent.index, parent.uuid, device, device + 1, 0, slices, slices, profile,
+                                                device},
+                       uuid);
 }
 
 // GPU 0 a whole A100; GPU 1 an H100 in MIG mode as 3g.40gb (index 2) and two 2g.20gb

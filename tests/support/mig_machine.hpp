@@ -7,6 +7,7 @@
 
 #include "core/gpu.hpp"
 #include "support/machine_builder.hpp"
+#include "support/mig_builder.hpp"
 
 namespace wg::test {
 
@@ -17,21 +18,13 @@ inline Gpu with_mig_mode(Gpu gpu, MigMode current, MigMode pending) {
 }
 
 // `gpu` (its memory and processes) as the `device`th MIG instance of `parent`, at `index`
-// in Machine::gpus: a MIG- UUID, no utilization, the parent's temperature and power.
+// in Machine::gpus.
 inline Gpu as_instance(Gpu gpu, const Gpu& parent, unsigned device, unsigned gi, unsigned ci, unsigned slices,
                        const std::string& profile) {
   char uuid[64];
   std::snprintf(uuid, sizeof uuid, "MIG-%08x-aaaa-bbbb-cccc-%012x", 0xb0000000u + gpu.index, parent.index);
-  gpu.uuid = uuid;
-  gpu.name = parent.name;
-  gpu.pci_bus_id = parent.pci_bus_id;
-  gpu.utilization_percent.reset();
-  gpu.utilization_avg_percent.reset();
-  gpu.temperature_c = parent.temperature_c;
-  gpu.power_w = parent.power_w;
-  gpu.power_limit_w = parent.power_limit_w;
-  gpu.mig = MigInstance{parent.index, parent.uuid, device, gi, ci, slices, slices, profile, device};
-  return gpu;
+  return make_instance(gpu, parent, MigInstance{parent.index, parent.uuid, device, gi, ci, slices, slices, profile, device},
+                       uuid);
 }
 
 // An H100 split as 3g.40gb + 2 x 2g.20gb (GPU 0, instances at indices 2, 3, 4) and a

@@ -599,6 +599,22 @@ TEST(SelectorLocality, RequireRejectsGpusThatAreNotLocalOrWhoseCpusAreUnknown) {
   EXPECT_TRUE(decision.verdicts[6].reasons.empty());
 }
 
+// Only GPU 0 is left once MIG rules are applied to a launch of two devices, or of a
+// profile that is not here; claims and readings can change, MIG rules cannot.
+TEST(SelectorMig, MigLeavesEnoughCountsWhatOnlyMigRulesOut) {
+  SelectionOptions options;
+  EXPECT_TRUE(mig_leaves_enough(select_gpus(test::h100_split(), options)));
+  options.min_gpus = options.max_gpus = 2;
+  EXPECT_FALSE(mig_leaves_enough(select_gpus(test::h100_split(), options)));
+  Machine machine = test::h100_split();
+  machine.gpus[0].claims.push_back({4242});
+  options.min_gpus = options.max_gpus = 1;
+  options.mig_profile = "3g.40gb";
+  EXPECT_TRUE(mig_leaves_enough(select_gpus(machine, options)));
+  options.mig_profile = "7g.80gb";
+  EXPECT_FALSE(mig_leaves_enough(select_gpus(machine, options)));
+}
+
 // MIG: h100_split() is GPU 0 whole, GPU 1 in MIG mode as 3g.40gb (2) and two 2g.20gb (3, 4).
 
 TEST(SelectorMig, AGpuInMigModeIsNeverACandidateAndCountsItsInstances) {
